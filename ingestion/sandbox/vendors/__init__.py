@@ -1,0 +1,28 @@
+"""Vendor sandboxes, by the name of the dlt source they stand in for.
+
+Adding a vendor: write `<source>.py` with a `VendorSandbox` subclass (routes,
+auth rejection, 429 and error shapes), then add it to `VENDORS` below.
+"""
+
+from ..framework import VendorSandbox
+from .api_adresse import ApiAdresseSandbox
+from .sirene import SireneSandbox
+
+VENDORS: dict[str, type[VendorSandbox]] = {
+    "api_adresse": ApiAdresseSandbox,
+    "sirene": SireneSandbox,
+}
+
+
+def sandbox_api_key(vendor: str) -> str:
+    """The key each sandbox accepts: a public test value, not a secret."""
+    return f"sandbox-{vendor}-key"
+
+
+def client_env(base_url: str) -> dict[str, str]:
+    """dlt configuration that points every source at its sandbox (env var form)."""
+    env = {}
+    for name in VENDORS:
+        env[f"SOURCES__{name.upper()}__BASE_URL"] = f"{base_url}/{name}"
+        env[f"SOURCES__{name.upper()}__API_KEY"] = sandbox_api_key(name)
+    return env

@@ -1,0 +1,136 @@
+"""INSEE API Sirene 3.11: legal units and establishments of the app's offerers and venues.
+
+The queue is the SIRENs of `raw_app.offerer` (and SIRETs of `raw_app.venue`)
+never looked up or looked up more than `refresh_days` ago. They are asked
+100 at a time with a multi-criteria query sent as a POST form (a GET URL with
+100 `OR` terms is too long, the reference's weak point), paged with
+`curseur` deep paging, paced under the 30 calls/min quota. Non-diffusible
+units keep their `[ND]` fields as NULL with `is_non_diffusible` set. Units
+INSEE does not know come back as `lookup_status = 'not_found'`, so they are
+not asked again before the refresh delay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from itertools import islice
+
+import dlt
+
+from .http import RateLimiter, fetch, session
+
+VENDOR = "sirene"
+DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
+ND = "[ND]"
+
+
+def _clean(value):
+    return None if value == ND else value
+
+
+def _flatten_unit(unit: dict, checked_at: datetime) -> dict:
+    periods = unit.get("periodesUniteLegale") or []
+    current = next((p for p in periods if p.get("dateFin") is None), periods[0] if periods else {})
+    row = {k: _clean(v) for k, v in unit.items() if not isinstance(v, (list, dict))}
+    row.update({k: _clean(v) for k, v in current.items() if not k.startswith("changement") and k not in ("dateDebut", "dateFin")})
+    row["periodes_unite_legale"] = periods
+    row["is_non_diffusible"] = unit.get("statutDiffusionUniteLegale") == "P"
+    row["lookup_status"] = "found"
+    row["checked_at"] = checked_at
+    return row
+
+
+def _flatten_establishment(etab: dict, checked_at: datetime) -> dict:
+    periods = etab.get("periodesEtablissement") or []
+    current = next((p for p in periods if p.get("dateFin") is None), periods[0] if periods else {})
+    row = {k: _clean(v) for k, v in etab.items() if not isinstance(v, (list, dict))}
+    row.update({k: _clean(v) for k, v in (etab.get("adresseEtablissement") or {}).items()})
+    row.update({k: _clean(v) for k, v in current.items() if not k.startswith("changement") and k not in ("dateDebut", "dateFin")})
+    row["periodes_etablissement"] = periods
+    row["is_non_diffusible"] = etab.get("statutDiffusionEtablissement") == "P"
+    row["lookup_status"] = "found"
+    row["checked_at"] = checked_at
+    return row
+
+
+def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(keys)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class _Client:
+    def __init__(self, base_url: str, api_key: str, page_size: int, calls_per_minute: int, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"X-INSEE-Api-Key-Integration": api_key, "Accept": "application/json"}
+        self.page_size = page_size
+        self.http = session(timeout=timeout)
+        self.limiter = RateLimiter(calls_per_minute, 60.0)
+
+    def search(self, kind: str, collection: str, field: str, keys: list[str]) -> Iterator[dict]:
+        """Every match of `field:k1 OR field:k2 ...`, following `curseurSuivant` to the end."""
+        form = {"q": " OR ".join(f"{field}:{k}" for k in keys), "nombre": str(self.page_size), "curseur": "*"}
+        while True:
+            status, body = fetch(self.http, VENDOR, "POST", f"{self.base_url}/{kind}", lambda r: r.json(),
+                                 limiter=self.limiter, ok_statuses=(404,), data=form, headers=self.headers)
+            if status == 404:  # nothing matches: an answer, not a failure
+                return
+            yield from body[collection]
+            following = body["header"].get("curseurSuivant")
+            if not following or following == form["curseur"]:
+                return
+            form["curseur"] = following
+
+
+@dlt.source(name="sirene")
+def sirene(
+    sirens: list[str] | None = None,
+    sirets: list[str] | None = None,
+    api_key: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    batch_size: int = 100,
+    page_size: int = 1000,
+    calls_per_minute: int = 30,
+    timeout: float = 60,
+):
+    client = _Client(base_url, api_key, page_size, calls_per_minute, timeout)
+
+    @dlt.resource(name="unites_legales", primary_key="siren", write_disposition="merge",
+                  columns={"checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}})
+    def unites_legales() -> Iterator[list[dict]]:
+        for batch in _batches(sirens or [], batch_size):
+            now = datetime.now(timezone.utc)
+            rows = [_flatten_unit(u, now) for u in client.search("siren", "unitesLegales", "siren", batch)]
+            found = {r["siren"] for r in rows}
+            rows += [{"siren": s, "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
+            yield rows
+
+    @dlt.resource(name="etablissements", primary_key="siret", write_disposition="merge",
+                  columns={"checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}})
+    def etablissements() -> Iterator[list[dict]]:
+        for batch in _batches(sirets or [], batch_size):
+            now = datetime.now(timezone.utc)
+            rows = [_flatten_establishment(e, now) for e in client.search("siret", "etablissements", "siret", batch)]
+            found = {r["siret"] for r in rows}
+            rows += [{"siret": s, "siren": s[:9], "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
+            yield rows
+
+    return unites_legales, etablissements
+
+
+def due_for_lookup(known: Iterable[str], checked: dict[str, datetime], refresh_days: int, limit: int,
+                   now: datetime | None = None) -> list[str]:
+    """Identifiers never looked up, or looked up more than `refresh_days` ago, at most `limit`."""
+    now = now or datetime.now(timezone.utc)
+    horizon = now - timedelta(days=refresh_days)
+    due = []
+    for key in sorted(set(known)):
+        last = checked.get(key)
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=timezone.utc)
+        if last is None or last < horizon:
+            due.append(key)
+            if len(due) >= limit:
+                break
+    return due

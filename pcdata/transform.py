@@ -1,0 +1,40 @@
+"""dbt, run in process: `dbt build` (seeds, models, unit and data tests) on the warehouse."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+
+from .settings import REPO, Settings
+
+
+@dataclass
+class DbtSummary:
+    success: bool
+    counts: Counter  # (resource type, status) -> n
+    failures: list[str]
+
+    def line(self) -> str:
+        by_type: Counter = Counter()
+        for (kind, status), n in self.counts.items():
+            by_type[f"{kind} {status}"] += n
+        return ", ".join(f"{n} {key}" for key, n in sorted(by_type.items()))
+
+
+def dbt(settings: Settings, *args: str) -> DbtSummary:
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(settings.dbt_env())
+    result = dbtRunner().invoke([*args, "--project-dir", str(REPO), "--profiles-dir", str(REPO)])
+    counts: Counter = Counter()
+    failures = []
+    for r in getattr(result.result, "results", None) or []:
+        kind = r.node.resource_type.value if hasattr(r.node.resource_type, "value") else str(r.node.resource_type)
+        status = str(r.status.value if hasattr(r.status, "value") else r.status)
+        counts[(kind, status)] += 1
+        if status in ("error", "fail"):
+            failures.append(f"{kind} {r.node.name}: {r.message}")
+    if result.exception is not None:
+        failures.append(f"dbt raised {type(result.exception).__name__}: {result.exception}")
+    return DbtSummary(bool(result.success), counts, failures)

@@ -1,0 +1,116 @@
+"""Shared fixtures: a small world, the real sandbox server, a real PostgreSQL.
+
+Nothing here is a mock: the sandbox is the product's HTTP server in its own
+process, the app database is the embedded PostgreSQL 18, and every source
+talks to them over real connections.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from ingestion.appdb import start_embedded, stop_embedded
+from ingestion.sandbox import server
+from ingestion.sandbox.vendors import client_env
+from ingestion.sandbox.world import World, build_world
+from pcdata.settings import Settings
+
+SEED, SCALE = 7, 0.2
+SALT = "test-salt"
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return build_world(SEED, SCALE)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    state = tmp_path_factory.mktemp("sandbox") / "sandbox.json"
+    handle = server.start(state, SEED, SCALE)
+    yield handle
+    server.stop(state)
+
+
+@pytest.fixture
+def vendor(sandbox):
+    """Control a vendor sandbox: faults, rate limit, stats. Reset after each test."""
+
+    class Control:
+        def __init__(self, name: str):
+            self.name = name
+            self.url = sandbox.vendor_url(name)
+
+        def faults(self, **knobs) -> None:
+            requests.post(f"{sandbox.base_url}/_sandbox/faults/{self.name}", json=knobs, timeout=10).raise_for_status()
+
+        def rate_limit(self, requests_: int, per_seconds: float) -> None:
+            requests.post(f"{sandbox.base_url}/_sandbox/rate_limit/{self.name}",
+                          json={"requests": requests_, "per_seconds": per_seconds}, timeout=10).raise_for_status()
+
+        def stats(self) -> dict:
+            return requests.get(f"{sandbox.base_url}/_sandbox/stats/{self.name}", timeout=10).json()
+
+    requests.post(f"{sandbox.base_url}/_sandbox/reset", timeout=10).raise_for_status()
+    yield Control
+    requests.post(f"{sandbox.base_url}/_sandbox/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory):
+    pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
+    url = start_embedded(pgdata)
+    yield url
+    stop_embedded(pgdata)
+
+
+@pytest.fixture
+def app_engine(pg_url):
+    """A fresh database per test on the session's server."""
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"app_{os.getpid()}_{next(_counter)}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"create database {name}"))
+    engine = sa.create_engine(pg_url.replace("/postgres?", f"/{name}?"))
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"drop database {name} with (force)"))
+    admin.dispose()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch, sandbox) -> Settings:
+    """A private PCDATA_HOME (warehouse, dlt state) with every source pointed at the sandbox."""
+    monkeypatch.setenv("PCDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PCDATA_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("PII_SALT", SALT)
+    for key, value in client_env(sandbox.base_url).items():
+        monkeypatch.setenv(key, value)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def duck(settings):
+    """Read the test's warehouse: duck("select ...") -> rows."""
+    import duckdb
+
+    def query(sql: str) -> list[tuple]:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+    return query
+
+
+def pytest_configure(config):
+    # tests must not reach real vendors even if a developer's env points elsewhere
+    for key in list(os.environ):
+        if key.startswith("SOURCES__") or key.startswith("DESTINATION__"):
+            del os.environ[key]
