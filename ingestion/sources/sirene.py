@@ -23,6 +23,22 @@ from .http import RateLimiter, fetch, session
 VENDOR = "sirene"
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 ND = "[ND]"
+# Fields staging reads: declared so that they exist even when a run only sees NULLs.
+_TEXT = {"data_type": "text"}
+UNIT_COLUMNS = {
+    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _TEXT,
+    **{c: _TEXT for c in (
+        "denomination_unite_legale", "nom_unite_legale", "categorie_juridique_unite_legale",
+        "activite_principale_unite_legale", "etat_administratif_unite_legale", "categorie_entreprise",
+        "date_creation_unite_legale", "tranche_effectifs_unite_legale")},
+}
+ESTABLISHMENT_COLUMNS = {
+    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _TEXT,
+    "etablissement_siege": {"data_type": "bool"},
+    **{c: _TEXT for c in (
+        "siren", "code_postal_etablissement", "code_commune_etablissement", "libelle_commune_etablissement",
+        "etat_administratif_etablissement", "activite_principale_etablissement")},
+}
 
 
 def _clean(value):
@@ -96,8 +112,7 @@ def sirene(
 ):
     client = _Client(base_url, api_key, page_size, calls_per_minute, timeout)
 
-    @dlt.resource(name="unites_legales", primary_key="siren", write_disposition="merge",
-                  columns={"checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}})
+    @dlt.resource(name="unites_legales", primary_key="siren", write_disposition="merge", columns=UNIT_COLUMNS)
     def unites_legales() -> Iterator[list[dict]]:
         for batch in _batches(sirens or [], batch_size):
             now = datetime.now(timezone.utc)
@@ -106,8 +121,7 @@ def sirene(
             rows += [{"siren": s, "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
             yield rows
 
-    @dlt.resource(name="etablissements", primary_key="siret", write_disposition="merge",
-                  columns={"checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}})
+    @dlt.resource(name="etablissements", primary_key="siret", write_disposition="merge", columns=ESTABLISHMENT_COLUMNS)
     def etablissements() -> Iterator[list[dict]]:
         for batch in _batches(sirets or [], batch_size):
             now = datetime.now(timezone.utc)
