@@ -92,9 +92,11 @@ class _Client:
                                  limiter=self.limiter, ok_statuses=(404,), data=form, headers=self.headers)
             if status == 404:  # nothing matches: an answer, not a failure
                 return
-            yield from body[collection]
+            page = body[collection]
+            yield from page
             following = body["header"].get("curseurSuivant")
-            if not following or following == form["curseur"]:
+            # the cursor stops moving at the end; a short page is the end too (saves a call of the quota)
+            if not following or following == form["curseur"] or len(page) < self.page_size:
                 return
             form["curseur"] = following
 
