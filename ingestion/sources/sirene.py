@@ -45,26 +45,19 @@ def _clean(value):
     return None if value == ND else value
 
 
-def _flatten_unit(unit: dict, checked_at: datetime) -> dict:
-    periods = unit.get("periodesUniteLegale") or []
-    current = next((p for p in periods if p.get("dateFin") is None), periods[0] if periods else {})
-    row = {k: _clean(v) for k, v in unit.items() if not isinstance(v, (list, dict))}
-    row.update({k: _clean(v) for k, v in current.items() if not k.startswith("changement") and k not in ("dateDebut", "dateFin")})
-    row["periodes_unite_legale"] = periods
-    row["is_non_diffusible"] = unit.get("statutDiffusionUniteLegale") == "P"
-    row["lookup_status"] = "found"
-    row["checked_at"] = checked_at
-    return row
+def _flatten(record: dict, periods_key: str, status_key: str, checked_at: datetime, address_key: str | None = None) -> dict:
+    """One row: the record's scalars, its address fields, its current period's fields.
 
-
-def _flatten_establishment(etab: dict, checked_at: datetime) -> dict:
-    periods = etab.get("periodesEtablissement") or []
+    The full period history stays as a list (a child table). '[ND]' becomes NULL.
+    """
+    periods = record.get(periods_key) or []
     current = next((p for p in periods if p.get("dateFin") is None), periods[0] if periods else {})
-    row = {k: _clean(v) for k, v in etab.items() if not isinstance(v, (list, dict))}
-    row.update({k: _clean(v) for k, v in (etab.get("adresseEtablissement") or {}).items()})
+    row = {k: _clean(v) for k, v in record.items() if not isinstance(v, (list, dict))}
+    if address_key:
+        row.update({k: _clean(v) for k, v in (record.get(address_key) or {}).items()})
     row.update({k: _clean(v) for k, v in current.items() if not k.startswith("changement") and k not in ("dateDebut", "dateFin")})
-    row["periodes_etablissement"] = periods
-    row["is_non_diffusible"] = etab.get("statutDiffusionEtablissement") == "P"
+    row[periods_key] = periods
+    row["is_non_diffusible"] = record.get(status_key) == "P"
     row["lookup_status"] = "found"
     row["checked_at"] = checked_at
     return row
@@ -118,7 +111,8 @@ def sirene(
     def unites_legales() -> Iterator[list[dict]]:
         for batch in _batches(sirens or [], batch_size):
             now = datetime.now(timezone.utc)
-            rows = [_flatten_unit(u, now) for u in client.search("siren", "unitesLegales", "siren", batch)]
+            rows = [_flatten(u, "periodesUniteLegale", "statutDiffusionUniteLegale", now)
+                    for u in client.search("siren", "unitesLegales", "siren", batch)]
             found = {r["siren"] for r in rows}
             rows += [{"siren": s, "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
             yield rows
@@ -127,7 +121,8 @@ def sirene(
     def etablissements() -> Iterator[list[dict]]:
         for batch in _batches(sirets or [], batch_size):
             now = datetime.now(timezone.utc)
-            rows = [_flatten_establishment(e, now) for e in client.search("siret", "etablissements", "siret", batch)]
+            rows = [_flatten(e, "periodesEtablissement", "statutDiffusionEtablissement", now, "adresseEtablissement")
+                    for e in client.search("siret", "etablissements", "siret", batch)]
             found = {r["siret"] for r in rows}
             rows += [{"siret": s, "siren": s[:9], "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
             yield rows

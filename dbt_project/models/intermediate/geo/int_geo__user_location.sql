@@ -14,19 +14,7 @@ user_addresses as (
 
 departments as (
 
-    select * from {{ ref('geo_departments') }}
-
-),
-
-regions as (
-
-    select * from {{ ref('geo_regions') }}
-
-),
-
-academies as (
-
-    select * from {{ ref('geo_academies') }}
+    select * from {{ ref('int_geo__departments') }}
 
 ),
 
@@ -82,9 +70,9 @@ final as (
         coalesce(departments.department_code, unknown_department.department_code) as department_code,
         coalesce(departments.department_name, unknown_department.department_name) as department_name,
         coalesce(departments.region_code, unknown_department.region_code) as region_code,
-        regions.region_name,
+        coalesce(departments.region_name, unknown_department.region_name) as region_name,
         coalesce(departments.academy_code, unknown_department.academy_code) as academy_code,
-        academies.academy_name,
+        coalesce(departments.academy_name, unknown_department.academy_name) as academy_name,
         coalesce(departments.territory_type, unknown_department.territory_type) as territory_type,
         -- a code that is not in the seed (e.g. a commune code of an unlisted
         -- territory) ends up in the unknown member, and so does its source
@@ -100,10 +88,6 @@ final as (
     cross join unknown_department
     left join departments
         on resolved.resolved_department_code = departments.department_code
-    left join regions
-        on coalesce(departments.region_code, unknown_department.region_code) = regions.region_code
-    left join academies
-        on coalesce(departments.academy_code, unknown_department.academy_code) = academies.academy_code
 
 )
 

@@ -9,19 +9,7 @@ with months as (
 
 departments as (
 
-    select * from {{ ref('geo_departments') }}
-
-),
-
-regions as (
-
-    select * from {{ ref('geo_regions') }}
-
-),
-
-academies as (
-
-    select * from {{ ref('geo_academies') }}
+    select * from {{ ref('int_geo__departments') }}
 
 ),
 
@@ -54,16 +42,12 @@ spine as (
         departments.department_code,
         departments.department_name,
         departments.region_code,
-        regions.region_name,
+        departments.region_name,
         departments.academy_code,
-        academies.academy_name
+        departments.academy_name
 
     from months
     cross join departments
-    left join regions
-        on departments.region_code = regions.region_code
-    left join academies
-        on departments.academy_code = academies.academy_code
 
 ),
 
