@@ -19,8 +19,10 @@ from .pii import pii_salt
 
 # columns that no mart needs and that identify a person: never read
 NEVER_SELECTED = {"user": ("firstName", "lastName", "phoneNumber", "email")}
-# columns computed by the database from personal data: (table, name) -> SQL builder
+# columns computed by the database from personal data: (table, pseudonym) -> source column
 PSEUDONYMS = {("user", "email_hash"): "email"}
+# JSONB read as its text: one portable string column in DuckDB and BigQuery alike
+JSON_AS_TEXT = {("offer", "extraData")}
 
 
 def _adapt_table(table: sa.Table) -> sa.Table:
@@ -28,6 +30,9 @@ def _adapt_table(table: sa.Table) -> sa.Table:
     for name in NEVER_SELECTED.get(table.name, ()):
         if name in table.c:
             table._columns.remove(table.c[name])
+    for table_name, name in JSON_AS_TEXT:
+        if table_name == table.name:
+            table.append_column(sa.Column(name, sa.Text()), replace_existing=True)
     for (table_name, pseudonym), _ in PSEUDONYMS.items():
         if table_name == table.name:
             table.append_column(sa.Column(pseudonym, sa.Text()), replace_existing=True)
@@ -38,13 +43,19 @@ def _pseudonymising_query(salt: str):
     """Select the pseudonyms as salted SHA-256 computed in PostgreSQL: the plain value never leaves it.
 
     Same function as `pii.pseudonymise`: sha256(salt || lower(trim(value))), hex.
+    JSON columns are cast to text there too.
     """
 
     def adapt(query, table: sa.Table):
         pseudonyms = {p: source for (t, p), source in PSEUDONYMS.items() if t == table.name}
-        if not pseudonyms:
+        json_columns = {name for t, name in JSON_AS_TEXT if t == table.name}
+        if not pseudonyms and not json_columns:
             return query
-        kept = [c for c in table.c if c.name not in pseudonyms]
+        kept = [
+            sa.cast(sa.literal_column(f'"{c.name}"'), sa.Text()).label(c.name) if c.name in json_columns else c
+            for c in table.c
+            if c.name not in pseudonyms
+        ]
         hashed = [
             sa.func.encode(
                 sa.func.sha256(sa.func.convert_to(sa.literal(salt) + sa.func.lower(sa.func.trim(sa.literal_column(f'"{source}"'))), "UTF8")),

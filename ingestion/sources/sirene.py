@@ -23,21 +23,26 @@ from .http import RateLimiter, fetch, session
 VENDOR = "sirene"
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 ND = "[ND]"
-# Fields staging reads: declared so that they exist even when a run only sees NULLs.
-_TEXT = {"data_type": "text"}
+# Fields staging reads (vendor names): declared so that they exist even when a run only sees NULLs.
+
+
+def _text() -> dict:
+    return {"data_type": "text"}  # a new dict each time: dlt completes hints in place
+
+
 UNIT_COLUMNS = {
-    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _TEXT,
-    **{c: _TEXT for c in (
-        "denomination_unite_legale", "nom_unite_legale", "categorie_juridique_unite_legale",
-        "activite_principale_unite_legale", "etat_administratif_unite_legale", "categorie_entreprise",
-        "date_creation_unite_legale", "tranche_effectifs_unite_legale")},
+    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _text(),
+    **{c: _text() for c in (
+        "denominationUniteLegale", "nomUniteLegale", "categorieJuridiqueUniteLegale",
+        "activitePrincipaleUniteLegale", "etatAdministratifUniteLegale", "categorieEntreprise",
+        "dateCreationUniteLegale", "trancheEffectifsUniteLegale")},
 }
 ESTABLISHMENT_COLUMNS = {
-    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _TEXT,
-    "etablissement_siege": {"data_type": "bool"},
-    **{c: _TEXT for c in (
-        "siren", "code_postal_etablissement", "code_commune_etablissement", "libelle_commune_etablissement",
-        "etat_administratif_etablissement", "activite_principale_etablissement")},
+    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _text(),
+    "etablissementSiege": {"data_type": "bool"},
+    **{c: _text() for c in (
+        "siren", "codePostalEtablissement", "codeCommuneEtablissement", "libelleCommuneEtablissement",
+        "etatAdministratifEtablissement", "activitePrincipaleEtablissement")},
 }
 
 

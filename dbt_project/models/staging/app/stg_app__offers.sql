@@ -14,8 +14,8 @@ renamed as (
         description as offer_description,
         validation as validation_status,
         last_validation_type,
-        -- JSON kept as text; parsed in a later model when needed.
-        {{ json_to_string('extra_data') }} as extra_data,
+        -- JSON text (cast in PostgreSQL at load); parsed in a later model when needed.
+        extra_data,
         is_duo,
         is_active,
         cast(last_validation_date as timestamp) as last_validated_at,
