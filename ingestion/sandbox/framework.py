@@ -162,6 +162,15 @@ class VendorSandbox:
         """A corrupted answer with a success status: half the body, as a proxy cut it."""
         return Response(200, response.body[: max(1, len(response.body) // 2)], response.headers)
 
+    @classmethod
+    def client_config(cls, base_url: str, api_key: str) -> dict[str, str]:
+        """The dlt config keys (under `sources.<name>`) that point the source at this sandbox.
+
+        Vendors whose credentials are not a single API key override this
+        (e.g. an email and a token, or an OAuth client id, secret and refresh token).
+        """
+        return {"base_url": base_url, "api_key": api_key}
+
     def set_rate_limit(self, requests: int, per_seconds: float) -> None:
         self.limiter = RateLimit(requests, per_seconds)
 

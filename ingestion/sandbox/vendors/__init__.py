@@ -22,7 +22,7 @@ def sandbox_api_key(vendor: str) -> str:
 def client_env(base_url: str) -> dict[str, str]:
     """dlt configuration that points every source at its sandbox (env var form)."""
     env = {}
-    for name in VENDORS:
-        env[f"SOURCES__{name.upper()}__BASE_URL"] = f"{base_url}/{name}"
-        env[f"SOURCES__{name.upper()}__API_KEY"] = sandbox_api_key(name)
+    for name, cls in VENDORS.items():
+        for key, value in cls.client_config(f"{base_url}/{name}", sandbox_api_key(name)).items():
+            env[f"SOURCES__{name.upper()}__{key.upper()}"] = value
     return env

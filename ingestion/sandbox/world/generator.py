@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import accumulate
+from typing import Callable
 
 from . import catalog
 from .geography import Commune, communes
@@ -74,12 +75,22 @@ class World:
     bookings: list[dict]
     events: list[dict]
     end: datetime = WORLD_END
-    _by_id: dict = field(default_factory=dict, repr=False)
+    _slices: dict = field(default_factory=dict, repr=False)
 
     def snapshot(self, as_of: datetime | None = None) -> dict[str, list[dict]]:
         from .snapshot import snapshot
 
         return snapshot(self, as_of or self.end)
+
+    def slice(self, name: str, build: Callable[[World, random.Random], object]):
+        """A vendor's part of the world (tickets, campaigns...), built once and cached.
+
+        Each slice draws from its own generator seeded by (seed, name), so adding
+        a slice never changes the core world or another slice.
+        """
+        if name not in self._slices:
+            self._slices[name] = build(self, random.Random(f"{self.seed}:{name}"))
+        return self._slices[name]
 
 
 def _weighted_picker(rng: random.Random, items, weights):
