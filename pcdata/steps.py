@@ -50,12 +50,11 @@ def stop_sandbox(settings: Settings) -> bool:
 def use_running_sandbox(settings: Settings) -> str | None:
     """Point every source at the running sandbox, if one runs; returns its URL."""
     from ingestion.sandbox import server
-    from ingestion.sandbox.vendors import client_env
 
     handle = server.read_state(settings.sandbox_state)
     if handle is None:
         return None
-    os.environ.update(client_env(handle.base_url))
+    os.environ.update(handle.client_env())
     os.environ.setdefault("PII_SALT", SANDBOX_PII_SALT)
     return handle.base_url
 

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from ingestion.appdb import start_embedded, stop_embedded
 from ingestion.sandbox import server
-from ingestion.sandbox.vendors import client_env
 from ingestion.sandbox.world import World, build_world
 from pcdata.settings import Settings
 
@@ -92,7 +91,7 @@ def settings(tmp_path, monkeypatch, sandbox) -> Settings:
     monkeypatch.setenv("PCDATA_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PCDATA_DUCKDB_PATH", raising=False)
     monkeypatch.setenv("PII_SALT", SALT)
-    for key, value in client_env(sandbox.base_url).items():
+    for key, value in sandbox.client_env().items():
         monkeypatch.setenv(key, value)
     return Settings.from_env()
 

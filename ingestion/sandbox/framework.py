@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs
 
@@ -130,9 +131,10 @@ class VendorSandbox:
     name: str = ""  # URL prefix
     rate_limit: tuple[int, float] | None = None  # (requests, seconds): the vendor's documented limit
 
-    def __init__(self, world: World, api_key: str, seed: int = 0):
+    def __init__(self, world: World, api_key: str, seed: int = 0, files_dir: Path | None = None):
         self.world = world
         self.api_key = api_key
+        self.files_dir = files_dir  # where file-drop vendors (bucket exports) write their files
         self.faults = Faults()
         self.limiter = RateLimit(*self.rate_limit) if self.rate_limit else None
         self.rng = random.Random(seed)
@@ -163,11 +165,12 @@ class VendorSandbox:
         return Response(200, response.body[: max(1, len(response.body) // 2)], response.headers)
 
     @classmethod
-    def client_config(cls, base_url: str, api_key: str) -> dict[str, str]:
+    def client_config(cls, base_url: str, api_key: str, files_dir: Path) -> dict[str, str]:
         """The dlt config keys (under `sources.<name>`) that point the source at this sandbox.
 
         Vendors whose credentials are not a single API key override this
-        (e.g. an email and a token, or an OAuth client id, secret and refresh token).
+        (e.g. an email and a token, or an OAuth client id, secret and refresh token);
+        file-drop vendors point a bucket URL at `files_dir / <name>`.
         """
         return {"base_url": base_url, "api_key": api_key}
 

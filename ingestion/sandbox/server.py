@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .framework import DropConnection, Request, Response, VendorSandbox
-from .vendors import VENDORS, sandbox_api_key
+from .vendors import VENDORS, client_env, sandbox_api_key
 from .world import build_world
 
 
@@ -102,9 +102,10 @@ class _Handler(BaseHTTPRequestHandler):
         return Response.json({"error": f"unknown control {method} {path}"}, 404)
 
 
-def make_server(seed: int, scale: float, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+def make_server(seed: int, scale: float, files_dir: Path, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
     world = build_world(seed, scale)
-    vendors = {name: cls(world, sandbox_api_key(name), seed) for name, cls in VENDORS.items()}
+    files_dir.mkdir(parents=True, exist_ok=True)
+    vendors = {name: cls(world, sandbox_api_key(name), seed, files_dir) for name, cls in VENDORS.items()}
     return SandboxServer((host, port), vendors)
 
 
@@ -115,6 +116,7 @@ class SandboxHandle:
     port: int
     seed: int
     scale: float
+    files_dir: str  # where file-drop vendors write their exports: a local stand-in for a bucket
 
     @property
     def base_url(self) -> str:
@@ -122,6 +124,10 @@ class SandboxHandle:
 
     def vendor_url(self, vendor: str) -> str:
         return f"{self.base_url}/{vendor}"
+
+    def client_env(self) -> dict[str, str]:
+        """Env vars pointing every dlt source at this sandbox."""
+        return client_env(self.base_url, Path(self.files_dir))
 
 
 def read_state(state_file: Path) -> SandboxHandle | None:
@@ -185,9 +191,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state-file", type=Path, required=True)
     args = parser.parse_args()
-    server = make_server(args.seed, args.scale, port=args.port)
+    files_dir = args.state_file.parent / "sandbox_files"
+    server = make_server(args.seed, args.scale, files_dir, port=args.port)
     signal.signal(signal.SIGTERM, lambda *_: (args.state_file.unlink(missing_ok=True), os._exit(0)))
-    state = {"pid": os.getpid(), "port": server.server_address[1], "seed": args.seed, "scale": args.scale}
+    state = {"pid": os.getpid(), "port": server.server_address[1], "seed": args.seed, "scale": args.scale,
+             "files_dir": str(files_dir)}
     tmp = args.state_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(state))
     tmp.replace(args.state_file)  # atomic: readers never see half a file

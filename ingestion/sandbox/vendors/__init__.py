@@ -4,6 +4,8 @@ Adding a vendor: write `<source>.py` with a `VendorSandbox` subclass (routes,
 auth rejection, 429 and error shapes), then add it to `VENDORS` below.
 """
 
+from pathlib import Path
+
 from ..framework import VendorSandbox
 from .api_adresse import ApiAdresseSandbox
 from .sirene import SireneSandbox
@@ -19,10 +21,10 @@ def sandbox_api_key(vendor: str) -> str:
     return f"sandbox-{vendor}-key"
 
 
-def client_env(base_url: str) -> dict[str, str]:
+def client_env(base_url: str, files_dir: Path) -> dict[str, str]:
     """dlt configuration that points every source at its sandbox (env var form)."""
     env = {}
     for name, cls in VENDORS.items():
-        for key, value in cls.client_config(f"{base_url}/{name}", sandbox_api_key(name)).items():
+        for key, value in cls.client_config(f"{base_url}/{name}", sandbox_api_key(name), files_dir).items():
             env[f"SOURCES__{name.upper()}__{key.upper()}"] = value
     return env

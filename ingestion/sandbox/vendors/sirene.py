@@ -36,8 +36,8 @@ class SireneSandbox(VendorSandbox):
     name = "sirene"
     rate_limit = (30, 60.0)
 
-    def __init__(self, world, api_key, seed=0):
-        super().__init__(world, api_key, seed)
+    def __init__(self, world, api_key, seed=0, files_dir=None):
+        super().__init__(world, api_key, seed, files_dir)
         self.units = {o["siren"]: o for o in world.offerers}
         self.establishments = {v["siret"]: v for v in world.venues if v["siret"]}
         offerer_by_id = {o["id"]: o for o in world.offerers}
