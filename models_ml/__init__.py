@@ -1,0 +1,1 @@
+"""Machine learning: the compliance classifier (and, later, the recommender), trained from dbt marts."""

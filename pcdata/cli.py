@@ -5,6 +5,9 @@
     pcdata appdb start|load|stop
     pcdata ingest app api_adresse    # or: pcdata ingest --all
     pcdata transform                 # dbt build
+    pcdata train compliance          # CatBoost from the ML mart, into the BentoML store
+    pcdata build compliance          # the bento
+    pcdata serve compliance          # bentoml serve, on port 3000
 """
 
 from __future__ import annotations
@@ -137,6 +140,48 @@ def transform(dbt_args: tuple[str, ...]) -> None:
     console.print(f"dbt build: {summary.line()}")
 
 
+@main.command()
+@click.argument("model", type=click.Choice(["compliance"]))
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+def train(model: str, seed: int) -> None:
+    """Train MODEL from its mart, register it in the BentoML store, write its report."""
+    try:
+        trained = steps.train_compliance(_settings(), seed)
+    except steps.StepFailed as exc:
+        _fail(exc)
+    _print_training(trained)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(["compliance"]))
+def build(service: str) -> None:
+    """bentoml build of SERVICE (bentos/<service>/bentofile.yaml)."""
+    try:
+        console.print(f"bento built: {steps.build_bento(_settings(), service)}")
+    except steps.StepFailed as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(["compliance"]))
+@click.option("--port", default=3000, show_default=True)
+def serve(service: str, port: int) -> None:
+    """bentoml serve SERVICE with the latest registered model (Ctrl-C to stop)."""
+    import os
+
+    command, env = steps.serve_command(_settings(), service, port)
+    os.execvpe(command[0], command, env)
+
+
+def _print_training(trained: dict) -> None:
+    m = trained["metrics"]
+    console.print(f"  model {trained['tag']}: balanced accuracy {m['balanced_accuracy']:.3f} "
+                  f"(majority baseline {m['baseline_majority']['balanced_accuracy']:.2f}), ROC AUC {m['roc_auc']:.3f}, "
+                  f"PR AUC {m['pr_auc']:.3f}, recall rejected {m['recall_rejected']:.3f} at precision {m['precision_rejected']:.3f} "
+                  f"(threshold {trained['threshold']:.3f}, {m['n']} test reviews)")
+    console.print(f"  report: {trained['report']}")
+
+
 def _print_load(result) -> None:
     rows = ", ".join(f"{t} {n}" for t, n in sorted(result.rows_loaded.items())) or "nothing new"
     console.print(f"  {result.source} -> {result.dataset}: {rows} ({result.seconds:.1f}s)")
@@ -148,7 +193,7 @@ def _print_load(result) -> None:
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
 @click.option("--keep-running", is_flag=True, help="Leave the sandbox and app database up afterwards.")
 def demo(seed: int, scale: float, keep_running: bool) -> None:
-    """Everything in order: sandbox, app database, ingestion, dbt build, summary."""
+    """Everything in order: sandbox, app database, ingestion, dbt build, training, bentos, summary."""
     from ingestion.registry import SOURCES
 
     settings = _settings()
@@ -162,13 +207,17 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
         return value
 
     try:
-        handle = timed("1/4 sandbox APIs", steps.start_sandbox, settings, seed, scale)
+        handle = timed("1/6 sandbox APIs", steps.start_sandbox, settings, seed, scale)
         console.print(f"  vendors served at {handle.base_url}")
-        counts = timed("2/4 app database", steps.load_app_database, settings, seed, scale)
+        counts = timed("2/6 app database", steps.load_app_database, settings, seed, scale)
         console.print("  " + ", ".join(f"{t} {n}" for t, n in counts.items()))
         steps.use_running_sandbox(settings)
-        timed("3/4 ingestion (dlt)", steps.ingest, settings, list(SOURCES), _print_load)
-        summary = timed("4/4 dbt build", steps.transform, settings)
+        timed("3/6 ingestion (dlt)", steps.ingest, settings, list(SOURCES), _print_load)
+        summary = timed("4/6 dbt build", steps.transform, settings)
+        trained = timed("5/6 train compliance", steps.train_compliance, settings, seed)
+        _print_training(trained)
+        bento = timed("6/6 build bentos", steps.build_bento, settings, "compliance")
+        console.print(f"  bento {bento}")
     except steps.StepFailed as exc:
         _fail(exc)
     finally:
@@ -183,10 +232,11 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
         table.add_row(name, str(n))
     console.print(table)
     console.print(f"dbt build: {summary.line()}")
+    console.print(f"compliance model: {trained['tag']}, test balanced accuracy {trained['metrics']['balanced_accuracy']:.3f}; bento {bento}")
     console.print("timings: " + ", ".join(f"{k.split(' ', 1)[1]} {v:.1f}s" for k, v in timings.items()))
     console.print(f"warehouse: {settings.warehouse}")
-    console.print("next: open it with `duckdb " + str(settings.warehouse) + "` and query "
-                  "marts_regional.mrt_regional__beneficiaries_monthly; `make test` runs the tests.")
+    console.print("next: query marts_regional.mrt_regional__beneficiaries_monthly in that file (duckdb); "
+                  f"read the model report {trained['report']}; `pcdata serve compliance` serves the Compliance API.")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,15 @@ class Settings:
     def sandbox_state(self) -> Path:
         return self.home / "sandbox.json"
 
+    @property
+    def bentoml_home(self) -> Path:
+        """The BentoML store (models and bentos); `BENTOML_HOME` wins when set."""
+        return Path(os.environ.get("BENTOML_HOME", self.home / "bentoml"))
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
     def dbt_env(self) -> dict[str, str]:
         """What dbt needs to read the same warehouse (profiles.yml reads these)."""
         env = {"PCDATA_DUCKDB_PATH": str(self.warehouse), "DBT_PROFILES_DIR": str(REPO)}

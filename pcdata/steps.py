@@ -121,3 +121,47 @@ def transform(settings: Settings, *dbt_args: str):
     if not summary.success:
         raise StepFailed("dbt build", "; ".join(summary.failures[:5]) or "see the dbt log above")
     return summary
+
+
+def _use_bentoml_store(settings: Settings) -> None:
+    # BentoML reads BENTOML_HOME when first imported: set it before any bentoml import
+    os.environ["BENTOML_HOME"] = str(settings.bentoml_home)
+    settings.bentoml_home.mkdir(parents=True, exist_ok=True)
+
+
+def train_compliance(settings: Settings, seed: int = 42) -> dict:
+    """Train on the compliance mart, register the model, write the evaluation report."""
+    _use_bentoml_store(settings)
+    from models_ml.compliance.report import write_report
+    from models_ml.compliance.train import register, train
+    from models_ml.warehouse import read_mart
+
+    with step("train compliance"):
+        data = read_mart(settings, "marts_ml", "mrt_ml__compliance_training_offers")
+        result = train(data, seed=seed)
+        tag = register(result)
+        report = write_report(result, settings.reports_dir / "compliance", tag)
+    return {"tag": tag, "metrics": result.metrics["test"], "threshold": result.threshold, "report": report}
+
+
+def build_bento(settings: Settings, service: str) -> str:
+    """`bentoml build` of bentos/<service>/bentofile.yaml from the repo root; returns the bento tag."""
+    _use_bentoml_store(settings)
+    import bentoml
+
+    from .settings import REPO
+
+    with step(f"build {service} bento"):
+        bento = bentoml.bentos.build_bentofile(str(REPO / "bentos" / service / "bentofile.yaml"), build_ctx=str(REPO))
+    return str(bento.tag)
+
+
+def serve_command(settings: Settings, service: str, port: int) -> tuple[list[str], dict]:
+    """The `bentoml serve` command line and environment for a service (run by the CLI, tests, benchmarks)."""
+    import sys
+
+    from .settings import REPO
+
+    env = {**os.environ, "BENTOML_HOME": str(settings.bentoml_home), "PYTHONPATH": str(REPO)}
+    target = {"compliance": "bentos.compliance.service:Compliance"}[service]
+    return [sys.executable, "-m", "bentoml", "serve", target, "--port", str(port), "--working-dir", str(REPO)], env

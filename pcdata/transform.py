@@ -25,8 +25,13 @@ class DbtSummary:
 def dbt(settings: Settings, *args: str) -> DbtSummary:
     from dbt.cli.main import dbtRunner
 
+    from dbt.adapters.factory import reset_adapters
+
     os.environ.update(settings.dbt_env())
-    result = dbtRunner().invoke([*args, "--project-dir", str(REPO), "--profiles-dir", str(REPO)])
+    try:
+        result = dbtRunner().invoke([*args, "--project-dir", str(REPO), "--profiles-dir", str(REPO)])
+    finally:
+        reset_adapters()  # close dbt's DuckDB connection: the next step opens the file too
     counts: Counter = Counter()
     failures = []
     for r in getattr(result.result, "results", None) or []:

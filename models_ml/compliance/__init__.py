@@ -1,0 +1,3 @@
+"""Offer compliance: a CatBoost classifier of manual-review outcomes (validated / rejected)."""
+
+MODEL_NAME = "compliance_catboost"
