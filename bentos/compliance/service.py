@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from models_ml.compliance import MODEL_NAME
-from models_ml.compliance.features import FEATURES, pool, to_frame
+from models_ml.compliance.features import FEATURES, feature_rows, pool
 
 TOP_FEATURES = 3
 SCORING_PATHS = ("/model/compliance/scoring", "/model/compliance/scoring_batch")
@@ -129,11 +129,10 @@ class Compliance:
         self.tag = str(self.model_ref.tag)
 
     def _score(self, offers: list[OfferIn]) -> list[ComplianceOut]:
-        frame = to_frame([o.model_dump(exclude={"explain"}) for o in offers], self.subcategory_flags)
-        data = pool(frame)
-        p_rejected = self.model.predict_proba(data, thread_count=1)[:, 1]
+        rows = feature_rows([o.model_dump(exclude={"explain"}) for o in offers], self.subcategory_flags)
+        p_rejected = self.model.predict_proba(pool(rows), thread_count=1)[:, 1]
         explain = [i for i, o in enumerate(offers) if o.explain]
-        shap = (self.model.get_feature_importance(pool(frame.iloc[explain]), type="ShapValues", thread_count=1)[:, :-1]
+        shap = (self.model.get_feature_importance(pool([rows[i] for i in explain]), type="ShapValues", thread_count=1)[:, :-1]
                 if explain else np.empty((0, len(FEATURES))))
         shap_of = dict(zip(explain, shap))
         out = []

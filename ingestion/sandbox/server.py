@@ -42,6 +42,7 @@ class SandboxServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: without this, ~40 ms per response
     server: SandboxServer
 
     def log_message(self, format, *args):  # noqa: A002 - silence per-request logs

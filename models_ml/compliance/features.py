@@ -1,15 +1,16 @@
 """The compliance model's features: one definition shared by training and serving.
 
-The service receives the reference's flat offer JSON; `to_frame` turns such
-records (or the training mart's rows) into the frame CatBoost expects, with the
-same filling rules on both sides.
+The service receives the reference's flat offer JSON; `feature_rows` turns such
+records (or the training mart's rows) into the rows CatBoost expects, with the
+same filling rules on both sides. Plain lists, not a DataFrame: building a
+one-row frame costs ten times the prediction itself.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
-import pandas as pd
 from catboost import Pool
 
 TEXT_FEATURES = ["offer_name", "offer_description"]
@@ -20,25 +21,36 @@ LABEL = "is_rejected"  # the positive class is the rejection the reviewers look 
 UNKNOWN = "unknown"
 
 
-def to_frame(records: Iterable[Mapping] | pd.DataFrame, subcategory_flags: Mapping[str, Mapping[str, bool]] | None = None) -> pd.DataFrame:
-    """Records -> feature frame. Flags missing from a record come from its subcategory."""
-    df = pd.DataFrame(records) if not isinstance(records, pd.DataFrame) else records.copy()
-    for column in FEATURES:
-        if column not in df:
-            df[column] = None
-    if subcategory_flags:
-        for flag in ("is_outing", "is_physical_goods"):
-            known = df["offer_subcategory_id"].map(lambda s: subcategory_flags.get(s, {}).get(flag))
-            df[flag] = df[flag].where(df[flag].notna(), known)
-    out = pd.DataFrame(index=df.index)
-    for column in TEXT_FEATURES:
-        out[column] = df[column].fillna("").astype(str)
-    for column in CAT_FEATURES:
-        out[column] = df[column].fillna(UNKNOWN).astype(str).replace("", UNKNOWN)
-    for column in NUM_FEATURES:
-        out[column] = pd.to_numeric(df[column].astype(float), errors="coerce")  # NaN kept: CatBoost handles it
-    return out[FEATURES]
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("<NA>", "NaT")
 
 
-def pool(frame: pd.DataFrame, label: pd.Series | None = None) -> Pool:
-    return Pool(frame, label=label, cat_features=CAT_FEATURES, text_features=TEXT_FEATURES)
+def _text(value) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def _category(value) -> str:
+    return UNKNOWN if _missing(value) or value == "" else str(value)
+
+
+def _number(value) -> float:
+    return math.nan if _missing(value) else float(value)  # NaN kept: CatBoost handles it
+
+
+def feature_rows(records: Iterable[Mapping], subcategory_flags: Mapping[str, Mapping[str, bool]] | None = None) -> list[list]:
+    """Records -> rows in FEATURES order. Flags missing from a record come from its subcategory."""
+    rows = []
+    for record in records:
+        flags = (subcategory_flags or {}).get(record.get("offer_subcategory_id"), {})
+        rows.append(
+            [_text(record.get(c)) for c in TEXT_FEATURES]
+            + [_category(record.get(c)) for c in CAT_FEATURES]
+            + [_number(record.get(c) if not _missing(record.get(c)) else flags.get(c)) for c in NUM_FEATURES]
+        )
+    return rows
+
+
+def pool(rows: list[list], label: list | None = None) -> Pool:
+    return Pool(rows, label=label, feature_names=FEATURES,
+                cat_features=[FEATURES.index(c) for c in CAT_FEATURES],
+                text_features=[FEATURES.index(c) for c in TEXT_FEATURES])

@@ -54,7 +54,7 @@ def write_report(result: TrainingResult, out_dir: Path, model_tag: str) -> Path:
     ax.legend()
     _save(fig, out_dir / "probability_density.png")
 
-    shap = result.model.get_feature_importance(pool(test[FEATURES]), type="ShapValues")[:, :-1]
+    shap = result.model.get_feature_importance(pool(test[FEATURES].values.tolist()), type="ShapValues")[:, :-1]
     importance = np.abs(shap).mean(axis=0)
     order = np.argsort(importance)
     fig, ax = plt.subplots(figsize=(5, 4))

@@ -25,7 +25,7 @@ from catboost import CatBoostClassifier
 from sklearn import metrics as skm
 
 from . import MODEL_NAME
-from .features import CAT_FEATURES, FEATURES, LABEL, NUM_FEATURES, TEXT_FEATURES, pool, to_frame
+from .features import CAT_FEATURES, FEATURES, LABEL, NUM_FEATURES, TEXT_FEATURES, feature_rows, pool
 
 PRECISION_FLOOR = 0.5
 SPLIT = (0.70, 0.15)  # train, validation; the rest is test
@@ -36,7 +36,7 @@ class TrainingResult:
     model: CatBoostClassifier
     threshold: float
     metrics: dict
-    test: pd.DataFrame  # features, label and predicted probability of the test reviews
+    test: pd.DataFrame  # feature columns, label and predicted probability of the test reviews
     metadata: dict
 
 
@@ -97,6 +97,7 @@ def train(data: pd.DataFrame, seed: int = 42, iterations: int = 400, thread_coun
     if data[LABEL].nunique() < 2:
         raise ValueError("the training data holds a single class: nothing to learn")
     train_df, valid_df, test_df = time_split(data)
+    rows = {name: feature_rows(part.to_dict("records")) for name, part in (("train", train_df), ("valid", valid_df), ("test", test_df))}
     model = CatBoostClassifier(
         iterations=iterations,
         learning_rate=0.08,
@@ -111,13 +112,13 @@ def train(data: pd.DataFrame, seed: int = 42, iterations: int = 400, thread_coun
         verbose=False,
     )
     model.fit(
-        pool(to_frame(train_df), train_df[LABEL].astype(int)),
-        eval_set=pool(to_frame(valid_df), valid_df[LABEL].astype(int)),
+        pool(rows["train"], train_df[LABEL].astype(int).tolist()),
+        eval_set=pool(rows["valid"], valid_df[LABEL].astype(int).tolist()),
         use_best_model=True,
     )
-    p_valid = model.predict_proba(pool(to_frame(valid_df)))[:, 1]
+    p_valid = model.predict_proba(pool(rows["valid"]))[:, 1]
     threshold = choose_threshold(valid_df[LABEL].astype(int).to_numpy(), p_valid)
-    p_test = model.predict_proba(pool(to_frame(test_df)))[:, 1]
+    p_test = model.predict_proba(pool(rows["test"]))[:, 1]
     y_test = test_df[LABEL].astype(int).to_numpy()
     metrics = {"test": evaluate(y_test, p_test, threshold),
                "validation": evaluate(valid_df[LABEL].astype(int).to_numpy(), p_valid, threshold)}
@@ -137,7 +138,7 @@ def train(data: pd.DataFrame, seed: int = 42, iterations: int = 400, thread_coun
         "subcategory_flags": subcategory_flags(data),
         "metrics": metrics["test"],
     }
-    test = to_frame(test_df).assign(**{LABEL: y_test, "p_rejected": p_test})
+    test = pd.DataFrame(rows["test"], columns=FEATURES).assign(**{LABEL: y_test, "p_rejected": p_test})
     return TrainingResult(model, threshold, metrics, test, metadata)
 
 

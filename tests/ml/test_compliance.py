@@ -44,7 +44,7 @@ def mart(tmp_path_factory, pg_url):
     engine = sa.create_engine(pg_url.replace("/postgres?", "/compliance_app?"))
     write_snapshot(engine, build_world(21, 0.7).snapshot())
     Runner(settings, engine).run("app")
-    summary = dbt(settings, "build", "--select", f"+{MART}")
+    summary = dbt(settings, "build", "--select", f"+{MART}", "--indirect-selection", "cautious")
     assert summary.success, summary.failures
     from models_ml.warehouse import read_mart
 
@@ -194,9 +194,9 @@ def test_real_bentoml_serve_round_trip(model_store, tmp_path):
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 try:
-                    if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or still starting
                     pass
                 assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
                 time.sleep(0.5)
