@@ -8,11 +8,35 @@ from pathlib import Path
 
 from ..framework import VendorSandbox
 from .api_adresse import ApiAdresseSandbox
+from .qualtrics import QualtricsSandbox
 from .sirene import SireneSandbox
+from .zendesk import ZendeskSandbox
+from .downloads import DownloadsSandbox
+from .instagram import InstagramSandbox
+from .tiktok import TikTokSandbox
+from .appsflyer import AppsflyerSandbox
+from .adage import AdageSandbox
+from .dms import DmsSandbox
+from .contentful import ContentfulSandbox
+from .metabase import MetabaseSandbox
+from .batch import BatchSandbox
+from .brevo import BrevoSandbox
 
 VENDORS: dict[str, type[VendorSandbox]] = {
     "api_adresse": ApiAdresseSandbox,
     "sirene": SireneSandbox,
+    "zendesk": ZendeskSandbox,
+    "downloads": DownloadsSandbox,
+    "instagram": InstagramSandbox,
+    "tiktok": TikTokSandbox,
+    "appsflyer": AppsflyerSandbox,
+    "adage": AdageSandbox,
+    "dms": DmsSandbox,
+    "contentful": ContentfulSandbox,
+    "metabase": MetabaseSandbox,
+    "qualtrics": QualtricsSandbox,
+    "batch": BatchSandbox,
+    "brevo": BrevoSandbox,
 }
 
 

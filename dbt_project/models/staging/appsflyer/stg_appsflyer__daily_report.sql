@@ -1,0 +1,28 @@
+with source as (
+
+    select * from {{ source('appsflyer', 'daily_report') }}
+
+),
+
+renamed as (
+
+    select
+        app_id,
+        cast(date as date) as report_date,
+        nullif(agency, '') as agency,
+        media_source,
+        nullif(nullif(campaign, ''), 'None') as utm_campaign,
+        impressions,
+        clicks,
+        installs,
+        sessions,
+        loyal_users,
+        cast(total_cost as {{ dbt.type_float() }}) as total_cost,
+        cast(total_revenue as {{ dbt.type_float() }}) as total_revenue,
+        cast(average_ecpi as {{ dbt.type_float() }}) as average_ecpi
+
+    from source
+
+)
+
+select * from renamed

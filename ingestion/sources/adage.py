@@ -1,0 +1,189 @@
+"""Adage (Éducation nationale, "Omogen" gateway): cultural partners and involved-student statistics.
+
+- `partenaire_culturel`: `GET /partenaire-culturel?dateModificationMin=...`, one JSON
+  array, no pagination. Incremental on `dateModification` (Paris local time,
+  'YYYY-MM-DD HH:MM:SS'): each run asks from the last maximum seen minus a
+  small lookback (`lookback_hours`, late commits on Adage's side), merge on
+  `id`, so the overlap replaces rows and never duplicates them. The reference
+  asked "now - 30 days" every day and appended.
+- `involved_students`: `GET /stats-pass-culture/{yearId}` for each school year
+  in `year_ids` (default: the previous and the current one), a snapshot
+  flattened to one row per (year, metric_name, metric_id, level), `level`
+  'all' for the totals and the level id for each breakdown line; merge on that
+  key. `niveaux` is an empty list when Adage has no breakdown and an object
+  keyed by level id otherwise: both are read.
+
+No documented rate limit: calls are spaced (`calls_per_second`) and 429/5xx,
+drops and cut pages are retried; any other non-200 fails with the vendor's
+message (the reference raised a bare `RequestReturnedNoneError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import dlt
+from dlt.sources.helpers.requests import Response
+
+from .http import MalformedPage, RateLimiter, fetch, session
+
+VENDOR = "adage"
+DEFAULT_BASE_URL = "https://omogen-api-pr.phm.education.gouv.fr/adage-api/v1"
+PARIS = ZoneInfo("Europe/Paris")
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+METRICS = (("departements", "departement"), ("academies", "academie"), ("regions", "region"))
+log = logging.getLogger("pcdata.ingestion")
+
+
+def _col(data_type: str, **extra) -> dict:
+    return {"data_type": data_type, **extra}  # a new dict each time: dlt completes hints in place
+
+
+PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
+    "id": _col("bigint", nullable=False), "dateModification": _col("timestamp"), "venueId": _col("bigint"),
+    "actif": _col("bool"), "synchroPass": _col("bool"), "latitude": _col("double"), "longitude": _col("double"),
+    "regionId": _col("bigint"), "academieId": _col("bigint"), "statutId": _col("bigint"), "labelId": _col("bigint"),
+    "typeId": _col("bigint"),
+    **{c: _col("text") for c in (
+        "siret", "libelle", "communeId", "communeLibelle", "communeDepartement", "regionLibelle",
+        "academieLibelle", "statutLibelle", "labelLibelle", "typeLibelle", "domaines", "domaineIds", "siteWeb")},
+}
+STATS_COLUMNS = {
+    "educational_year_adage_id": _col("bigint", nullable=False), "metric_name": _col("text", nullable=False),
+    "metric_id": _col("text", nullable=False), "level": _col("text", nullable=False), "metric_key": _col("text"),
+    "involved_students": _col("bigint"), "total_involved_students": _col("bigint"),
+    "institutions": _col("bigint"), "total_institutions": _col("bigint"), "snapshot_at": _col("timestamp"),
+}
+
+
+def school_year_id(today: date) -> int:
+    """Adage's id of the school year holding `today`: 7 = 2021-22, 11 = 2025-26 (first year - 2014)."""
+    return (today.year if today.month >= 9 else today.year - 1) - 2014
+
+
+def parse_modified(value: str) -> datetime:
+    """Adage's 'YYYY-MM-DD HH:MM:SS' (Paris local time) -> an aware datetime."""
+    return datetime.strptime(value.strip()[:19].replace("T", " "), DATE_FORMAT).replace(tzinfo=PARIS)
+
+
+def _int(value):
+    if value is None or value == "":
+        return None
+    return int(float(value))
+
+
+def _float(value):
+    return None if value is None or value == "" else float(value)
+
+
+def _bool(value):
+    return None if value is None or value == "" else bool(int(float(value)))
+
+
+def _partner(raw: dict) -> dict:
+    row = dict(raw)  # unknown (new) fields pass through: dlt adds the columns
+    row.pop("adresse", None)  # the street address: no mart needs it (commune and coordinates are kept)
+    for key in ("id", "venueId", "regionId", "academieId", "statutId", "labelId", "typeId"):
+        if key in row:
+            row[key] = _int(row[key])
+    for key in ("latitude", "longitude"):
+        if key in row:
+            row[key] = _float(row[key])
+    for key in ("actif", "synchroPass"):
+        if key in row:
+            row[key] = _bool(row[key])
+    for key in ("siret", "communeId", "communeDepartement"):
+        if row.get(key) is not None:
+            row[key] = str(row[key])
+    row["dateModification"] = parse_modified(row["dateModification"]) if row.get("dateModification") else None
+    return row
+
+
+def _partners_page(response: Response) -> list[dict]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise MalformedPage(f"expected a JSON array of partners, got {type(body).__name__}")
+    return body
+
+
+def _entries(block) -> list[tuple[str, dict]]:
+    """Adage encodes an empty map as [] (PHP): read both."""
+    if isinstance(block, dict):
+        return [(str(k), v) for k, v in block.items()]
+    if isinstance(block, list) and not block:
+        return []
+    raise MalformedPage(f"expected an object keyed by id (or []), got {type(block).__name__} of {len(block)} items")
+
+
+def _stats_page(response: Response) -> dict:
+    body = response.json()
+    if not isinstance(body, dict) or not any(name in body for name, _ in METRICS):
+        raise MalformedPage(f"expected the stats object (departements/academies/regions), got {str(body)[:80]}")
+    for name, _ in METRICS:
+        for _, entry in _entries(body.get(name) or []):
+            _entries(entry.get("niveaux") or [])  # validate now, so a bad page is re-asked
+    return body
+
+
+def stats_rows(year_id: int, body: dict, snapshot_at: datetime) -> list[dict]:
+    rows = []
+    for metric_name, label_field in METRICS:
+        for metric_id, entry in _entries(body.get(metric_name) or []):
+            base = {"educational_year_adage_id": year_id, "metric_name": metric_name, "metric_id": metric_id,
+                    "metric_key": None if entry.get(label_field) is None else str(entry.get(label_field)),
+                    "snapshot_at": snapshot_at}
+            rows.append({**base, "level": "all", "involved_students": _int(entry.get("eleves")),
+                         "total_involved_students": _int(entry.get("totalEleves")),
+                         "institutions": _int(entry.get("etabs")), "total_institutions": _int(entry.get("totalEtabs"))})
+            for level_id, counts in _entries(entry.get("niveaux") or []):
+                rows.append({**base, "level": level_id, "involved_students": _int(counts.get("eleves")),
+                             "total_involved_students": _int(counts.get("totalEleves")),
+                             "institutions": _int(counts.get("etabs")), "total_institutions": _int(counts.get("totalEtabs"))})
+    return rows
+
+
+@dlt.source(name="adage")
+def adage(
+    api_key: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    year_ids: list[int] | None = None,
+    initial_modified_since: str = "2021-01-01 00:00:00",
+    lookback_hours: float = 24,
+    calls_per_second: float = 5,
+    timeout: float = 120,
+):
+    base = base_url.rstrip("/")
+    headers = {"X-omogen-api-key": api_key, "Accept": "application/json"}
+    http = session(timeout=timeout)
+    limiter = RateLimiter(max(1, round(calls_per_second * 10)), 10.0)
+    if year_ids is None:
+        current = school_year_id(datetime.now(PARIS).date())
+        year_ids = [current - 1, current]
+
+    @dlt.resource(name="partenaire_culturel", primary_key="id", write_disposition="merge", columns=PARTNER_COLUMNS)
+    def partenaire_culturel(
+        modified=dlt.sources.incremental(
+            "dateModification", initial_value=parse_modified(initial_modified_since), lag=lookback_hours * 3600),
+    ) -> Iterator[list[dict]]:
+        since = modified.last_value or parse_modified(initial_modified_since)
+        since = since - timedelta(hours=lookback_hours)  # the lookback: Adage may commit a change late
+        param = since.astimezone(PARIS).strftime(DATE_FORMAT)
+        _, page = fetch(http, VENDOR, "GET", f"{base}/partenaire-culturel", _partners_page, limiter=limiter,
+                        params={"dateModificationMin": param}, headers=headers)
+        yield [_partner(p) for p in page]
+
+    @dlt.resource(name="involved_students", write_disposition="merge", columns=STATS_COLUMNS,
+                  primary_key=("educational_year_adage_id", "metric_name", "metric_id", "level"))
+    def involved_students() -> Iterator[list[dict]]:
+        for year_id in year_ids:
+            status, body = fetch(http, VENDOR, "GET", f"{base}/stats-pass-culture/{int(year_id)}", _stats_page,
+                                 limiter=limiter, ok_statuses=(404,), headers=headers)
+            if status == 404:
+                log.warning("adage: no statistics for school year id %s (404); skipped", year_id)
+                continue
+            yield stats_rows(int(year_id), body, datetime.now(timezone.utc))
+
+    return partenaire_culturel, involved_students

@@ -1,0 +1,161 @@
+"""Brevo (ex-Sendinblue) API v3: newsletters with their statistics, transactional templates and events.
+
+- `newsletters`: every sent email campaign (`/v3/emailCampaigns?status=sent`), offset
+  paging over ALL pages (the reference read only the first 50), with
+  `statistics.globalStats` flattened (delivered, unique views, unsubscriptions...);
+  the campaign `tag` is the UTM tag shared with Batch and AppsFlyer; merge on `campaign_id`
+  (cumulative stats: each run replaces them).
+- `templates`: transactional templates, merge on `id`.
+- `transactional_events`: `/v3/smtp/statistics/events` for delivered, opened and
+  unsubscribed, by date window (90 days at most) and offset paging; incremental on the
+  event `date` (normalised to UTC: Brevo mixes ISO 8601 with and without milliseconds),
+  re-pulling the last day (late events), merge on message_id + event + date. The
+  recipient's email is loaded only as `email_hash` (salted SHA-256); IPs are dropped.
+Rate limits: 100 calls/hour on campaigns, 300 on /smtp: calls are paced under
+both, and a 429 waits for `x-sib-ratelimit-reset` seconds (Brevo sends no
+Retry-After; the session is told to honour the reset header).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+
+import dlt
+from dlt.sources.helpers.requests import Response
+
+from .http import RateLimiter, fetch, session
+from .pii import pii_salt, pseudonymise
+
+VENDOR = "brevo"
+DEFAULT_BASE_URL = "https://api.brevo.com"
+EVENT_TYPES = ["delivered", "opened", "unsubscribed"]
+STATS = {"delivered": "delivered", "sent": "sent", "uniqueViews": "unique_views", "viewed": "views",
+         "uniqueClicks": "unique_clicks", "clickers": "clickers", "unsubscriptions": "unsubscriptions",
+         "hardBounces": "hard_bounces", "softBounces": "soft_bounces", "complaints": "complaints"}
+
+
+def _text() -> dict:
+    return {"data_type": "text"}
+
+
+NEWSLETTER_COLUMNS = {
+    "campaign_id": {"data_type": "bigint"}, "name": _text(), "tag": _text(), "share_link": _text(), "status": _text(),
+    "sent_date": {"data_type": "timestamp"}, "stats_updated_at": {"data_type": "timestamp"},
+    **{c: {"data_type": "bigint"} for c in STATS.values()},
+}
+TEMPLATE_COLUMNS = {"id": {"data_type": "bigint"}, "name": _text(), "tag": _text(), "subject": _text(),
+                    "is_active": {"data_type": "bool"}, "created_at": {"data_type": "timestamp"},
+                    "modified_at": {"data_type": "timestamp"}}
+EVENT_COLUMNS = {"message_id": _text(), "event": _text(), "date": {"data_type": "timestamp"}, "email_hash": _text(),
+                 "template_id": {"data_type": "bigint"}, "tag": _text(), "subject": _text()}
+
+
+def brevo_time(value: str | None) -> datetime | None:
+    """Brevo timestamps, with or without milliseconds, any offset -> aware UTC datetime."""
+    if not value:
+        return None
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _honour_sib_reset(response: Response, *args, **kwargs) -> Response:
+    # dlt's session waits for Retry-After only: give it Brevo's reset (seconds) on a 429
+    reset = response.headers.get("x-sib-ratelimit-reset")
+    if response.status_code == 429 and reset and "Retry-After" not in response.headers:
+        try:
+            response.headers["Retry-After"] = str(max(1, math.ceil(float(reset))))
+        except ValueError:
+            pass
+    return response
+
+
+class _Client:
+    def __init__(self, base_url: str, api_key: str, calls_per_hour: int, campaign_calls_per_hour: int, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"api-key": api_key, "Accept": "application/json"}
+        # a reset may be up to an hour: the session's own back-off cap does not apply to Retry-After
+        self.http = session(timeout=timeout)
+        self.http.hooks["response"].append(_honour_sib_reset)
+        self.smtp = RateLimiter(calls_per_hour, 3600.0)
+        self.campaigns = RateLimiter(campaign_calls_per_hour, 3600.0)
+
+    def get(self, path: str, **params) -> dict:
+        limiter = self.smtp if path.startswith("/v3/smtp") else self.campaigns
+        return fetch(self.http, VENDOR, "GET", f"{self.base_url}{path}", lambda r: r.json(), limiter=limiter,
+                     params=params, headers=self.headers)[1] or {}
+
+    def pages(self, path: str, key: str, page_size: int, **params) -> Iterator[list[dict]]:
+        """Offset paging to the end: until `count` is reached or a page comes back short."""
+        offset = 0
+        while True:
+            body = self.get(path, limit=page_size, offset=offset, **params)
+            page = body.get(key) or []
+            if page:
+                yield page
+            offset += len(page)
+            count = body.get("count")
+            if len(page) < page_size or (count is not None and offset >= count):
+                return
+
+
+@dlt.source(name="brevo")
+def brevo(
+    api_key: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    page_size: int = 100,
+    events_page_size: int = 2500,
+    events_window_days: int = 90,
+    repull_days: int = 1,
+    calls_per_hour: int = 280,
+    campaign_calls_per_hour: int = 95,
+    timeout: float = 60,
+):
+    """Transactional events start at `start_date` on the first run (default: 30 days ago) and end
+    at `end_date` (default today, UTC)."""
+    client = _Client(base_url, api_key, calls_per_hour, campaign_calls_per_hour, timeout)
+    salt = pii_salt()
+    last = date.fromisoformat(end_date) if end_date else datetime.now(timezone.utc).date()
+    first = date.fromisoformat(start_date) if start_date else last - timedelta(days=30)
+    now = datetime.now(timezone.utc)
+
+    @dlt.resource(name="newsletters", primary_key="campaign_id", write_disposition="merge", columns=NEWSLETTER_COLUMNS)
+    def newsletters() -> Iterator[list[dict]]:
+        for page in client.pages("/v3/emailCampaigns", "campaigns", page_size, status="sent",
+                                 statistics="globalStats", excludeHtmlContent="true"):
+            rows = []
+            for c in page:
+                stats = (c.get("statistics") or {}).get("globalStats") or {}
+                rows.append({"campaign_id": c["id"], "name": c.get("name"), "tag": c.get("tag"), "status": c.get("status"),
+                             "sent_date": brevo_time(c.get("sentDate")), "share_link": c.get("shareLink"),
+                             **{snake: stats.get(key) for key, snake in STATS.items()}, "stats_updated_at": now})
+            yield rows
+
+    @dlt.resource(name="templates", primary_key="id", write_disposition="merge", columns=TEMPLATE_COLUMNS)
+    def templates() -> Iterator[list[dict]]:
+        for page in client.pages("/v3/smtp/templates", "templates", page_size):
+            yield [{"id": t["id"], "name": t.get("name"), "subject": t.get("subject"), "tag": t.get("tag"),
+                    "is_active": t.get("isActive"), "created_at": brevo_time(t.get("createdAt")),
+                    "modified_at": brevo_time(t.get("modifiedAt"))} for t in page]
+
+    @dlt.resource(name="transactional_events", primary_key=("message_id", "event", "date"), write_disposition="merge",
+                  columns=EVENT_COLUMNS)
+    def transactional_events(
+        cursor=dlt.sources.incremental("date", initial_value=datetime.combine(first, datetime.min.time(), timezone.utc),
+                                       lag=86400 * repull_days),
+    ) -> Iterator[list[dict]]:
+        start = max(first, (cursor.last_value or cursor.initial_value).date() - timedelta(days=repull_days))
+        while start <= last:
+            stop = min(last, start + timedelta(days=events_window_days - 1))
+            for event in EVENT_TYPES:
+                for page in client.pages("/v3/smtp/statistics/events", "events", events_page_size,
+                                         startDate=start.isoformat(), endDate=stop.isoformat(), event=event):
+                    yield [{"message_id": e["messageId"], "event": e["event"], "date": brevo_time(e["date"]),
+                            "email_hash": pseudonymise(e.get("email"), salt), "template_id": e.get("templateId"),
+                            "tag": e.get("tag"), "subject": e.get("subject")} for e in page]
+            start = stop + timedelta(days=1)
+
+    return newsletters, templates, transactional_events

@@ -1,0 +1,264 @@
+"""DMS (Démarches Simplifiées) GraphQL API v2: the dossiers of the pass Culture démarches.
+
+One GraphQL query per page, `POST {base_url}/api/v2/graphql` with
+`Authorization: Bearer <token>`: `demarche(number) { dossiers(first, after,
+updatedSince) { pageInfo nodes } }`, Relay cursor paging from `after: null`
+with `first` up to 100 (the reference asked 5 a page from an `""` cursor).
+
+- Each démarche (`demarches`, the reference's jeunes and pro lists by default)
+  is its own resource `dossiers_<number>` writing to the one table `dossiers`,
+  so each keeps its own `updatedSince` cursor (`dlt.sources.incremental` on
+  `dateDerniereModification`, asked back with a `lookback_minutes` overlap):
+  adding a démarche later loads its whole history. Merge on the dossier
+  `number` (global in DS), so overlapping pages replace, never duplicate.
+- GraphQL answers errors with HTTP 200 and an `errors` array. A `timeout` is
+  retried (`graphql_attempts`, growing pauses); any other error
+  (`unauthorized`, `not_found`, `invalid_null`...) fails the run with DS's
+  message and code. An answer with errors is never read as an empty page,
+  and neither is one with no `demarche` at all.
+- Regional fields are kept: applicant postcode, INSEE commune, department and
+  region codes (jeunes: their residence address champ, with the reference's
+  department and postcode champs as fallbacks; pro: the establishment's
+  address). Pro dossiers keep SIRET / SIREN / NAF / legal form (not the
+  company name: for a sole trader it is a person's name; Sirene has it). Names,
+  birth dates and street addresses are never requested; the account email
+  is only loaded as a salted SHA-256 (`usager_email_hash`, the same function as
+  `raw_app.user.email_hash`) so that dossiers join to users.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import dlt
+from dlt.sources.helpers.requests import Response
+
+from .http import MalformedPage, RateLimiter, fetch, session
+from .pii import pii_salt, pseudonymise
+
+VENDOR = "dms"
+DEFAULT_BASE_URL = "https://www.demarches-simplifiees.fr"
+JEUNES = (47380, 47480)
+PRO = (50362, 55475, 57081, 57189, 61589, 62703, 65028, 80264, 81184)
+# the reference's champs for the applicant's department and postcode (base64 of Champ-596453 / Champ-582221)
+DEPARTMENT_CHAMP = "Q2hhbXAtNTk2NDUz"
+POSTCODE_CHAMP = "Q2hhbXAtNTgyMjIx"
+log = logging.getLogger("pcdata.ingestion")
+
+QUERY = """
+query getDossiers($demarcheNumber: Int!, $first: Int, $after: String, $updatedSince: ISO8601DateTime) {
+  demarche(number: $demarcheNumber) {
+    number
+    title
+    dossiers(first: $first, after: $after, updatedSince: $updatedSince) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id
+        number
+        archived
+        state
+        dateDepot
+        dateDerniereModification
+        datePassageEnConstruction
+        datePassageEnInstruction
+        dateTraitement
+        groupeInstructeur { number label }
+        usager { email }
+        demandeur {
+          __typename
+          ... on PersonneMorale {
+            siret
+            naf
+            libelleNaf
+            address { ...AddressFragment }
+            entreprise { siren formeJuridique formeJuridiqueCode codeEffectifEntreprise siretSiegeSocial }
+          }
+        }
+        champs {
+          __typename
+          id
+          stringValue
+          ... on AddressChamp { address { ...AddressFragment } }
+          ... on DepartementChamp { departement { code } }
+        }
+      }
+    }
+  }
+}
+fragment AddressFragment on Address { postalCode cityName cityCode departmentCode regionCode }
+"""
+
+
+class DmsGraphQLError(RuntimeError):
+    """DS answered GraphQL errors (HTTP 200 with an `errors` array)."""
+
+    def __init__(self, demarche: int, errors: list[dict]):
+        self.codes = [((e.get("extensions") or {}).get("code") or "unknown") for e in errors]
+        detail = "; ".join(f"{code}: {e.get('message', '?')}" + (f" at {'.'.join(map(str, e['path']))}" if e.get("path") else "")
+                           for code, e in zip(self.codes, errors))
+        hint = ""
+        if "unauthorized" in self.codes:
+            hint = (" (check the token in sources.dms.api_token, dlt secrets or SOURCES__DMS__API_TOKEN,"
+                    " and that it is allowed on this démarche)")
+        elif "not_found" in self.codes:
+            hint = " (check the démarche numbers in sources.dms.demarches)"
+        super().__init__(f"dms: GraphQL errors on démarche {demarche} (HTTP 200): {detail}{hint}")
+
+
+def _col(data_type: str, **extra) -> dict:
+    return {"data_type": data_type, **extra}  # a new dict each time: dlt completes hints in place
+
+
+DOSSIER_COLUMNS = {
+    "number": _col("bigint", nullable=False), "demarche_number": _col("bigint"), "archived": _col("bool"),
+    "groupe_instructeur_number": _col("bigint"),
+    **{c: _col("timestamp") for c in ("dateDepot", "dateDerniereModification", "datePassageEnConstruction",
+                                      "datePassageEnInstruction", "dateTraitement", "extracted_at")},
+    **{c: _col("text") for c in (
+        "id", "demarche_title", "state", "groupe_instructeur_label", "demandeur_type", "usager_email_hash",
+        "applicant_postal_code", "applicant_city_code", "applicant_city_name", "applicant_department_code",
+        "applicant_region_code", "demandeur_siret", "demandeur_siren", "demandeur_naf", "demandeur_libelle_naf",
+        "demandeur_forme_juridique", "demandeur_forme_juridique_code",
+        "demandeur_code_effectif_entreprise", "demandeur_siret_siege_social")},
+}
+DATE_FIELDS = ("dateDepot", "dateDerniereModification", "datePassageEnConstruction", "datePassageEnInstruction", "dateTraitement")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _str(value) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def dossier_row(node: dict, demarche: dict, salt: str, extracted_at: datetime) -> dict:
+    """One flat row per dossier: state and dates, regional fields, the pro applicant's identifiers; no names."""
+    row = {
+        "id": node.get("id"), "number": int(node["number"]),
+        "demarche_number": demarche.get("number"), "demarche_title": demarche.get("title"),
+        "archived": node.get("archived"), "state": node.get("state"),
+        **{k: _dt(node.get(k)) for k in DATE_FIELDS},
+        "groupe_instructeur_number": (node.get("groupeInstructeur") or {}).get("number"),
+        "groupe_instructeur_label": (node.get("groupeInstructeur") or {}).get("label"),
+        "usager_email_hash": pseudonymise((node.get("usager") or {}).get("email"), salt),
+        "extracted_at": extracted_at,
+    }
+    demandeur = node.get("demandeur") or {}
+    row["demandeur_type"] = demandeur.get("__typename")
+    address: dict = {}
+    department = postcode = None
+    for champ in node.get("champs") or []:
+        if champ.get("__typename") == "AddressChamp" and champ.get("address") and not address:
+            address = champ["address"]
+        elif champ.get("id") == DEPARTMENT_CHAMP:
+            department = (champ.get("departement") or {}).get("code") or _str(champ.get("stringValue"))
+        elif champ.get("id") == POSTCODE_CHAMP:
+            postcode = _str(champ.get("stringValue"))
+    if demandeur.get("__typename") == "PersonneMorale":
+        address = demandeur.get("address") or address
+        entreprise = demandeur.get("entreprise") or {}
+        row.update({
+            "demandeur_siret": _str(demandeur.get("siret")), "demandeur_naf": demandeur.get("naf"),
+            "demandeur_libelle_naf": demandeur.get("libelleNaf"),
+            "demandeur_siren": _str(entreprise.get("siren")) or (_str(demandeur.get("siret")) or "")[:9] or None,
+            "demandeur_forme_juridique": entreprise.get("formeJuridique"),
+            "demandeur_forme_juridique_code": _str(entreprise.get("formeJuridiqueCode")),
+            "demandeur_code_effectif_entreprise": _str(entreprise.get("codeEffectifEntreprise")),
+            "demandeur_siret_siege_social": _str(entreprise.get("siretSiegeSocial")),
+        })
+    row.update({
+        "applicant_postal_code": _str(address.get("postalCode")) or postcode,
+        "applicant_city_code": _str(address.get("cityCode")),
+        "applicant_city_name": address.get("cityName"),
+        "applicant_department_code": _str(address.get("departmentCode")) or department,
+        "applicant_region_code": _str(address.get("regionCode")),
+    })
+    return row
+
+
+class _Client:
+    def __init__(self, base_url: str, token: str, page_size: int, calls_per_second: float, timeout: float,
+                 graphql_attempts: int, retry_pause: float):
+        self.url = f"{base_url.rstrip('/')}/api/v2/graphql"
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
+        self.page_size = min(100, max(1, page_size))  # DS caps `first` at 100
+        self.http = session(timeout=timeout)
+        self.limiter = RateLimiter(max(1, round(calls_per_second * 10)), 10.0)
+        self.attempts = graphql_attempts
+        self.pause = retry_pause
+
+    def page(self, demarche: int, after: str | None, updated_since: datetime | None) -> dict:
+        """`data.demarche` of one page; GraphQL errors are retried (timeouts) or raised, never read as no data."""
+        variables = {"demarcheNumber": demarche, "first": self.page_size, "after": after,
+                     "updatedSince": updated_since.isoformat() if updated_since else None}
+        for attempt in range(1, self.attempts + 1):
+            _, body = fetch(self.http, VENDOR, "POST", self.url, _json_object, limiter=self.limiter,
+                            json={"query": QUERY, "variables": variables, "operationName": "getDossiers"}, headers=self.headers)
+            errors = body.get("errors")
+            if errors:
+                error = DmsGraphQLError(demarche, errors)
+                if set(error.codes) == {"timeout"} and attempt < self.attempts:
+                    log.warning("dms: démarche %s timed out on DS's side (attempt %d/%d), asking again", demarche, attempt, self.attempts)
+                    time.sleep(self.pause * attempt)
+                    continue
+                raise error
+            demarche_data = (body.get("data") or {}).get("demarche")
+            connection = (demarche_data or {}).get("dossiers")
+            if not connection or "pageInfo" not in connection or "nodes" not in connection:
+                raise MalformedPage(f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: {str(body)[:200]}")
+            return demarche_data
+        raise AssertionError("unreachable")
+
+
+def _json_object(response: Response) -> dict:
+    body = response.json()
+    if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
+        raise MalformedPage(f"expected a GraphQL response object, got {str(body)[:80]}")
+    return body
+
+
+def _dossiers(client: _Client, number: int, salt: str, lookback: timedelta):
+    @dlt.resource(name=f"dossiers_{number}", table_name="dossiers", primary_key="number", write_disposition="merge",
+                  columns=DOSSIER_COLUMNS)
+    def dossiers(
+        updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lookback.total_seconds()),
+    ) -> Iterator[list[dict]]:
+        since = updated.last_value - lookback if updated.last_value else None
+        after = None  # null, not "": the first page
+        while True:
+            demarche = client.page(number, after, since)
+            connection = demarche["dossiers"]
+            extracted_at = datetime.now().astimezone()
+            rows = [dossier_row(node, demarche, salt, extracted_at) for node in connection["nodes"]]
+            if rows:
+                yield rows
+            info = connection["pageInfo"]
+            if not info.get("hasNextPage"):
+                return
+            if not info.get("endCursor") or info["endCursor"] == after:
+                raise MalformedPage(f"dms: démarche {number}: hasNextPage without a new endCursor")
+            after = info["endCursor"]
+
+    return dossiers
+
+
+@dlt.source(name="dms")
+def dms(
+    api_token: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    demarches: list[int] | None = None,
+    page_size: int = 100,
+    lookback_minutes: float = 60,
+    calls_per_second: float = 5,
+    graphql_attempts: int = 4,
+    retry_pause: float = 2.0,
+    timeout: float = 120,
+):
+    client = _Client(base_url, api_token, page_size, calls_per_second, timeout, graphql_attempts, retry_pause)
+    salt = pii_salt()
+    lookback = timedelta(minutes=lookback_minutes)
+    return [_dossiers(client, int(n), salt, lookback) for n in (demarches or (*JEUNES, *PRO))]

@@ -1,0 +1,183 @@
+"""Metabase: what analysts built and how they use it, plus who may see what.
+
+Two paths, as in the reference, done incrementally:
+1. The Metabase application database (PostgreSQL) through dlt's `sql_database`
+   source with the pyarrow backend (config `app_db_credentials`: a SQLAlchemy
+   URL or Engine):
+   - `report_card`, `report_dashboard`, `core_user`: incremental on `updated_at`,
+     merge on `id`;
+   - `query_execution`: append-only log, incremental on `started_at`, merge on `id`
+     (the reference re-copies it in full every day);
+   - `collection` (has no `updated_at`) and `report_dashboardcard` (rows are
+     deleted when a card leaves a dashboard): small true snapshots, `replace`.
+   Personal data stays in PostgreSQL: user names and password hashes are never
+   selected, the email leaves only as a salted SHA-256 (`email_hash`, computed
+   in PostgreSQL, the same function as `pii.pseudonymise`). The query hash
+   (bytea) travels as hex text.
+2. The REST API for governance data the application database holds in no
+   usable form (permission paths as strings): `POST /api/session` with the
+   username and password (or an API key, `x-api-key`), then
+   `X-Metabase-Session` on `GET /api/collection/graph` (-> `collection_permission`),
+   `GET /api/permissions/group` (-> `permission_group`, with member counts),
+   `GET /api/permissions/membership` (-> `permission_membership`) and
+   `GET /api/database` (-> `database`, connection details never kept).
+   These are current-state snapshots (`replace`).
+Metabase is self-hosted: `base_url` has no default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dlt
+import sqlalchemy as sa
+from dlt.sources.sql_database import sql_database
+
+from .http import RateLimiter, fetch, session
+from .pii import pii_salt
+
+VENDOR = "metabase"
+# table -> incremental cursor (None: a snapshot, replaced every run)
+APP_TABLES: dict[str, str | None] = {
+    "report_card": "updated_at",
+    "report_dashboard": "updated_at",
+    "core_user": "updated_at",
+    "query_execution": "started_at",
+    "collection": None,
+    "report_dashboardcard": None,
+}
+NEVER_SELECTED = {"core_user": ("first_name", "last_name", "email", "password", "password_salt", "reset_token",
+                                "login_attributes", "jwt_attributes", "settings")}
+PSEUDONYMS = {("core_user", "email_hash"): "email"}
+BYTES_AS_HEX = {("query_execution", "hash")}
+DATABASE_KEPT = ("id", "name", "engine", "is_sample", "is_full_sync", "is_on_demand", "is_audit", "timezone",
+                 "created_at", "updated_at", "native_permissions")
+
+
+def _text() -> dict:
+    return {"data_type": "text"}  # a new dict each time: dlt completes hints in place
+
+
+def _adapt_table(table: sa.Table) -> sa.Table:
+    for name in NEVER_SELECTED.get(table.name, ()):
+        if name in table.c:
+            table._columns.remove(table.c[name])
+    for (table_name, name) in BYTES_AS_HEX:
+        if table_name == table.name and name in table.c:
+            table.append_column(sa.Column(name, sa.Text()), replace_existing=True)
+    for (table_name, pseudonym) in PSEUDONYMS:
+        if table_name == table.name:
+            table.append_column(sa.Column(pseudonym, sa.Text()), replace_existing=True)
+    return table
+
+
+def _query_adapter(salt: str):
+    """Pseudonyms computed in PostgreSQL (sha256(salt || lower(trim(value))), hex); bytea as hex text."""
+
+    def adapt(query, table: sa.Table):
+        pseudonyms = {p: source for (t, p), source in PSEUDONYMS.items() if t == table.name}
+        hexed = {name for t, name in BYTES_AS_HEX if t == table.name}
+        if not pseudonyms and not hexed:
+            return query
+        kept = [sa.func.encode(sa.literal_column(f'"{c.name}"'), "hex").label(c.name) if c.name in hexed else c
+                for c in table.c if c.name not in pseudonyms]
+        hashed = [sa.func.encode(sa.func.sha256(sa.func.convert_to(
+            sa.literal(salt) + sa.func.lower(sa.func.trim(sa.literal_column(f'"{source}"'))), "UTF8")), "hex").label(name)
+            for name, source in pseudonyms.items()]
+        return query.with_only_columns(*kept, *hashed)
+
+    return adapt
+
+
+class _Api:
+    def __init__(self, base_url: str, username: str | None, password: str | None, api_key: str | None,
+                 calls_per_second: float, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.http = session(timeout=timeout)
+        self.limiter = RateLimiter(max(1, int(calls_per_second)), 1.0)
+        self.username, self.password, self.api_key = username, password, api_key
+        self.headers: dict[str, str] | None = None
+
+    def _login(self) -> dict[str, str]:
+        if self.api_key:
+            return {"x-api-key": self.api_key}
+        if not self.username or not self.password:
+            raise ValueError("metabase: set sources.metabase.username and password (or api_key)")
+        _, body = fetch(self.http, VENDOR, "POST", f"{self.base_url}/api/session", lambda r: r.json(), limiter=self.limiter,
+                        json={"username": self.username, "password": self.password})
+        if not isinstance(body, dict) or not body.get("id"):
+            raise ValueError("metabase: POST /api/session answered no session id")
+        return {"X-Metabase-Session": body["id"]}
+
+    def get(self, path: str):
+        if self.headers is None:
+            self.headers = self._login()
+        _, body = fetch(self.http, VENDOR, "GET", f"{self.base_url}{path}", lambda r: r.json(), limiter=self.limiter,
+                        headers={**self.headers, "Accept": "application/json"})
+        return body
+
+
+@dlt.source(name="metabase")
+def metabase(
+    app_db_credentials: sa.Engine | str = dlt.secrets.value,
+    base_url: str = dlt.config.value,
+    username: str | None = dlt.secrets.value,
+    password: str | None = dlt.secrets.value,
+    api_key: str | None = None,
+    calls_per_second: float = 10,  # Metabase documents no API limit: stay gentle with a shared instance
+    chunk_size: int = 50_000,
+    timeout: float = 60,
+):
+    engine = app_db_credentials if isinstance(app_db_credentials, sa.Engine) else sa.create_engine(app_db_credentials)
+    app = sql_database(
+        engine,
+        schema="public",
+        table_names=list(APP_TABLES),
+        backend="pyarrow",
+        chunk_size=chunk_size,
+        table_adapter_callback=_adapt_table,
+        query_adapter_callback=_query_adapter(pii_salt()),
+    )
+    for name, resource in app.resources.items():
+        cursor = APP_TABLES[name]
+        if cursor:
+            resource.apply_hints(primary_key="id", write_disposition="merge", incremental=dlt.sources.incremental(cursor))
+        else:
+            resource.apply_hints(primary_key="id", write_disposition="replace")
+
+    api = _Api(base_url, username, password, api_key, calls_per_second, timeout)
+
+    @dlt.resource(name="collection_permission", primary_key=("group_id", "collection_id"), write_disposition="replace",
+                  columns={"group_id": {"data_type": "bigint"}, "collection_id": _text(), "permission": _text(),
+                           "graph_revision": {"data_type": "bigint"}})
+    def collection_permission() -> Iterator[list[dict]]:
+        graph = api.get("/api/collection/graph")
+        yield [{"group_id": int(group), "collection_id": str(collection), "permission": permission,
+                "graph_revision": graph.get("revision")}
+               for group, perms in graph["groups"].items() for collection, permission in perms.items()]
+
+    @dlt.resource(name="permission_group", primary_key="id", write_disposition="replace",
+                  columns={"id": {"data_type": "bigint"}, "name": _text(), "member_count": {"data_type": "bigint"},
+                           "magic_group_type": _text()})
+    def permission_group() -> Iterator[list[dict]]:
+        yield [{"id": g["id"], "name": g.get("name"), "member_count": g.get("member_count"),
+                "magic_group_type": g.get("magic_group_type")} for g in api.get("/api/permissions/group")]
+
+    @dlt.resource(name="permission_membership", primary_key="membership_id", write_disposition="replace",
+                  columns={"membership_id": {"data_type": "bigint"}, "user_id": {"data_type": "bigint"},
+                           "group_id": {"data_type": "bigint"}, "is_group_manager": {"data_type": "bool"}})
+    def permission_membership() -> Iterator[list[dict]]:
+        by_user = api.get("/api/permissions/membership")
+        yield [{"membership_id": m["membership_id"], "user_id": int(m.get("user_id", user)), "group_id": m["group_id"],
+                "is_group_manager": bool(m.get("is_group_manager"))}
+               for user, memberships in by_user.items() for m in memberships]
+
+    @dlt.resource(name="database", primary_key="id", write_disposition="replace",
+                  columns={"id": {"data_type": "bigint"}, "name": _text(), "engine": _text(), "is_sample": {"data_type": "bool"},
+                           "created_at": {"data_type": "timestamp"}, "updated_at": {"data_type": "timestamp"}})
+    def database() -> Iterator[list[dict]]:
+        body = api.get("/api/database")
+        rows = body["data"] if isinstance(body, dict) else body  # {data, total} since 0.4x, a plain list before
+        yield [{k: d.get(k) for k in DATABASE_KEPT if k in d} for d in rows]  # never the connection details
+
+    return [*app.resources.values(), collection_permission, permission_group, permission_membership, database]

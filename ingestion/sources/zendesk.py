@@ -1,0 +1,250 @@
+"""Zendesk Support: tickets, users, macros with usage, satisfaction ratings.
+
+- `tickets`: the cursor-based incremental export
+  (`/api/v2/incremental/tickets/cursor.json?start_time=` on the first page, then
+  `cursor=<after_cursor>` until `end_of_stream`), incremental on
+  `generated_timestamp` (what Zendesk compares `start_time` with), merge on `id`.
+  Custom fields are pivoted by name: `ticket_fields` gives id -> title, and each
+  ticket gets one `cf_<title>` column per field (multi-select values, which are
+  Zendesk tags and so hold no comma, joined with ','). Free text (subject,
+  description) and the `via.source` addresses are not loaded.
+- `users`: the incremental user export (no call per ticket, the reference's
+  N+1), merge on `id`. Names and phones are never loaded; the email arrives as
+  a salted hash (`email_hash`, the same function as `raw_app.user.email_hash`),
+  so dbt resolves a requester to a pass Culture user; the agent-recorded user
+  field `user_id` is kept as `pass_culture_user_id`.
+- `macros`: active macros with the usage sideload
+  (`include=usage_1h,usage_24h,usage_7d,usage_30d`), one row per macro and
+  export date (a usage history; a rerun the same day replaces).
+- `satisfaction_ratings`: cursor-paginated, `start_time` from the last
+  `updated_at`, merge on `id`; the free-text comment is not loaded.
+- `ticket_fields`: the field catalogue (replace).
+
+Auth is Basic `{email}/token:{api_token}`. Calls are paced under the account
+limit (`calls_per_minute`) and the incremental exports under their own
+10 requests/min; a 429 is retried after its `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import dlt
+from requests.auth import HTTPBasicAuth
+
+from .http import RateLimiter, fetch, session
+from .pii import pii_salt, pseudonymise
+
+VENDOR = "zendesk"
+USAGE_SIDELOADS = "usage_1h,usage_24h,usage_7d,usage_30d"
+# ticket keys never loaded: free text written by the requester, the requester's address, duplicates
+TICKET_DROPPED = {"description", "raw_subject", "subject", "via", "fields", "custom_fields", "satisfaction_rating",
+                  "collaborator_ids", "follower_ids", "email_cc_ids", "sharing_agreement_ids", "followup_ids", "url"}
+USER_KEPT = ("id", "role", "active", "verified", "suspended", "locale", "time_zone", "organization_id",
+             "created_at", "updated_at")
+
+
+def _ts() -> dict:
+    return {"data_type": "timestamp"}
+
+
+def _text() -> dict:
+    return {"data_type": "text"}
+
+
+def _bigint() -> dict:
+    return {"data_type": "bigint"}
+
+
+TICKET_COLUMNS = {
+    "id": {"data_type": "bigint", "nullable": False}, "generated_timestamp": _bigint(),
+    "created_at": _ts(), "updated_at": _ts(), "status": _text(), "priority": _text(), "type": _text(),
+    "via_channel": _text(), "satisfaction_score": _text(), "requester_id": _bigint(), "submitter_id": _bigint(),
+    "assignee_id": _bigint(), "group_id": _bigint(), "brand_id": _bigint(), "organization_id": _bigint(),
+    "ticket_form_id": _bigint(), "problem_id": _bigint(), "forum_topic_id": _bigint(), "external_id": _text(), "due_at": _ts(),
+}
+USER_COLUMNS = {
+    "id": {"data_type": "bigint", "nullable": False}, "role": _text(), "active": {"data_type": "bool"},
+    "email_hash": _text(), "pass_culture_user_id": _text(), "organization_id": _bigint(),
+    "created_at": _ts(), "updated_at": _ts(),
+}
+MACRO_COLUMNS = {
+    "id": {"data_type": "bigint", "nullable": False}, "export_date": {"data_type": "date", "nullable": False},
+    "title": _text(), "active": {"data_type": "bool"}, "tags": _text(), "created_at": _ts(), "updated_at": _ts(),
+    **{u: _bigint() for u in USAGE_SIDELOADS.split(",")},
+}
+RATING_COLUMNS = {
+    "id": {"data_type": "bigint", "nullable": False}, "ticket_id": _bigint(), "requester_id": _bigint(),
+    "assignee_id": _bigint(), "group_id": _bigint(), "score": _text(), "reason": _text(), "has_comment": {"data_type": "bool"},
+    "created_at": _ts(), "updated_at": _ts(),
+}
+FIELD_COLUMNS = {"id": {"data_type": "bigint", "nullable": False}, "title": _text(), "column_name": _text(), "type": _text()}
+
+
+def field_column(title: str) -> str:
+    """The column a custom field lands in: 'cf_' + its title in ASCII snake case."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return "cf_" + (re.sub(r"[^a-z0-9]+", "_", folded).strip("_") or "field")
+
+
+def _unix(value: str | int | datetime) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return calendar.timegm(value.utctimetuple())
+
+
+class _Client:
+    def __init__(self, base_url: str, email: str, api_token: str, page_size: int, incremental_page_size: int,
+                 calls_per_minute: int, incremental_calls_per_minute: int, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.http = session(timeout=timeout)
+        self.auth = HTTPBasicAuth(f"{email}/token", api_token)
+        self.page_size = min(page_size, 100)
+        self.incremental_page_size = min(incremental_page_size, 1000)
+        self.limiter = RateLimiter(calls_per_minute, 60.0)
+        self.incremental_limiter = RateLimiter(incremental_calls_per_minute, 60.0)
+        self._fields: list[dict] | None = None
+
+    def get(self, url: str, params: dict | None = None, incremental: bool = False) -> dict:
+        if incremental:
+            self.incremental_limiter.wait()
+        _, body = fetch(self.http, VENDOR, "GET", url, lambda r: r.json(), limiter=self.limiter, params=params,
+                        auth=self.auth, headers={"Accept": "application/json"})
+        return body
+
+    def incremental(self, kind: str, start_time: int) -> Iterator[list[dict]]:
+        """Pages of the cursor-based incremental export, from `start_time` to the end of the stream."""
+        url = f"{self.base_url}/api/v2/incremental/{kind}/cursor.json"
+        params = {"start_time": start_time, "per_page": self.incremental_page_size}
+        while True:
+            body = self.get(url, params, incremental=True)
+            yield body[kind]
+            if body.get("end_of_stream") or not body.get("after_cursor"):
+                return
+            params = {"cursor": body["after_cursor"], "per_page": self.incremental_page_size}
+
+    def paginate(self, path: str, key: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """Cursor pagination: `page[size]`, then `page[after]=meta.after_cursor` while `meta.has_more`."""
+        url = f"{self.base_url}{path}"
+        params = {**(params or {}), "page[size]": self.page_size}
+        while True:
+            body = self.get(url, params)
+            yield body[key]
+            meta = body.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                return
+            params = {**params, "page[after]": meta["after_cursor"]}
+
+    def ticket_fields(self) -> list[dict]:
+        if self._fields is None:
+            self._fields = [f for page in self.paginate("/api/v2/ticket_fields", "ticket_fields") for f in page]
+        return self._fields
+
+
+def _flat_value(value):
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def ticket_row(ticket: dict, columns: dict[int, str]) -> dict:
+    row = {k: v for k, v in ticket.items() if k not in TICKET_DROPPED}
+    row["via_channel"] = (ticket.get("via") or {}).get("channel")
+    row["satisfaction_score"] = (ticket.get("satisfaction_rating") or {}).get("score")
+    for field in ticket.get("custom_fields") or []:
+        row[columns.get(field["id"], f"cf_{field['id']}")] = _flat_value(field.get("value"))
+    return row
+
+
+def user_row(user: dict, salt: str) -> dict:
+    row = {k: user.get(k) for k in USER_KEPT}
+    row["email_hash"] = pseudonymise(user.get("email"), salt)
+    row["pass_culture_user_id"] = (user.get("user_fields") or {}).get("user_id")
+    return row
+
+
+def macro_row(macro: dict, export_date, columns: dict[int, str]) -> dict:
+    row = {k: macro.get(k) for k in ("id", "title", "active", "position", "created_at", "updated_at", *USAGE_SIDELOADS.split(","))}
+    row["export_date"] = export_date
+    for action in macro.get("actions") or []:
+        field, value = action.get("field", ""), action.get("value")
+        if field == "set_tags":
+            row["tags"] = _flat_value(value)
+        elif field == "subject":
+            row["subject"] = _flat_value(value)
+        elif field.startswith("custom_fields_") and field[14:].isdigit():
+            row[columns.get(int(field[14:]), f"cf_{field[14:]}")] = _flat_value(value)
+    return row
+
+
+@dlt.source(name="zendesk")
+def zendesk(
+    email: str = dlt.secrets.value,
+    api_token: str = dlt.secrets.value,
+    subdomain: str = "passculture",
+    base_url: str | None = None,
+    start_date: str = "2000-01-01T00:00:00Z",
+    page_size: int = 100,
+    incremental_page_size: int = 1000,
+    calls_per_minute: int = 200,
+    incremental_calls_per_minute: int = 10,
+    timeout: float = 60,
+):
+    client = _Client(base_url or f"https://{subdomain}.zendesk.com", email, api_token, page_size, incremental_page_size,
+                     calls_per_minute, incremental_calls_per_minute, timeout)
+    start_unix = _unix(start_date)
+    start_iso = datetime.fromtimestamp(start_unix, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def field_columns() -> dict[int, str]:
+        return {f["id"]: field_column(f["title"]) for f in client.ticket_fields()}
+
+    @dlt.resource(name="ticket_fields", primary_key="id", write_disposition="replace", columns=FIELD_COLUMNS)
+    def ticket_fields() -> Iterator[list[dict]]:
+        yield [{"id": f["id"], "title": f["title"], "column_name": field_column(f["title"]), "type": f.get("type"),
+                "active": f.get("active"), "created_at": f.get("created_at"), "updated_at": f.get("updated_at")}
+               for f in client.ticket_fields()]
+
+    @dlt.resource(name="tickets", primary_key="id", write_disposition="merge", columns=TICKET_COLUMNS)
+    def tickets(
+        cursor=dlt.sources.incremental("generated_timestamp", initial_value=start_unix),
+    ) -> Iterator[list[dict]]:
+        columns = field_columns()
+        hints = {c: _text() for c in columns.values()}
+        first = True
+        for page in client.incremental("tickets", int(cursor.last_value)):
+            rows = [ticket_row(t, columns) for t in page]
+            if first:  # declare every custom field column, even those only NULL so far
+                yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints))
+                first = False
+            else:
+                yield rows
+
+    @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)
+    def users(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:
+        salt = pii_salt()
+        for page in client.incremental("users", _unix(cursor.last_value)):
+            yield [user_row(u, salt) for u in page]
+
+    @dlt.resource(name="macros", primary_key=("id", "export_date"), write_disposition="merge", columns=MACRO_COLUMNS)
+    def macros() -> Iterator[list[dict]]:
+        today = datetime.now(timezone.utc).date()
+        columns = field_columns()
+        for page in client.paginate("/api/v2/macros", "macros", {"active": "true", "include": USAGE_SIDELOADS}):
+            yield [macro_row(m, today, columns) for m in page]
+
+    @dlt.resource(name="satisfaction_ratings", primary_key="id", write_disposition="merge", columns=RATING_COLUMNS)
+    def satisfaction_ratings(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:
+        for page in client.paginate("/api/v2/satisfaction_ratings", "satisfaction_ratings", {"start_time": _unix(cursor.last_value)}):
+            yield [{**{k: r.get(k) for k in ("id", "ticket_id", "requester_id", "assignee_id", "group_id", "score",
+                                              "reason", "reason_code", "created_at", "updated_at")},
+                    "has_comment": bool(r.get("comment"))} for r in page]
+
+    return ticket_fields, tickets, users, macros, satisfaction_ratings
