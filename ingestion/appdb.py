@@ -100,40 +100,61 @@ def _csv_value(value) -> str:
         return r"\N"
     if isinstance(value, bool):
         return "t" if value else "f"
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):  # the world's times are UTC; a timestamp column ignores the offset
+        return value.isoformat() + ("" if value.tzinfo else "+00:00")
+    if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
+    if isinstance(value, (bytes, bytearray)):
+        return "\\x" + value.hex()
+    if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
-def create_tables(engine: sa.Engine) -> None:
+def create_tables(engine: sa.Engine, tables: dict[str, list[tuple[str, str]]] = TABLES,
+                  indexes: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Create the tables (and an index on each incremental cursor) when missing."""
+    indexes = {t: (c,) for t, c in CURSORS.items()} if indexes is None else indexes
     with engine.begin() as conn:
-        for table, columns in TABLES.items():
+        for table, columns in tables.items():
             cols = ", ".join(f'"{name}" {kind}' for name, kind in columns)
             conn.execute(sa.text(f'create table if not exists public."{table}" ({cols})'))
-            conn.execute(sa.text(f'create index if not exists "{table}_{CURSORS[table]}_idx" on public."{table}" ("{CURSORS[table]}")'))
+            for column in indexes.get(table, ()):
+                conn.execute(sa.text(f'create index if not exists "{table}_{column}_idx" on public."{table}" ("{column}")'))
 
 
-def write_snapshot(engine: sa.Engine, snapshot: dict[str, list[dict]]) -> dict[str, int]:
-    """Replace every table's rows with the snapshot's, in one transaction; returns row counts."""
-    create_tables(engine)
+def replace_rows(engine: sa.Engine, tables: dict[str, list[tuple[str, str]]], rows: dict[str, list[dict]],
+                 reset_sequences: bool = False) -> dict[str, int]:
+    """Replace every table's rows, through COPY, in one transaction; returns row counts.
+
+    `reset_sequences` moves serial id sequences past the copied ids, as the
+    application's own inserts would need.
+    """
     counts = {}
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:
-            for table, columns in TABLES.items():
+            for table, columns in tables.items():
                 names = [name for name, _ in columns]
                 buf = io.StringIO()
                 writer = csv.writer(buf, lineterminator="\n")
-                for row in snapshot[table]:
+                for row in rows[table]:
                     writer.writerow([_csv_value(row.get(name)) for name in names])
                 buf.seek(0)
                 cur.execute(f'truncate table public."{table}"')
                 col_list = ", ".join(f'"{n}"' for n in names)
                 cur.copy_expert(f'copy public."{table}" ({col_list}) from stdin with (format csv, null \'\\N\')', buf)
-                counts[table] = len(snapshot[table])
+                if reset_sequences:
+                    cur.execute(f"select setval(pg_get_serial_sequence('public.\"{table}\"', 'id'), "
+                                f"coalesce((select max(id) from public.\"{table}\"), 0) + 1, false)")
+                counts[table] = len(rows[table])
         raw.commit()
     finally:
         raw.close()
     return counts
+
+
+def write_snapshot(engine: sa.Engine, snapshot: dict[str, list[dict]]) -> dict[str, int]:
+    """Replace the app tables' rows with a world snapshot; returns row counts."""
+    create_tables(engine)
+    return replace_rows(engine, TABLES, snapshot)

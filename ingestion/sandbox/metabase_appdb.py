@@ -20,13 +20,11 @@ it again only when the sandbox serves another world.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..appdb import create_tables, replace_rows
 from .world import World
 from .world.metabase import build
 
@@ -81,57 +79,11 @@ DATABASE = "metabase"
 WORLD_KEY = "sandbox-world"  # the Metabase sandbox's non-standard key in /api/session/properties
 
 
-def _csv_value(value) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat() + ("" if value.tzinfo else "+00:00")  # the world's times are UTC
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return "\\x" + value.hex()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def create_tables(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        for table, columns in TABLES.items():
-            cols = ", ".join(f'"{name}" {kind}' for name, kind in columns)
-            conn.execute(sa.text(f'create table if not exists public."{table}" ({cols})'))
-            for column in INDEXES.get(table, ()):
-                conn.execute(sa.text(f'create index if not exists "idx_{table}_{column}" on public."{table}" ("{column}")'))
-
-
 def write_metabase_db(engine: sa.Engine, world: World, as_of: datetime | None = None) -> dict[str, int]:
     """Replace the Metabase tables' rows with the world's slice at `as_of`, in one transaction; row counts."""
     tables = world.slice("metabase", build).as_of(as_of)
-    create_tables(engine)
-    counts = {}
-    raw = engine.raw_connection()
-    try:
-        with raw.cursor() as cur:
-            for table, columns in TABLES.items():
-                names = [name for name, _ in columns]
-                buf = io.StringIO()
-                writer = csv.writer(buf, lineterminator="\n")
-                for row in tables[table]:
-                    writer.writerow([_csv_value(row.get(name)) for name in names])
-                buf.seek(0)
-                cur.execute(f'truncate table public."{table}"')
-                col_list = ", ".join(f'"{n}"' for n in names)
-                cur.copy_expert(f"copy public.\"{table}\" ({col_list}) from stdin with (format csv, null '\\N')", buf)
-                # keep the sequences ahead of the ids, as Metabase's own inserts would need
-                cur.execute(f"select setval(pg_get_serial_sequence('public.\"{table}\"', 'id'), "
-                            f"coalesce((select max(id) from public.\"{table}\"), 0) + 1, false)")
-                counts[table] = len(tables[table])
-        raw.commit()
-    finally:
-        raw.close()
-    return counts
+    create_tables(engine, TABLES, INDEXES)
+    return replace_rows(engine, TABLES, tables, reset_sequences=True)
 
 
 def sandbox_world(base_url: str, timeout: float = 30) -> tuple[int, float] | None:

@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import dlt
-from dlt.sources.helpers.requests import Response
 
 from .http import RateLimiter, fetch, session
 
@@ -84,15 +83,9 @@ class _Client:
         self.base_url = base_url.rstrip("/")
         self.headers = {"X-Authorization": rest_key, "Content-Type": "application/json"}
         self.secrets = [k for k in (rest_key, *api_keys.values()) if k]
-        self.http = session(timeout=timeout, max_attempts=max_attempts)
-        self.wait = rate_limit_wait
-        self.http.hooks["response"].append(self._retry_after)
+        # Batch's 429 says "wait at least 5 seconds" and carries no Retry-After
+        self.http = session(timeout=timeout, max_attempts=max_attempts, default_wait=rate_limit_wait)
         self.limiter = RateLimiter(calls_per_minute, 60.0)
-
-    def _retry_after(self, response: Response, *args, **kwargs) -> Response:
-        if response.status_code == 429 and "Retry-After" not in response.headers:
-            response.headers["Retry-After"] = str(int(self.wait))  # "wait at least 5 seconds"
-        return response
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:

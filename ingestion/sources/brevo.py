@@ -18,12 +18,10 @@ Retry-After; the session is told to honour the reset header).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 
 import dlt
-from dlt.sources.helpers.requests import Response
 
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
@@ -60,24 +58,12 @@ def brevo_time(value: str | None) -> datetime | None:
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
-def _honour_sib_reset(response: Response, *args, **kwargs) -> Response:
-    # dlt's session waits for Retry-After only: give it Brevo's reset (seconds) on a 429
-    reset = response.headers.get("x-sib-ratelimit-reset")
-    if response.status_code == 429 and reset and "Retry-After" not in response.headers:
-        try:
-            response.headers["Retry-After"] = str(max(1, math.ceil(float(reset))))
-        except ValueError:
-            pass
-    return response
-
-
 class _Client:
     def __init__(self, base_url: str, api_key: str, calls_per_hour: int, campaign_calls_per_hour: int, timeout: float):
         self.base_url = base_url.rstrip("/")
         self.headers = {"api-key": api_key, "Accept": "application/json"}
         # a reset may be up to an hour: the session's own back-off cap does not apply to Retry-After
-        self.http = session(timeout=timeout)
-        self.http.hooks["response"].append(_honour_sib_reset)
+        self.http = session(timeout=timeout, wait_header="x-sib-ratelimit-reset")
         self.smtp = RateLimiter(calls_per_hour, 3600.0)
         self.campaigns = RateLimiter(campaign_calls_per_hour, 3600.0)
 

@@ -91,23 +91,13 @@ def _is_link(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("sys"), dict) and value["sys"].get("type") == "Link"
 
 
-def _honour_rate_limit_reset(response, *args, **kwargs):
-    """The CDA's 429 says how long to wait in `X-Contentful-RateLimit-Reset`, not in `Retry-After`:
-    copy it there, so that the retrying session waits exactly that long."""
-    if response.status_code == 429 and "Retry-After" not in response.headers:
-        reset = response.headers.get("X-Contentful-RateLimit-Reset")
-        if reset and reset.strip().isdigit():
-            response.headers["Retry-After"] = str(max(1, int(reset)))
-    return response
-
-
 class _Client:
     def __init__(self, base_url: str, space_id: str, environment: str, access_token: str,
                  requests_per_second: float, timeout: float):
         self.root = f"{base_url.rstrip('/')}/spaces/{space_id}/environments/{environment}"
         self.headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        self.http = session(timeout=timeout)
-        self.http.hooks["response"].append(_honour_rate_limit_reset)
+        # the CDA's 429 says how long to wait in X-Contentful-RateLimit-Reset, not in Retry-After
+        self.http = session(timeout=timeout, wait_header="X-Contentful-RateLimit-Reset")
         self.limiter = RateLimiter(max(1, int(requests_per_second)), 1.0)
 
     def get(self, path: str, params: dict) -> dict:

@@ -13,6 +13,7 @@ timeouts with exponential back-off and honours `Retry-After`. On top of it:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Callable, TypeVar
@@ -59,15 +60,40 @@ class RateLimiter:
             time.sleep(start - now)
 
 
-def session(timeout: float = 60, max_attempts: int = 6, backoff: float = 0.5, max_delay: float = 120) -> Session:
-    """A requests session that retries transient failures (429, 5xx, drops, timeouts)."""
-    return Client(
+def session(timeout: float = 60, max_attempts: int = 6, backoff: float = 0.5, max_delay: float = 120,
+            wait_header: str | None = None, default_wait: float | None = None) -> Session:
+    """A requests session that retries transient failures (429, 5xx, drops, timeouts).
+
+    dlt's retry waits for `Retry-After` only. Vendors that say it otherwise get it
+    translated on their 429s: `wait_header` names their "seconds until reset"
+    header (Contentful, Brevo), `default_wait` is the wait for a vendor whose 429
+    names none (Batch: "wait at least 5 seconds").
+    """
+    http = Client(
         request_timeout=timeout,
         request_max_attempts=max_attempts,
         request_backoff_factor=backoff,
         request_max_retry_delay=max_delay,
         raise_for_status=False,
     ).session
+    if wait_header or default_wait:
+        http.hooks["response"].append(_retry_after_from(wait_header, default_wait))
+    return http
+
+
+def _retry_after_from(header: str | None, default: float | None):
+    def hook(response: Response, *args, **kwargs) -> Response:
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            seconds = default
+            try:
+                seconds = math.ceil(float(response.headers[header])) if header and header in response.headers else default
+            except ValueError:
+                pass
+            if seconds is not None:
+                response.headers["Retry-After"] = str(max(1, int(seconds)))
+        return response
+
+    return hook
 
 
 def fetch(
