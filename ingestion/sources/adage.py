@@ -29,6 +29,7 @@ import dlt
 from dlt.sources.helpers.requests import Response
 
 from .http import MalformedPage, RateLimiter, fetch, session
+from .hints import column
 
 VENDOR = "adage"
 DEFAULT_BASE_URL = "https://omogen-api-pr.phm.education.gouv.fr/adage-api/v1"
@@ -38,24 +39,20 @@ METRICS = (("departements", "departement"), ("academies", "academie"), ("regions
 log = logging.getLogger("pcdata.ingestion")
 
 
-def _col(data_type: str, **extra) -> dict:
-    return {"data_type": data_type, **extra}  # a new dict each time: dlt completes hints in place
-
-
 PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
-    "id": _col("bigint", nullable=False), "dateModification": _col("timestamp"), "venueId": _col("bigint"),
-    "actif": _col("bool"), "synchroPass": _col("bool"), "latitude": _col("double"), "longitude": _col("double"),
-    "regionId": _col("bigint"), "academieId": _col("bigint"), "statutId": _col("bigint"), "labelId": _col("bigint"),
-    "typeId": _col("bigint"),
-    **{c: _col("text") for c in (
+    "id": column("bigint", nullable=False), "dateModification": column("timestamp"), "venueId": column("bigint"),
+    "actif": column("bool"), "synchroPass": column("bool"), "latitude": column("double"), "longitude": column("double"),
+    "regionId": column("bigint"), "academieId": column("bigint"), "statutId": column("bigint"), "labelId": column("bigint"),
+    "typeId": column("bigint"),
+    **{c: column("text") for c in (
         "siret", "libelle", "communeId", "communeLibelle", "communeDepartement", "regionLibelle",
         "academieLibelle", "statutLibelle", "labelLibelle", "typeLibelle", "domaines", "domaineIds", "siteWeb")},
 }
 STATS_COLUMNS = {
-    "educational_year_adage_id": _col("bigint", nullable=False), "metric_name": _col("text", nullable=False),
-    "metric_id": _col("text", nullable=False), "level": _col("text", nullable=False), "metric_key": _col("text"),
-    "involved_students": _col("bigint"), "total_involved_students": _col("bigint"),
-    "institutions": _col("bigint"), "total_institutions": _col("bigint"), "snapshot_at": _col("timestamp"),
+    "educational_year_adage_id": column("bigint", nullable=False), "metric_name": column("text", nullable=False),
+    "metric_id": column("text", nullable=False), "level": column("text", nullable=False), "metric_key": column("text"),
+    "involved_students": column("bigint"), "total_involved_students": column("bigint"),
+    "institutions": column("bigint"), "total_institutions": column("bigint"), "snapshot_at": column("timestamp"),
 }
 
 

@@ -31,6 +31,7 @@ import dlt
 from dlt.sources.helpers.requests import Response
 
 from .http import MalformedPage, RateLimiter, VendorHTTPError, fetch, session
+from .hints import column, columns
 
 VENDOR = "appsflyer"
 DEFAULT_BASE_URL = "https://hq1.appsflyer.com"
@@ -49,30 +50,22 @@ DAILY_KEY = ("app_id", "date", "agency", "media_source", "campaign")
 PARTNER_KEY = ("app_id", "date", "agency", "media_source")
 
 
-def _text() -> dict:
-    return {"data_type": "text"}
-
-
-def _hints(names, kind: str) -> dict:
-    return {n: {"data_type": kind} for n in names}
-
-
 RAW_COLUMNS = {
-    **{c: _text() for c in ("app_id", "appsflyer_id", "event_name", "event_value", "media_source", "channel", "campaign",
+    **{c: column("text") for c in ("app_id", "appsflyer_id", "event_name", "event_value", "media_source", "channel", "campaign",
                             "campaign_id", "adset", "ad", "customer_user_id", "platform", "city", "postal_code", "state",
                             "country_code", "attributed_touch_type", "cost_currency", "app_version", "os_version")},
-    **_hints(TIMESTAMPS, "timestamp"), **_hints(("cost_value", "event_revenue"), "double"), "is_retargeting": {"data_type": "bool"},
+    **columns(TIMESTAMPS, "timestamp"), **columns(("cost_value", "event_revenue"), "double"), "is_retargeting": {"data_type": "bool"},
 }
 AGG_COLUMNS = {
-    "date": {"data_type": "date"}, **{c: _text() for c in ("app_id", "agency", "media_source")},
-    **_hints(INTS, "bigint"), **_hints(FLOATS - {"event_revenue", "event_revenue_eur", "cost_value"}, "double"),
+    "date": {"data_type": "date"}, **{c: column("text") for c in ("app_id", "agency", "media_source")},
+    **columns(INTS, "bigint"), **columns(FLOATS - {"event_revenue", "event_revenue_eur", "cost_value"}, "double"),
 }
-DAILY_COLUMNS = {**AGG_COLUMNS, "campaign": _text()}
+DAILY_COLUMNS = {**AGG_COLUMNS, "campaign": column("text")}
 PARTNER_EVENTS = ("af_complete_registration", "af_complete_beneficiary", "af_open_app")
 PARTNER_COLUMNS = {
     **AGG_COLUMNS,
-    **_hints([f"{e}_{m}" for e in PARTNER_EVENTS for m in ("unique_users", "event_counter")], "bigint"),
-    **_hints([f"{e}_sales_in_eur" for e in PARTNER_EVENTS], "double"),
+    **columns([f"{e}_{m}" for e in PARTNER_EVENTS for m in ("unique_users", "event_counter")], "bigint"),
+    **columns([f"{e}_sales_in_eur" for e in PARTNER_EVENTS], "double"),
 }
 
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import dlt
 
 from .http import RateLimiter, fetch, session
+from .hints import column, columns
 
 VENDOR = "batch"
 DEFAULT_BASE_URL = "https://api.batch.com"
@@ -36,24 +37,16 @@ class BatchError(RuntimeError):
     pass
 
 
-def _text() -> dict:
-    return {"data_type": "text"}
-
-
-def _ints(names) -> dict:
-    return {n: {"data_type": "bigint"} for n in names}
-
-
 CAMPAIGN_COLUMNS = {
-    **{c: _text() for c in ("campaign_token", "operating_system", "name", "utm_campaign", "utm_campaign_version_b", "tags")},
+    **{c: column("text") for c in ("campaign_token", "operating_system", "name", "utm_campaign", "utm_campaign_version_b", "tags")},
     "created_date": {"data_type": "timestamp"}, "push_time": {"data_type": "timestamp"},
     "live": {"data_type": "bool"}, "dev_only": {"data_type": "bool"}, "from_api": {"data_type": "bool"},
     "is_ab_test": {"data_type": "bool"}, "updated_at": {"data_type": "timestamp"},
 }
-STATS_COLUMNS = {"campaign_token": _text(), "operating_system": _text(), "version": _text(), "date": {"data_type": "date"},
-                 **_ints(STAT_FIELDS), "updated_at": {"data_type": "timestamp"}}
-TRANSAC_COLUMNS = {"group_id": _text(), "operating_system": _text(), "date": {"data_type": "date"},
-                   **_ints(("sent", "direct_open", "influenced_open", "reengaged", "errors")), "updated_at": {"data_type": "timestamp"}}
+STATS_COLUMNS = {"campaign_token": column("text"), "operating_system": column("text"), "version": column("text"), "date": {"data_type": "date"},
+                 **columns(STAT_FIELDS, "bigint"), "updated_at": {"data_type": "timestamp"}}
+TRANSAC_COLUMNS = {"group_id": column("text"), "operating_system": column("text"), "date": {"data_type": "date"},
+                   **columns(("sent", "direct_open", "influenced_open", "reengaged", "errors"), "bigint"), "updated_at": {"data_type": "timestamp"}}
 
 
 def utm_campaign(message: dict | None) -> str | None:

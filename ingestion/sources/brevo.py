@@ -25,6 +25,7 @@ import dlt
 
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
+from .hints import column
 
 VENDOR = "brevo"
 DEFAULT_BASE_URL = "https://api.brevo.com"
@@ -34,20 +35,16 @@ STATS = {"delivered": "delivered", "sent": "sent", "uniqueViews": "unique_views"
          "hardBounces": "hard_bounces", "softBounces": "soft_bounces", "complaints": "complaints"}
 
 
-def _text() -> dict:
-    return {"data_type": "text"}
-
-
 NEWSLETTER_COLUMNS = {
-    "campaign_id": {"data_type": "bigint"}, "name": _text(), "tag": _text(), "share_link": _text(), "status": _text(),
+    "campaign_id": {"data_type": "bigint"}, "name": column("text"), "tag": column("text"), "share_link": column("text"), "status": column("text"),
     "sent_date": {"data_type": "timestamp"}, "stats_updated_at": {"data_type": "timestamp"},
     **{c: {"data_type": "bigint"} for c in STATS.values()},
 }
-TEMPLATE_COLUMNS = {"id": {"data_type": "bigint"}, "name": _text(), "tag": _text(), "subject": _text(),
+TEMPLATE_COLUMNS = {"id": {"data_type": "bigint"}, "name": column("text"), "tag": column("text"), "subject": column("text"),
                     "is_active": {"data_type": "bool"}, "created_at": {"data_type": "timestamp"},
                     "modified_at": {"data_type": "timestamp"}}
-EVENT_COLUMNS = {"message_id": _text(), "event": _text(), "date": {"data_type": "timestamp"}, "email_hash": _text(),
-                 "template_id": {"data_type": "bigint"}, "tag": _text(), "subject": _text()}
+EVENT_COLUMNS = {"message_id": column("text"), "event": column("text"), "date": {"data_type": "timestamp"}, "email_hash": column("text"),
+                 "template_id": {"data_type": "bigint"}, "tag": column("text"), "subject": column("text")}
 
 
 def brevo_time(value: str | None) -> datetime | None:

@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 import dlt
 
 from .http import RateLimiter, fetch, session
+from .hints import column
 
 VENDOR = "contentful"
 DEFAULT_BASE_URL = "https://cdn.contentful.com"  # https://preview.contentful.com with a preview token
@@ -54,33 +55,25 @@ SYS_COLUMNS = ("id", "content_type", "created_at", "updated_at", "revision", "pu
                "environment", "space_id", "last_seen_at")
 
 
-def _text() -> dict:
-    return {"data_type": "text"}  # a new dict each time: dlt completes hints in place
-
-
-def _ts() -> dict:
-    return {"data_type": "timestamp"}
-
-
 ENTRY_COLUMNS = {
-    "id": _text(), "content_type": _text(), "created_at": _ts(), "updated_at": _ts(), "last_seen_at": _ts(),
+    "id": column("text"), "content_type": column("text"), "created_at": column("timestamp"), "updated_at": column("timestamp"), "last_seen_at": column("timestamp"),
     "revision": {"data_type": "bigint"}, "published_version": {"data_type": "bigint"},
-    "locale": _text(), "environment": _text(), "space_id": _text(), "title": _text(), "offer_id": _text(),
+    "locale": column("text"), "environment": column("text"), "space_id": column("text"), "title": column("text"), "offer_id": column("text"),
     # module fields staging reads (single links hold the linked entry id)
-    **{c: _text() for c in ("algolia_parameters", "display_parameters", "venues_search_parameters",
+    **{c: column("text") for c in ("algolia_parameters", "display_parameters", "venues_search_parameters",
                             "recommendation_parameters", "layout", "youtube_video_id", "home_entry_id", "url")},
     "is_geolocated": {"data_type": "bool"}, "around_radius": {"data_type": "double"},
     "price_min": {"data_type": "double"}, "price_max": {"data_type": "double"},
     "duration_in_minutes": {"data_type": "double"}, "min_offers": {"data_type": "bigint"},
 }
-ASSET_COLUMNS = {"id": _text(), "title": _text(), "url": _text(), "file_name": _text(), "mime_type": _text(),
+ASSET_COLUMNS = {"id": column("text"), "title": column("text"), "url": column("text"), "file_name": column("text"), "mime_type": column("text"),
                  "width": {"data_type": "bigint"}, "height": {"data_type": "bigint"},
-                 "created_at": _ts(), "updated_at": _ts(), "last_seen_at": _ts()}
-RELATIONSHIP_COLUMNS = {"parent_entry_id": _text(), "field": _text(), "position": {"data_type": "bigint"},
-                        "child_id": _text(), "child_type": _text(), "child_content_type": _text(),
+                 "created_at": column("timestamp"), "updated_at": column("timestamp"), "last_seen_at": column("timestamp")}
+RELATIONSHIP_COLUMNS = {"parent_entry_id": column("text"), "field": column("text"), "position": {"data_type": "bigint"},
+                        "child_id": column("text"), "child_type": column("text"), "child_content_type": column("text"),
                         "is_resolved": {"data_type": "bool"}}
-PLAYLIST_COLUMNS = {"entry_id": _text(), "field": _text(), "position": {"data_type": "bigint"},
-                    "item_type": _text(), "item_id": _text()}
+PLAYLIST_COLUMNS = {"entry_id": column("text"), "field": column("text"), "position": {"data_type": "bigint"},
+                    "item_type": column("text"), "item_id": column("text")}
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -165,15 +158,15 @@ def _entry_row(item: dict, seen_at: datetime) -> dict:
         "space_id": sys.get("space", {}).get("sys", {}).get("id"), "last_seen_at": seen_at,
     }
     for name, value in (item.get("fields") or {}).items():
-        column = f"field_{name}" if name in SYS_COLUMNS else name
+        key = f"field_{name}" if name in SYS_COLUMNS else name
         if _is_link(value):
-            row[column] = value["sys"]["id"]
+            row[key] = value["sys"]["id"]
         elif isinstance(value, list) and value and all(_is_link(v) for v in value):
             continue  # lists of links live in `relationship`
         elif isinstance(value, (list, dict)):
-            row[column] = json.dumps(value, ensure_ascii=False)
+            row[key] = json.dumps(value, ensure_ascii=False)
         else:
-            row[column] = value
+            row[key] = value
     return row
 
 
@@ -263,13 +256,13 @@ def contentful(
         yield rows
 
     @dlt.resource(name="tag", primary_key="tag_id", write_disposition="replace",
-                  columns={"tag_id": _text(), "tag_name": _text(), "visibility": _text()})
+                  columns={"tag_id": column("text"), "tag_name": column("text"), "visibility": column("text")})
     def tag() -> Iterator[list[dict]]:
         yield [{"tag_id": t["sys"]["id"], "tag_name": t.get("name"), "visibility": t["sys"].get("visibility")}
                for t in snapshot().tags]
 
     @dlt.resource(name="entry_tag", primary_key=("entry_id", "tag_id"), write_disposition="replace",
-                  columns={"entry_id": _text(), "tag_id": _text()})
+                  columns={"entry_id": column("text"), "tag_id": column("text")})
     def entry_tag() -> Iterator[list[dict]]:
         yield [{"entry_id": item["sys"]["id"], "tag_id": t["sys"]["id"]}
                for item in snapshot().entries.values() for t in (item.get("metadata") or {}).get("tags", [])]

@@ -38,6 +38,7 @@ from dlt.sources.helpers.requests import Response
 
 from .http import MalformedPage, RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
+from .hints import column
 
 VENDOR = "dms"
 DEFAULT_BASE_URL = "https://www.demarches-simplifiees.fr"
@@ -108,16 +109,12 @@ class DmsGraphQLError(RuntimeError):
         super().__init__(f"dms: GraphQL errors on démarche {demarche} (HTTP 200): {detail}{hint}")
 
 
-def _col(data_type: str, **extra) -> dict:
-    return {"data_type": data_type, **extra}  # a new dict each time: dlt completes hints in place
-
-
 DOSSIER_COLUMNS = {
-    "number": _col("bigint", nullable=False), "demarche_number": _col("bigint"), "archived": _col("bool"),
-    "groupe_instructeur_number": _col("bigint"),
-    **{c: _col("timestamp") for c in ("dateDepot", "dateDerniereModification", "datePassageEnConstruction",
+    "number": column("bigint", nullable=False), "demarche_number": column("bigint"), "archived": column("bool"),
+    "groupe_instructeur_number": column("bigint"),
+    **{c: column("timestamp") for c in ("dateDepot", "dateDerniereModification", "datePassageEnConstruction",
                                       "datePassageEnInstruction", "dateTraitement", "extracted_at")},
-    **{c: _col("text") for c in (
+    **{c: column("text") for c in (
         "id", "demarche_title", "state", "groupe_instructeur_label", "demandeur_type", "usager_email_hash",
         "applicant_postal_code", "applicant_city_code", "applicant_city_name", "applicant_department_code",
         "applicant_region_code", "demandeur_siret", "demandeur_siren", "demandeur_naf", "demandeur_libelle_naf",

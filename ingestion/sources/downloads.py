@@ -40,6 +40,7 @@ from dlt.sources.filesystem import FileItemDict, filesystem
 
 from .http import session
 from .windows import HourlyBudget, days, window
+from .hints import column
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "downloads"
@@ -49,25 +50,21 @@ MEASURES = {"units", "developer_proceeds", "customer_price"}
 _FILE = re.compile(r"installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
 
 
-def _hint(data_type: str, **extra) -> dict:
-    return {"data_type": data_type, **extra}
-
-
-APPLE_COLUMNS = {"row_key": _hint("text", nullable=False), "report_date": _hint("date", nullable=False), "units": _hint("bigint"),
-                 "developer_proceeds": _hint("double"), "customer_price": _hint("double"),
-                 **{c: _hint("text") for c in ("product_type_identifier", "country_code", "apple_identifier", "sku", "title",
+APPLE_COLUMNS = {"row_key": column("text", nullable=False), "report_date": column("date", nullable=False), "units": column("bigint"),
+                 "developer_proceeds": column("double"), "customer_price": column("double"),
+                 **{c: column("text") for c in ("product_type_identifier", "country_code", "apple_identifier", "sku", "title",
                                                 "device", "customer_currency", "begin_date", "end_date")},
-                 "loaded_at": _hint("timestamp")}
+                 "loaded_at": column("timestamp")}
 GOOGLE_COUNTS = ("daily_device_installs", "daily_device_uninstalls", "daily_device_upgrades", "total_user_installs",
                  "daily_user_installs", "daily_user_uninstalls", "active_device_installs", "install_events", "update_events",
                  "uninstall_events")
 
 
 def _google_columns(by_country: bool) -> dict:
-    cols = {"date": _hint("date", nullable=False), "package_name": _hint("text", nullable=False),
-            **{c: _hint("bigint") for c in GOOGLE_COUNTS}, "source_file": _hint("text"), "loaded_at": _hint("timestamp")}
+    cols = {"date": column("date", nullable=False), "package_name": column("text", nullable=False),
+            **{c: column("bigint") for c in GOOGLE_COUNTS}, "source_file": column("text"), "loaded_at": column("timestamp")}
     if by_country:
-        cols["country"] = _hint("text", nullable=False)
+        cols["country"] = column("text", nullable=False)
     return cols
 
 

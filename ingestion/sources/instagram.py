@@ -39,6 +39,7 @@ import requests
 
 from .http import session
 from .windows import HourlyBudget, window
+from .hints import column
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "instagram"
@@ -52,18 +53,14 @@ THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002}
 MAX_RANGE_DAYS = 30
 
 
-def _hint(data_type: str, **extra) -> dict:
-    return {"data_type": data_type, **extra}  # a new dict each time: dlt completes hints in place
-
-
-INSIGHT_COLUMNS = {"account_id": _hint("text", nullable=False), "date": _hint("date", nullable=False), "metric": _hint("text", nullable=False),
-                   "value": _hint("bigint"), "metric_type": _hint("text"), "loaded_at": _hint("timestamp")}
-ACCOUNT_COLUMNS = {"account_id": _hint("text", nullable=False), "export_date": _hint("date", nullable=False), "username": _hint("text"),
-                   "name": _hint("text"), "followers_count": _hint("bigint"), "follows_count": _hint("bigint"), "media_count": _hint("bigint")}
-POST_COLUMNS = {"post_id": _hint("text", nullable=False), "account_id": _hint("text"), "posted_at": _hint("timestamp"), "caption": _hint("text"),
-                "media_type": _hint("text"), "media_product_type": _hint("text"), "permalink": _hint("text"), "url_id": _hint("text"),
-                "like_count": _hint("bigint"), "comments_count": _hint("bigint"), "export_date": _hint("date"),
-                "insights_available": _hint("bool"), **{m: _hint("bigint") for m in POST_METRICS}}
+INSIGHT_COLUMNS = {"account_id": column("text", nullable=False), "date": column("date", nullable=False), "metric": column("text", nullable=False),
+                   "value": column("bigint"), "metric_type": column("text"), "loaded_at": column("timestamp")}
+ACCOUNT_COLUMNS = {"account_id": column("text", nullable=False), "export_date": column("date", nullable=False), "username": column("text"),
+                   "name": column("text"), "followers_count": column("bigint"), "follows_count": column("bigint"), "media_count": column("bigint")}
+POST_COLUMNS = {"post_id": column("text", nullable=False), "account_id": column("text"), "posted_at": column("timestamp"), "caption": column("text"),
+                "media_type": column("text"), "media_product_type": column("text"), "permalink": column("text"), "url_id": column("text"),
+                "like_count": column("bigint"), "comments_count": column("bigint"), "export_date": column("date"),
+                "insights_available": column("bool"), **{m: column("bigint") for m in POST_METRICS}}
 
 
 class GraphError(RuntimeError):

@@ -35,6 +35,8 @@ from dlt.sources.sql_database import sql_database
 
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt
+from .sql_select import SelectPolicy
+from .hints import column
 
 VENDOR = "metabase"
 # table -> incremental cursor (None: a snapshot, replaced every run)
@@ -46,47 +48,14 @@ APP_TABLES: dict[str, str | None] = {
     "collection": None,
     "report_dashboardcard": None,
 }
-NEVER_SELECTED = {"core_user": ("first_name", "last_name", "email", "password", "password_salt", "reset_token",
-                                "login_attributes", "jwt_attributes", "settings")}
-PSEUDONYMS = {("core_user", "email_hash"): "email"}
-BYTES_AS_HEX = {("query_execution", "hash")}
+SELECT = SelectPolicy(
+    never_selected={"core_user": ("first_name", "last_name", "email", "password", "password_salt", "reset_token",
+                                  "login_attributes", "jwt_attributes", "settings")},
+    pseudonyms={("core_user", "email_hash"): "email"},
+    as_text={("query_execution", "hash"): "hex"},
+)
 DATABASE_KEPT = ("id", "name", "engine", "is_sample", "is_full_sync", "is_on_demand", "is_audit", "timezone",
                  "created_at", "updated_at", "native_permissions")
-
-
-def _text() -> dict:
-    return {"data_type": "text"}  # a new dict each time: dlt completes hints in place
-
-
-def _adapt_table(table: sa.Table) -> sa.Table:
-    for name in NEVER_SELECTED.get(table.name, ()):
-        if name in table.c:
-            table._columns.remove(table.c[name])
-    for (table_name, name) in BYTES_AS_HEX:
-        if table_name == table.name and name in table.c:
-            table.append_column(sa.Column(name, sa.Text()), replace_existing=True)
-    for (table_name, pseudonym) in PSEUDONYMS:
-        if table_name == table.name:
-            table.append_column(sa.Column(pseudonym, sa.Text()), replace_existing=True)
-    return table
-
-
-def _query_adapter(salt: str):
-    """Pseudonyms computed in PostgreSQL (sha256(salt || lower(trim(value))), hex); bytea as hex text."""
-
-    def adapt(query, table: sa.Table):
-        pseudonyms = {p: source for (t, p), source in PSEUDONYMS.items() if t == table.name}
-        hexed = {name for t, name in BYTES_AS_HEX if t == table.name}
-        if not pseudonyms and not hexed:
-            return query
-        kept = [sa.func.encode(sa.literal_column(f'"{c.name}"'), "hex").label(c.name) if c.name in hexed else c
-                for c in table.c if c.name not in pseudonyms]
-        hashed = [sa.func.encode(sa.func.sha256(sa.func.convert_to(
-            sa.literal(salt) + sa.func.lower(sa.func.trim(sa.literal_column(f'"{source}"'))), "UTF8")), "hex").label(name)
-            for name, source in pseudonyms.items()]
-        return query.with_only_columns(*kept, *hashed)
-
-    return adapt
 
 
 class _Api:
@@ -135,8 +104,8 @@ def metabase(
         table_names=list(APP_TABLES),
         backend="pyarrow",
         chunk_size=chunk_size,
-        table_adapter_callback=_adapt_table,
-        query_adapter_callback=_query_adapter(pii_salt()),
+        table_adapter_callback=SELECT.adapt_table,
+        query_adapter_callback=SELECT.query_adapter(pii_salt()),
     )
     for name, resource in app.resources.items():
         cursor = APP_TABLES[name]
@@ -148,7 +117,7 @@ def metabase(
     api = _Api(base_url, username, password, api_key, calls_per_second, timeout)
 
     @dlt.resource(name="collection_permission", primary_key=("group_id", "collection_id"), write_disposition="replace",
-                  columns={"group_id": {"data_type": "bigint"}, "collection_id": _text(), "permission": _text(),
+                  columns={"group_id": {"data_type": "bigint"}, "collection_id": column("text"), "permission": column("text"),
                            "graph_revision": {"data_type": "bigint"}})
     def collection_permission() -> Iterator[list[dict]]:
         graph = api.get("/api/collection/graph")
@@ -157,8 +126,8 @@ def metabase(
                for group, perms in graph["groups"].items() for collection, permission in perms.items()]
 
     @dlt.resource(name="permission_group", primary_key="id", write_disposition="replace",
-                  columns={"id": {"data_type": "bigint"}, "name": _text(), "member_count": {"data_type": "bigint"},
-                           "magic_group_type": _text()})
+                  columns={"id": {"data_type": "bigint"}, "name": column("text"), "member_count": {"data_type": "bigint"},
+                           "magic_group_type": column("text")})
     def permission_group() -> Iterator[list[dict]]:
         yield [{"id": g["id"], "name": g.get("name"), "member_count": g.get("member_count"),
                 "magic_group_type": g.get("magic_group_type")} for g in api.get("/api/permissions/group")]
@@ -173,7 +142,7 @@ def metabase(
                for user, memberships in by_user.items() for m in memberships]
 
     @dlt.resource(name="database", primary_key="id", write_disposition="replace",
-                  columns={"id": {"data_type": "bigint"}, "name": _text(), "engine": _text(), "is_sample": {"data_type": "bool"},
+                  columns={"id": {"data_type": "bigint"}, "name": column("text"), "engine": column("text"), "is_sample": {"data_type": "bool"},
                            "created_at": {"data_type": "timestamp"}, "updated_at": {"data_type": "timestamp"}})
     def database() -> Iterator[list[dict]]:
         body = api.get("/api/database")

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 import dlt
 
 from .http import MalformedPage, RateLimiter, fetch, session
+from .hints import column
 
 VENDOR = "qualtrics"
 log = logging.getLogger("pcdata.ingestion")
@@ -51,20 +52,16 @@ NOT_LOADED = {"IPAddress", "RecipientLastName", "RecipientFirstName", "Recipient
 RESERVED = set(META.values()) | {"survey_id", "answers", "exported_at"}
 
 
-def _text() -> dict:
-    return {"data_type": "text"}
-
-
 RESPONSE_COLUMNS = {
     "response_id": {"data_type": "text", "nullable": False}, "survey_id": {"data_type": "text", "nullable": False},
     "start_date": {"data_type": "timestamp"}, "end_date": {"data_type": "timestamp"}, "recorded_date": {"data_type": "timestamp"},
-    "status": _text(), "progress": {"data_type": "bigint"}, "duration_seconds": {"data_type": "bigint"},
-    "finished": {"data_type": "bool"}, "external_reference": _text(), "distribution_channel": _text(), "user_language": _text(),
+    "status": column("text"), "progress": {"data_type": "bigint"}, "duration_seconds": {"data_type": "bigint"},
+    "finished": {"data_type": "bool"}, "external_reference": column("text"), "distribution_channel": column("text"), "user_language": column("text"),
     "exported_at": {"data_type": "timestamp"},
     # embedded data staging reads
-    **{c: _text() for c in ("user_id", "venue_id", "offerer_id", "region", "department", "deposit_type", "venue_type_label", "age")},
+    **{c: column("text") for c in ("user_id", "venue_id", "offerer_id", "region", "department", "deposit_type", "venue_type_label", "age")},
 }
-SURVEY_COLUMNS = {"id": {"data_type": "text", "nullable": False}, "name": _text(), "is_active": {"data_type": "bool"},
+SURVEY_COLUMNS = {"id": {"data_type": "text", "nullable": False}, "name": column("text"), "is_active": {"data_type": "bool"},
                   "creation_date": {"data_type": "timestamp"}, "last_modified": {"data_type": "timestamp"}}
 
 

@@ -19,30 +19,23 @@ from itertools import islice
 import dlt
 
 from .http import RateLimiter, fetch, session
+from .hints import column, columns
 
 VENDOR = "sirene"
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 ND = "[ND]"
 # Fields staging reads (vendor names): declared so that they exist even when a run only sees NULLs.
-
-
-def _text() -> dict:
-    return {"data_type": "text"}  # a new dict each time: dlt completes hints in place
-
-
 UNIT_COLUMNS = {
-    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _text(),
-    **{c: _text() for c in (
-        "denominationUniteLegale", "nomUniteLegale", "categorieJuridiqueUniteLegale",
-        "activitePrincipaleUniteLegale", "etatAdministratifUniteLegale", "categorieEntreprise",
-        "dateCreationUniteLegale", "trancheEffectifsUniteLegale")},
+    "checked_at": column("timestamp"), "is_non_diffusible": column("bool"), "lookup_status": column("text"),
+    **columns(("denominationUniteLegale", "nomUniteLegale", "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale",
+               "etatAdministratifUniteLegale", "categorieEntreprise", "dateCreationUniteLegale",
+               "trancheEffectifsUniteLegale"), "text"),
 }
 ESTABLISHMENT_COLUMNS = {
-    "checked_at": {"data_type": "timestamp"}, "is_non_diffusible": {"data_type": "bool"}, "lookup_status": _text(),
-    "etablissementSiege": {"data_type": "bool"},
-    **{c: _text() for c in (
-        "siren", "codePostalEtablissement", "codeCommuneEtablissement", "libelleCommuneEtablissement",
-        "etatAdministratifEtablissement", "activitePrincipaleEtablissement")},
+    "checked_at": column("timestamp"), "is_non_diffusible": column("bool"), "lookup_status": column("text"),
+    "etablissementSiege": column("bool"),
+    **columns(("siren", "codePostalEtablissement", "codeCommuneEtablissement", "libelleCommuneEtablissement",
+               "etatAdministratifEtablissement", "activitePrincipaleEtablissement"), "text"),
 }
 
 

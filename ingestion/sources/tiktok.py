@@ -36,6 +36,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from .http import RateLimiter, session
 from .windows import window
+from .hints import column
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "tiktok"
@@ -51,20 +52,16 @@ AUTH_CODES = {40001, 40104, 40105, 40102}
 MAX_RANGE_DAYS = 30
 
 
-def _hint(data_type: str, **extra) -> dict:
-    return {"data_type": data_type, **extra}
-
-
-DAILY_COLUMNS = {"business_id": _hint("text", nullable=False), "date": _hint("date", nullable=False), "username": _hint("text"),
-                 **{c: _hint("bigint") for c in ("video_views", "likes", "comments", "shares", "followers_count", "profile_views")},
-                 "loaded_at": _hint("timestamp")}
-HOURLY_COLUMNS = {"business_id": _hint("text", nullable=False), "date": _hint("date", nullable=False), "hour": _hint("bigint", nullable=False),
-                  "audience": _hint("bigint")}
-VIDEO_COLUMNS = {"item_id": _hint("text", nullable=False), "business_id": _hint("text"), "created_at": _hint("timestamp"),
-                 "caption": _hint("text"), "share_url": _hint("text"), "embed_url": _hint("text"), "thumbnail_url": _hint("text"),
-                 **{c: _hint("bigint") for c in ("video_views", "reach", "likes", "comments", "shares")},
-                 **{c: _hint("double") for c in ("video_duration", "full_video_watched_rate", "total_time_watched", "average_time_watched")},
-                 "export_date": _hint("date")}
+DAILY_COLUMNS = {"business_id": column("text", nullable=False), "date": column("date", nullable=False), "username": column("text"),
+                 **{c: column("bigint") for c in ("video_views", "likes", "comments", "shares", "followers_count", "profile_views")},
+                 "loaded_at": column("timestamp")}
+HOURLY_COLUMNS = {"business_id": column("text", nullable=False), "date": column("date", nullable=False), "hour": column("bigint", nullable=False),
+                  "audience": column("bigint")}
+VIDEO_COLUMNS = {"item_id": column("text", nullable=False), "business_id": column("text"), "created_at": column("timestamp"),
+                 "caption": column("text"), "share_url": column("text"), "embed_url": column("text"), "thumbnail_url": column("text"),
+                 **{c: column("bigint") for c in ("video_views", "reach", "likes", "comments", "shares")},
+                 **{c: column("double") for c in ("video_duration", "full_video_watched_rate", "total_time_watched", "average_time_watched")},
+                 "export_date": column("date")}
 
 
 class TikTokError(RuntimeError):

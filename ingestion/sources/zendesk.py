@@ -38,6 +38,7 @@ from requests.auth import HTTPBasicAuth
 
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
+from .hints import column
 
 VENDOR = "zendesk"
 USAGE_SIDELOADS = "usage_1h,usage_24h,usage_7d,usage_30d"
@@ -48,41 +49,33 @@ USER_KEPT = ("id", "role", "active", "verified", "suspended", "locale", "time_zo
              "created_at", "updated_at")
 
 
-def _ts() -> dict:
-    return {"data_type": "timestamp"}
-
-
-def _text() -> dict:
-    return {"data_type": "text"}
-
-
 def _bigint() -> dict:
     return {"data_type": "bigint"}
 
 
 TICKET_COLUMNS = {
     "id": {"data_type": "bigint", "nullable": False}, "generated_timestamp": _bigint(),
-    "created_at": _ts(), "updated_at": _ts(), "status": _text(), "priority": _text(), "type": _text(),
-    "via_channel": _text(), "satisfaction_score": _text(), "requester_id": _bigint(), "submitter_id": _bigint(),
+    "created_at": column("timestamp"), "updated_at": column("timestamp"), "status": column("text"), "priority": column("text"), "type": column("text"),
+    "via_channel": column("text"), "satisfaction_score": column("text"), "requester_id": _bigint(), "submitter_id": _bigint(),
     "assignee_id": _bigint(), "group_id": _bigint(), "brand_id": _bigint(), "organization_id": _bigint(),
-    "ticket_form_id": _bigint(), "problem_id": _bigint(), "forum_topic_id": _bigint(), "external_id": _text(), "due_at": _ts(),
+    "ticket_form_id": _bigint(), "problem_id": _bigint(), "forum_topic_id": _bigint(), "external_id": column("text"), "due_at": column("timestamp"),
 }
 USER_COLUMNS = {
-    "id": {"data_type": "bigint", "nullable": False}, "role": _text(), "active": {"data_type": "bool"},
-    "email_hash": _text(), "pass_culture_user_id": _text(), "organization_id": _bigint(),
-    "created_at": _ts(), "updated_at": _ts(),
+    "id": {"data_type": "bigint", "nullable": False}, "role": column("text"), "active": {"data_type": "bool"},
+    "email_hash": column("text"), "pass_culture_user_id": column("text"), "organization_id": _bigint(),
+    "created_at": column("timestamp"), "updated_at": column("timestamp"),
 }
 MACRO_COLUMNS = {
     "id": {"data_type": "bigint", "nullable": False}, "export_date": {"data_type": "date", "nullable": False},
-    "title": _text(), "active": {"data_type": "bool"}, "tags": _text(), "created_at": _ts(), "updated_at": _ts(),
+    "title": column("text"), "active": {"data_type": "bool"}, "tags": column("text"), "created_at": column("timestamp"), "updated_at": column("timestamp"),
     **{u: _bigint() for u in USAGE_SIDELOADS.split(",")},
 }
 RATING_COLUMNS = {
     "id": {"data_type": "bigint", "nullable": False}, "ticket_id": _bigint(), "requester_id": _bigint(),
-    "assignee_id": _bigint(), "group_id": _bigint(), "score": _text(), "reason": _text(), "has_comment": {"data_type": "bool"},
-    "created_at": _ts(), "updated_at": _ts(),
+    "assignee_id": _bigint(), "group_id": _bigint(), "score": column("text"), "reason": column("text"), "has_comment": {"data_type": "bool"},
+    "created_at": column("timestamp"), "updated_at": column("timestamp"),
 }
-FIELD_COLUMNS = {"id": {"data_type": "bigint", "nullable": False}, "title": _text(), "column_name": _text(), "type": _text()}
+FIELD_COLUMNS = {"id": {"data_type": "bigint", "nullable": False}, "title": column("text"), "column_name": column("text"), "type": column("text")}
 
 
 def field_column(title: str) -> str:
@@ -217,7 +210,7 @@ def zendesk(
         cursor=dlt.sources.incremental("generated_timestamp", initial_value=start_unix),
     ) -> Iterator[list[dict]]:
         columns = field_columns()
-        hints = {c: _text() for c in columns.values()}
+        hints = {c: column("text") for c in columns.values()}
         first = True
         for page in client.incremental("tickets", int(cursor.last_value)):
             rows = [ticket_row(t, columns) for t in page]
