@@ -22,12 +22,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.synced
 
 demo: install
-	$(VENV)/bin/pcdata demo --scale $(SCALE)
+	$(VENV)/bin/python -m sandbox demo --scale $(SCALE)
 
 test: install
 	$(VENV)/bin/python -m pytest
 
 clean:
-	-$(VENV)/bin/pcdata sandbox stop
-	-$(VENV)/bin/pcdata appdb stop
+	-$(VENV)/bin/python -m sandbox stop
+	-$(VENV)/bin/python -m sandbox appdb stop
 	rm -rf .pcdata target logs

@@ -29,9 +29,17 @@ sys.path.insert(0, str(REPO))
 
 from pcdata.settings import Settings  # noqa: E402
 
-OFFER = {"offer_id": "1", "offer_name": "Lumière et nuit", "offer_description": "Édition de poche, disponible en magasin.",
-         "offer_subcategory_id": "LIVRE_PAPIER", "rayon": "Romans et récits", "macro_rayon": "Littérature",
-         "stock_price": 12.5, "stock_quantity": 20, "venue_department_code": "75"}
+OFFER = {
+    "offer_id": "1",
+    "offer_name": "Lumière et nuit",
+    "offer_description": "Édition de poche, disponible en magasin.",
+    "offer_subcategory_id": "LIVRE_PAPIER",
+    "rayon": "Romans et récits",
+    "macro_rayon": "Littérature",
+    "stock_price": 12.5,
+    "stock_quantity": 20,
+    "venue_department_code": "75",
+}
 
 
 def free_port() -> int:
@@ -42,8 +50,12 @@ def free_port() -> int:
 
 def serve(target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", target, "--port", str(port), "--working-dir", str(REPO)],
-                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bentoml", "serve", target, "--port", str(port), "--working-dir", str(REPO)],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
         try:
@@ -109,10 +121,21 @@ def main() -> None:
     model.load_model(ref.path_of("model.cbm"))
     flags = ref.info.metadata.get("subcategory_flags")
     prebuilt = pool(feature_rows([OFFER], flags))
-    print(f"model {ref.tag}; {args.requests} sequential requests, then {args.clients} clients for {args.seconds:.0f} s\n")
-    row("floor: predict_proba, prebuilt 1-row Pool", latencies(lambda: model.predict_proba(prebuilt, thread_count=1), args.requests))
-    row("floor: feature_rows + Pool + predict_proba", latencies(lambda: model.predict_proba(pool(feature_rows([OFFER], flags)), thread_count=1), args.requests))
-    row("floor: + SHAP values", latencies(lambda: model.get_feature_importance(prebuilt, type="ShapValues", thread_count=1), args.requests))
+    print(
+        f"model {ref.tag}; {args.requests} sequential requests, then {args.clients} clients for {args.seconds:.0f} s\n"
+    )
+    row(
+        "floor: predict_proba, prebuilt 1-row Pool",
+        latencies(lambda: model.predict_proba(prebuilt, thread_count=1), args.requests),
+    )
+    row(
+        "floor: feature_rows + Pool + predict_proba",
+        latencies(lambda: model.predict_proba(pool(feature_rows([OFFER], flags)), thread_count=1), args.requests),
+    )
+    row(
+        "floor: + SHAP values",
+        latencies(lambda: model.get_feature_importance(prebuilt, type="ShapValues", thread_count=1), args.requests),
+    )
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("COMPLIANCE_API_KEY", None)
@@ -121,7 +144,11 @@ def main() -> None:
     empty_proc, empty_url = serve("benchmarks.empty_service:Empty", env, logs / "empty.log")
     try:
         call = lambda: http.post(f"{empty_url}/empty", json=OFFER, timeout=10)  # noqa: E731
-        row("floor: empty BentoML endpoint", latencies(call, args.requests), rps=throughput(call, args.clients, args.seconds))
+        row(
+            "floor: empty BentoML endpoint",
+            latencies(call, args.requests),
+            rps=throughput(call, args.clients, args.seconds),
+        )
     finally:
         empty_proc.terminate()
         empty_proc.wait()
@@ -133,9 +160,21 @@ def main() -> None:
         without = lambda: http.post(scoring, json={**OFFER, "explain": False}, timeout=10)  # noqa: E731
         batch_body = {"offers": [dict(OFFER, offer_id=str(i)) for i in range(args.batch)]}
         batch = lambda: http.post(f"{url}/model/compliance/scoring_batch", json=batch_body, timeout=30)  # noqa: E731
-        row("scoring, with SHAP", latencies(with_shap, args.requests), rps=throughput(with_shap, args.clients, args.seconds))
-        row("scoring, without SHAP", latencies(without, args.requests), rps=throughput(without, args.clients, args.seconds))
-        row(f"batch of {args.batch}, per row (with SHAP)", latencies(batch, max(10, args.requests // 10)), per=args.batch)
+        row(
+            "scoring, with SHAP",
+            latencies(with_shap, args.requests),
+            rps=throughput(with_shap, args.clients, args.seconds),
+        )
+        row(
+            "scoring, without SHAP",
+            latencies(without, args.requests),
+            rps=throughput(without, args.clients, args.seconds),
+        )
+        row(
+            f"batch of {args.batch}, per row (with SHAP)",
+            latencies(batch, max(10, args.requests // 10)),
+            per=args.batch,
+        )
     finally:
         proc.terminate()
         proc.wait()

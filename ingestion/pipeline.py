@@ -53,7 +53,7 @@ class Runner:
 
     def app_engine(self) -> sa.Engine:
         if self._app_engine is None:
-            from .appdb import start_embedded
+            from .embedded_postgres import start_embedded
 
             url = self.settings.app_db_url or start_embedded(self.settings.pgdata)
             self._app_engine = sa.create_engine(url)

@@ -1,21 +1,19 @@
-"""The platform's steps, shared by the CLI commands and the demo.
+"""The platform's steps, shared by the CLI commands and the sandbox demo.
 
-Each step is a plain function; the CLI wraps them in commands and the demo
-runs them in order (`pcdata demo`). A failing step raises `StepFailed`
-naming itself, so the CLI exits non-zero with one readable line.
+Each step is a plain function; the CLI wraps them in commands. A failing step
+raises `StepFailed` naming itself, so the CLI exits non-zero with one readable line.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 
 import sqlalchemy as sa
 
-from .settings import Settings
-
-SANDBOX_PII_SALT = "sandbox-only-salt"  # the sandbox's world is fake: a fixed salt keeps reruns idempotent
+from .settings import REPO, Settings
 
 
 class StepFailed(RuntimeError):
@@ -25,7 +23,7 @@ class StepFailed(RuntimeError):
 
 
 @contextmanager
-def step(name: str):
+def step(name: str) -> Iterator[None]:
     try:
         yield
     except StepFailed:
@@ -34,54 +32,20 @@ def step(name: str):
         raise StepFailed(name, f"{type(exc).__name__}: {exc}") from exc
 
 
-def start_sandbox(settings: Settings, seed: int, scale: float):
-    from ingestion.sandbox import server
-
-    with step("sandbox"):
-        return server.start(settings.sandbox_state, seed, scale)
-
-
-def stop_sandbox(settings: Settings) -> bool:
-    from ingestion.sandbox import server
-
-    return server.stop(settings.sandbox_state)
-
-
-def use_running_sandbox(settings: Settings) -> str | None:
-    """Point every source at the running sandbox, if one runs; returns its URL."""
-    from ingestion.sandbox import server
-
-    handle = server.read_state(settings.sandbox_state)
-    if handle is None:
-        return None
-    os.environ.update(handle.client_env())
-    os.environ.setdefault("PII_SALT", SANDBOX_PII_SALT)
-    return handle.base_url
-
-
 def app_engine(settings: Settings) -> sa.Engine:
-    from ingestion.appdb import start_embedded
+    from ingestion.embedded_postgres import start_embedded
 
     with step("app database"):
         return sa.create_engine(settings.app_db_url or start_embedded(settings.pgdata))
 
 
-def load_app_database(settings: Settings, seed: int, scale: float, as_of: datetime | None = None) -> dict[str, int]:
-    from ingestion.appdb import write_snapshot
-    from ingestion.sandbox.world import build_world
-
-    engine = app_engine(settings)
-    with step("app database"):
-        return write_snapshot(engine, build_world(seed, scale).snapshot(as_of))
-
-
 def stop_app_database(settings: Settings) -> bool:
-    from ingestion.appdb import stop_embedded
+    from ingestion.embedded_postgres import stop_embedded
 
     return settings.app_db_url is None and stop_embedded(settings.pgdata)
 
 
-def ingest(settings: Settings, sources: list[str], on_done=None) -> list:
+def ingest(settings: Settings, sources: list[str], on_done: Callable | None = None) -> list:
     from ingestion.pipeline import Runner
     from ingestion.registry import in_load_order
 
@@ -111,6 +75,21 @@ def raw_row_counts(settings: Settings, sources: list[str]) -> dict[str, int]:
             if not table.startswith("_dlt"):
                 counts[f"{SOURCES[name].dataset}.{table}"] = n
     return counts
+
+
+def mart_row_counts(settings: Settings) -> dict[str, int]:
+    """Rows per mart table (`marts_<domain>.<table>`), what analysts read."""
+    from .warehouse import query
+
+    tables = query(
+        settings,
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema like 'marts_%' order by 1, 2",
+    )
+    return {
+        f"{schema}.{table}": query(settings, f'select count(*) from {schema}."{table}"')[0][0]
+        for schema, table in tables
+    }
 
 
 def transform(settings: Settings, *dbt_args: str):
@@ -149,8 +128,6 @@ def build_bento(settings: Settings, service: str) -> str:
     _use_bentoml_store(settings)
     import bentoml
 
-    from .settings import REPO
-
     with step(f"build {service} bento"):
         bento = bentoml.bentos.build_bentofile(str(REPO / "bentos" / service / "bentofile.yaml"), build_ctx=str(REPO))
     return str(bento.tag)
@@ -158,10 +135,6 @@ def build_bento(settings: Settings, service: str) -> str:
 
 def serve_command(settings: Settings, service: str, port: int) -> tuple[list[str], dict]:
     """The `bentoml serve` command line and environment for a service (run by the CLI, tests, benchmarks)."""
-    import sys
-
-    from .settings import REPO
-
     env = {**os.environ, "BENTOML_HOME": str(settings.bentoml_home), "PYTHONPATH": str(REPO)}
     target = {"compliance": "bentos.compliance.service:Compliance"}[service]
     return [sys.executable, "-m", "bentoml", "serve", target, "--port", str(port), "--working-dir", str(REPO)], env

@@ -23,9 +23,8 @@ class DbtSummary:
 
 
 def dbt(settings: Settings, *args: str) -> DbtSummary:
-    from dbt.cli.main import dbtRunner
-
     from dbt.adapters.factory import reset_adapters
+    from dbt.cli.main import dbtRunner
 
     os.environ.update(settings.dbt_env())
     try:

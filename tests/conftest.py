@@ -13,10 +13,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from ingestion.appdb import start_embedded, stop_embedded
-from ingestion.sandbox import server
-from ingestion.sandbox.world import World, build_world
+from ingestion.embedded_postgres import start_embedded, stop_embedded
 from pcdata.settings import Settings
+from sandbox import server
+from sandbox.world import World, build_world
 
 SEED, SCALE = 7, 0.2
 SALT = "test-salt"
@@ -48,8 +48,11 @@ def vendor(sandbox):
             requests.post(f"{sandbox.base_url}/_sandbox/faults/{self.name}", json=knobs, timeout=10).raise_for_status()
 
         def rate_limit(self, requests_: int, per_seconds: float) -> None:
-            requests.post(f"{sandbox.base_url}/_sandbox/rate_limit/{self.name}",
-                          json={"requests": requests_, "per_seconds": per_seconds}, timeout=10).raise_for_status()
+            requests.post(
+                f"{sandbox.base_url}/_sandbox/rate_limit/{self.name}",
+                json={"requests": requests_, "per_seconds": per_seconds},
+                timeout=10,
+            ).raise_for_status()
 
         def stats(self) -> dict:
             return requests.get(f"{sandbox.base_url}/_sandbox/stats/{self.name}", timeout=10).json()
@@ -91,7 +94,7 @@ def settings(tmp_path, monkeypatch, sandbox) -> Settings:
     monkeypatch.setenv("PCDATA_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PCDATA_DUCKDB_PATH", raising=False)
     monkeypatch.setenv("PII_SALT", SALT)
-    for key, value in sandbox.client_env().items():
+    for key, value in sandbox.client_config().items():
         monkeypatch.setenv(key, value)
     return Settings.from_env()
 

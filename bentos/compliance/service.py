@@ -47,7 +47,9 @@ class OfferIn(BaseModel):
     offer_id: str | int | None = None
     offer_name: str | None = None
     offer_description: str | None = None
-    offer_subcategory_id: str | None = Field(None, validation_alias=AliasChoices("offer_subcategory_id", "offer_subcategoryid"))
+    offer_subcategory_id: str | None = Field(
+        None, validation_alias=AliasChoices("offer_subcategory_id", "offer_subcategoryid")
+    )
     venue_department_code: str | None = None
     offer_type_label: str | None = Field(None, validation_alias=AliasChoices("offer_type_label", "type"))
     offer_sub_type_label: str | None = Field(None, validation_alias=AliasChoices("offer_sub_type_label", "subType"))
@@ -86,12 +88,22 @@ class ApiGate:
         expected = os.environ.get("COMPLIANCE_API_KEY")
         if expected:
             headers = dict(scope.get("headers") or [])
-            given = headers.get(b"x-api-key", b"").decode() or headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
+            given = headers.get(b"x-api-key", b"").decode() or headers.get(b"authorization", b"").decode().removeprefix(
+                "Bearer "
+            )
             if given != expected:
                 status["code"] = 401
                 body = b'{"error": "missing or invalid API key"}'
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 _log_request(scope, 401, started)
                 return
@@ -110,8 +122,17 @@ class ApiGate:
 
 
 def _log_request(scope, status: int, started: float) -> None:
-    log.info(json.dumps({"event": "request", "method": scope["method"], "path": scope["path"], "status": status,
-                         "latency_ms": round((time.perf_counter() - started) * 1000, 2)}))
+    log.info(
+        json.dumps(
+            {
+                "event": "request",
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+        )
+    )
 
 
 @bentoml.service(name="compliance", workers=1, traffic={"timeout": 10, "max_concurrency": 32})
@@ -132,8 +153,13 @@ class Compliance:
         rows = feature_rows([o.model_dump(exclude={"explain"}) for o in offers], self.subcategory_flags)
         p_rejected = self.model.predict_proba(pool(rows), thread_count=1)[:, 1]
         explain = [i for i, o in enumerate(offers) if o.explain]
-        shap = (self.model.get_feature_importance(pool([rows[i] for i in explain]), type="ShapValues", thread_count=1)[:, :-1]
-                if explain else np.empty((0, len(FEATURES))))
+        shap = (
+            self.model.get_feature_importance(pool([rows[i] for i in explain]), type="ShapValues", thread_count=1)[
+                :, :-1
+            ]
+            if explain
+            else np.empty((0, len(FEATURES)))
+        )
         shap_of = dict(zip(explain, shap))
         out = []
         for i, offer in enumerate(offers):
@@ -143,15 +169,17 @@ class Compliance:
                 rejected = [FEATURES[j] for j in order[::-1][:TOP_FEATURES] if shap_of[i][j] > 0]
                 validated = [FEATURES[j] for j in order[:TOP_FEATURES] if shap_of[i][j] < 0]
             p = float(p_rejected[i])
-            out.append(ComplianceOut(
-                offer_id=None if offer.offer_id is None else str(offer.offer_id),
-                probability_validated=round(100 * (1 - p)),
-                validation_main_features=validated,
-                probability_rejected=round(100 * p),
-                rejection_main_features=rejected,
-                validation_status_prediction="rejected" if p >= self.threshold else "approved",
-                model_tag=self.tag,
-            ))
+            out.append(
+                ComplianceOut(
+                    offer_id=None if offer.offer_id is None else str(offer.offer_id),
+                    probability_validated=round(100 * (1 - p)),
+                    validation_main_features=validated,
+                    probability_rejected=round(100 * p),
+                    rejection_main_features=rejected,
+                    validation_status_prediction="rejected" if p >= self.threshold else "approved",
+                    model_tag=self.tag,
+                )
+            )
         return out
 
     @bentoml.api(route="/model/compliance/scoring")

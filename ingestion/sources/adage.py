@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dlt
 from dlt.sources.helpers.requests import Response
 
-from .http import MalformedPage, RateLimiter, fetch, session
 from .hints import column
+from .http import MalformedPage, RateLimiter, fetch, session
 
 VENDOR = "adage"
 DEFAULT_BASE_URL = "https://omogen-api-pr.phm.education.gouv.fr/adage-api/v1"
@@ -40,19 +40,48 @@ log = logging.getLogger("pcdata.ingestion")
 
 
 PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
-    "id": column("bigint", nullable=False), "dateModification": column("timestamp"), "venueId": column("bigint"),
-    "actif": column("bool"), "synchroPass": column("bool"), "latitude": column("double"), "longitude": column("double"),
-    "regionId": column("bigint"), "academieId": column("bigint"), "statutId": column("bigint"), "labelId": column("bigint"),
+    "id": column("bigint", nullable=False),
+    "dateModification": column("timestamp"),
+    "venueId": column("bigint"),
+    "actif": column("bool"),
+    "synchroPass": column("bool"),
+    "latitude": column("double"),
+    "longitude": column("double"),
+    "regionId": column("bigint"),
+    "academieId": column("bigint"),
+    "statutId": column("bigint"),
+    "labelId": column("bigint"),
     "typeId": column("bigint"),
-    **{c: column("text") for c in (
-        "siret", "libelle", "communeId", "communeLibelle", "communeDepartement", "regionLibelle",
-        "academieLibelle", "statutLibelle", "labelLibelle", "typeLibelle", "domaines", "domaineIds", "siteWeb")},
+    **{
+        c: column("text")
+        for c in (
+            "siret",
+            "libelle",
+            "communeId",
+            "communeLibelle",
+            "communeDepartement",
+            "regionLibelle",
+            "academieLibelle",
+            "statutLibelle",
+            "labelLibelle",
+            "typeLibelle",
+            "domaines",
+            "domaineIds",
+            "siteWeb",
+        )
+    },
 }
 STATS_COLUMNS = {
-    "educational_year_adage_id": column("bigint", nullable=False), "metric_name": column("text", nullable=False),
-    "metric_id": column("text", nullable=False), "level": column("text", nullable=False), "metric_key": column("text"),
-    "involved_students": column("bigint"), "total_involved_students": column("bigint"),
-    "institutions": column("bigint"), "total_institutions": column("bigint"), "snapshot_at": column("timestamp"),
+    "educational_year_adage_id": column("bigint", nullable=False),
+    "metric_name": column("text", nullable=False),
+    "metric_id": column("text", nullable=False),
+    "level": column("text", nullable=False),
+    "metric_key": column("text"),
+    "involved_students": column("bigint"),
+    "total_involved_students": column("bigint"),
+    "institutions": column("bigint"),
+    "total_institutions": column("bigint"),
+    "snapshot_at": column("timestamp"),
 }
 
 
@@ -129,16 +158,34 @@ def stats_rows(year_id: int, body: dict, snapshot_at: datetime) -> list[dict]:
     rows = []
     for metric_name, label_field in METRICS:
         for metric_id, entry in _entries(body.get(metric_name) or []):
-            base = {"educational_year_adage_id": year_id, "metric_name": metric_name, "metric_id": metric_id,
-                    "metric_key": None if entry.get(label_field) is None else str(entry.get(label_field)),
-                    "snapshot_at": snapshot_at}
-            rows.append({**base, "level": "all", "involved_students": _int(entry.get("eleves")),
-                         "total_involved_students": _int(entry.get("totalEleves")),
-                         "institutions": _int(entry.get("etabs")), "total_institutions": _int(entry.get("totalEtabs"))})
+            base = {
+                "educational_year_adage_id": year_id,
+                "metric_name": metric_name,
+                "metric_id": metric_id,
+                "metric_key": None if entry.get(label_field) is None else str(entry.get(label_field)),
+                "snapshot_at": snapshot_at,
+            }
+            rows.append(
+                {
+                    **base,
+                    "level": "all",
+                    "involved_students": _int(entry.get("eleves")),
+                    "total_involved_students": _int(entry.get("totalEleves")),
+                    "institutions": _int(entry.get("etabs")),
+                    "total_institutions": _int(entry.get("totalEtabs")),
+                }
+            )
             for level_id, counts in _entries(entry.get("niveaux") or []):
-                rows.append({**base, "level": level_id, "involved_students": _int(counts.get("eleves")),
-                             "total_involved_students": _int(counts.get("totalEleves")),
-                             "institutions": _int(counts.get("etabs")), "total_institutions": _int(counts.get("totalEtabs"))})
+                rows.append(
+                    {
+                        **base,
+                        "level": level_id,
+                        "involved_students": _int(counts.get("eleves")),
+                        "total_involved_students": _int(counts.get("totalEleves")),
+                        "institutions": _int(counts.get("etabs")),
+                        "total_institutions": _int(counts.get("totalEtabs")),
+                    }
+                )
     return rows
 
 
@@ -163,24 +210,45 @@ def adage(
     @dlt.resource(name="partenaire_culturel", primary_key="id", write_disposition="merge", columns=PARTNER_COLUMNS)
     def partenaire_culturel(
         modified=dlt.sources.incremental(
-            "dateModification", initial_value=parse_modified(initial_modified_since), lag=lookback_hours * 3600),
+            "dateModification", initial_value=parse_modified(initial_modified_since), lag=lookback_hours * 3600
+        ),
     ) -> Iterator[list[dict]]:
         since = modified.last_value or parse_modified(initial_modified_since)
         since = since - timedelta(hours=lookback_hours)  # the lookback: Adage may commit a change late
         param = since.astimezone(PARIS).strftime(DATE_FORMAT)
-        _, page = fetch(http, VENDOR, "GET", f"{base}/partenaire-culturel", _partners_page, limiter=limiter,
-                        params={"dateModificationMin": param}, headers=headers)
+        _, page = fetch(
+            http,
+            VENDOR,
+            "GET",
+            f"{base}/partenaire-culturel",
+            _partners_page,
+            limiter=limiter,
+            params={"dateModificationMin": param},
+            headers=headers,
+        )
         yield [_partner(p) for p in page]
 
-    @dlt.resource(name="involved_students", write_disposition="merge", columns=STATS_COLUMNS,
-                  primary_key=("educational_year_adage_id", "metric_name", "metric_id", "level"))
+    @dlt.resource(
+        name="involved_students",
+        write_disposition="merge",
+        columns=STATS_COLUMNS,
+        primary_key=("educational_year_adage_id", "metric_name", "metric_id", "level"),
+    )
     def involved_students() -> Iterator[list[dict]]:
         for year_id in year_ids:
-            status, body = fetch(http, VENDOR, "GET", f"{base}/stats-pass-culture/{int(year_id)}", _stats_page,
-                                 limiter=limiter, ok_statuses=(404,), headers=headers)
+            status, body = fetch(
+                http,
+                VENDOR,
+                "GET",
+                f"{base}/stats-pass-culture/{int(year_id)}",
+                _stats_page,
+                limiter=limiter,
+                ok_statuses=(404,),
+                headers=headers,
+            )
             if status == 404:
                 log.warning("adage: no statistics for school year id %s (404); skipped", year_id)
                 continue
-            yield stats_rows(int(year_id), body, datetime.now(timezone.utc))
+            yield stats_rows(int(year_id), body, datetime.now(UTC))
 
     return partenaire_culturel, involved_students

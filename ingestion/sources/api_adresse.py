@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 
 import dlt
@@ -28,8 +28,17 @@ from .pii import pseudonymise
 VENDOR = "api_adresse"
 DEFAULT_BASE_URL = "https://data.geopf.fr/geocodage"
 KEPT_RESULT_COLUMNS = (
-    "result_score", "result_score_next", "result_type", "result_postcode", "result_city", "result_context",
-    "result_citycode", "result_oldcitycode", "result_oldcity", "result_district", "result_status",
+    "result_score",
+    "result_score_next",
+    "result_type",
+    "result_postcode",
+    "result_city",
+    "result_context",
+    "result_citycode",
+    "result_oldcitycode",
+    "result_oldcity",
+    "result_district",
+    "result_status",
 )
 COLUMNS = {
     "user_id": {"data_type": "bigint", "nullable": False},
@@ -48,8 +57,12 @@ def full_address(address: str | None, postcode: str | None, city: str | None) ->
     return " ".join(part.strip() for part in (address, postcode, city) if part and part.strip())
 
 
-def geocoding_queue(users: Iterable[tuple[int, str | None, str | None, str | None]],
-                    done: dict[int, str], salt: str, limit: int = 50_000) -> list[dict]:
+def geocoding_queue(
+    users: Iterable[tuple[int, str | None, str | None, str | None]],
+    done: dict[int, str],
+    salt: str,
+    limit: int = 50_000,
+) -> list[dict]:
     """Users (id, address, postcode, city) whose address hash differs from the one geocoded last."""
     queue = []
     for user_id, address, postcode, city in users:
@@ -76,20 +89,24 @@ def _parse_results(response, chunk: list[dict]) -> list[dict]:
     if len(rows) != len(chunk) or {r["user_id"] for r in rows} != sent or any(r["result_status"] is None for r in rows):
         raise MalformedPage(f"expected {len(chunk)} result lines, got {len(rows)} (truncated answer?)")
     by_id = {str(c["user_id"]): c for c in chunk}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out = []
     for r in rows:
         lat, lon = _float(r.get("latitude")), _float(r.get("longitude"))
-        out.append({
-            "user_id": int(r["user_id"]),
-            "address_hash": by_id[r["user_id"]]["address_hash"],
-            "latitude": round(lat, 3) if lat is not None else None,
-            "longitude": round(lon, 3) if lon is not None else None,
-            "result_score": _float(r.get("result_score")),
-            "result_score_next": _float(r.get("result_score_next")),
-            **{c: (r.get(c) or None) for c in KEPT_RESULT_COLUMNS if c not in ("result_score", "result_score_next")},
-            "geocoded_at": now,
-        })
+        out.append(
+            {
+                "user_id": int(r["user_id"]),
+                "address_hash": by_id[r["user_id"]]["address_hash"],
+                "latitude": round(lat, 3) if lat is not None else None,
+                "longitude": round(lon, 3) if lon is not None else None,
+                "result_score": _float(r.get("result_score")),
+                "result_score_next": _float(r.get("result_score_next")),
+                **{
+                    c: (r.get(c) or None) for c in KEPT_RESULT_COLUMNS if c not in ("result_score", "result_score_next")
+                },
+                "geocoded_at": now,
+            }
+        )
     return out
 
 
@@ -120,11 +137,15 @@ def api_adresse(
             writer.writerow(["user_id", "user_full_address"])
             writer.writerows([c["user_id"], c["user_full_address"]] for c in chunk)
             _, rows = fetch(
-                http, VENDOR, "POST", url, lambda resp, chunk=chunk: _parse_results(resp, chunk), limiter=limiter,
+                http,
+                VENDOR,
+                "POST",
+                url,
+                lambda resp, chunk=chunk: _parse_results(resp, chunk),
+                limiter=limiter,
                 files={"data": ("users.csv", body.getvalue().encode("utf-8"), "text/csv")},
                 data={"columns": "user_full_address"},
             )
             yield rows
 
     return user_address
-

@@ -14,9 +14,22 @@ import dlt
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
-from ..appdb import CURSORS, TABLES
 from .pii import pii_salt
 from .sql_select import SelectPolicy
+
+# The backend tables the platform reads, each with its incremental cursor.
+# `tracking_event` stands in for the app's event export (Firebase in production).
+CURSORS = {
+    "user": "dateUpdated",
+    "deposit": "dateUpdated",
+    "offerer": "dateUpdated",
+    "venue": "dateUpdated",
+    "offer": "dateUpdated",
+    "stock": "dateUpdated",
+    "booking": "dateUpdated",
+    "tracking_event": "eventTimestamp",
+}
+TABLES = tuple(CURSORS)
 
 SELECT = SelectPolicy(
     never_selected={"user": ("firstName", "lastName", "phoneNumber", "email")},

@@ -25,24 +25,39 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dlt
 from dlt.sources.helpers.requests import Response
 
-from .http import MalformedPage, RateLimiter, VendorHTTPError, fetch, session
 from .hints import column, columns
+from .http import MalformedPage, RateLimiter, VendorHTTPError, fetch, session
 
 VENDOR = "appsflyer"
 DEFAULT_BASE_URL = "https://hq1.appsflyer.com"
 log = logging.getLogger("pcdata.ingestion")
 
-RENAMES = {"Media Source (pid)": "media_source", "Campaign (c)": "campaign", "Agency/PMD (af_prt)": "agency",
-           "Loyal Users/Installs": "loyal_users_rate"}
+RENAMES = {
+    "Media Source (pid)": "media_source",
+    "Campaign (c)": "campaign",
+    "Agency/PMD (af_prt)": "agency",
+    "Loyal Users/Installs": "loyal_users_rate",
+}
 DROPPED = {"ip", "advertising_id", "idfa", "idfv", "android_id", "imei", "oaid", "amazon_fire_id", "user_agent"}
 TIMESTAMPS = {"attributed_touch_time", "install_time", "event_time"}
-FLOATS = {"event_revenue", "event_revenue_eur", "cost_value", "ctr", "conversion_rate", "loyal_users_rate",
-          "total_revenue", "total_cost", "roi", "arpu", "average_ecpi"}
+FLOATS = {
+    "event_revenue",
+    "event_revenue_eur",
+    "cost_value",
+    "ctr",
+    "conversion_rate",
+    "loyal_users_rate",
+    "total_revenue",
+    "total_cost",
+    "roi",
+    "arpu",
+    "average_ecpi",
+}
 INTS = {"impressions", "clicks", "installs", "sessions", "loyal_users"}
 BOOLS = {"wifi", "is_retargeting", "is_receipt_validated"}
 RAW_KEY = ("app_id", "appsflyer_id", "event_time", "event_name")
@@ -51,14 +66,40 @@ PARTNER_KEY = ("app_id", "date", "agency", "media_source")
 
 
 RAW_COLUMNS = {
-    **{c: column("text") for c in ("app_id", "appsflyer_id", "event_name", "event_value", "media_source", "channel", "campaign",
-                            "campaign_id", "adset", "ad", "customer_user_id", "platform", "city", "postal_code", "state",
-                            "country_code", "attributed_touch_type", "cost_currency", "app_version", "os_version")},
-    **columns(TIMESTAMPS, "timestamp"), **columns(("cost_value", "event_revenue"), "double"), "is_retargeting": {"data_type": "bool"},
+    **{
+        c: column("text")
+        for c in (
+            "app_id",
+            "appsflyer_id",
+            "event_name",
+            "event_value",
+            "media_source",
+            "channel",
+            "campaign",
+            "campaign_id",
+            "adset",
+            "ad",
+            "customer_user_id",
+            "platform",
+            "city",
+            "postal_code",
+            "state",
+            "country_code",
+            "attributed_touch_type",
+            "cost_currency",
+            "app_version",
+            "os_version",
+        )
+    },
+    **columns(TIMESTAMPS, "timestamp"),
+    **columns(("cost_value", "event_revenue"), "double"),
+    "is_retargeting": {"data_type": "bool"},
 }
 AGG_COLUMNS = {
-    "date": {"data_type": "date"}, **{c: column("text") for c in ("app_id", "agency", "media_source")},
-    **columns(INTS, "bigint"), **columns(FLOATS - {"event_revenue", "event_revenue_eur", "cost_value"}, "double"),
+    "date": {"data_type": "date"},
+    **{c: column("text") for c in ("app_id", "agency", "media_source")},
+    **columns(INTS, "bigint"),
+    **columns(FLOATS - {"event_revenue", "event_revenue_eur", "cost_value"}, "double"),
 }
 DAILY_COLUMNS = {**AGG_COLUMNS, "campaign": column("text")}
 PARTNER_EVENTS = ("af_complete_registration", "af_complete_beneficiary", "af_open_app")
@@ -79,7 +120,7 @@ def _value(name: str, raw: str):
     if raw in ("", "N/A", "None") and name not in ("campaign", "agency"):
         return None
     if name in TIMESTAMPS:
-        return datetime.strptime(raw[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(raw[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     if name == "date":
         return date.fromisoformat(raw[:10])
     if name in FLOATS or name.endswith("_sales_in_eur"):
@@ -145,23 +186,41 @@ class _Client:
         return response
 
     def report(self, kind: str, app_id: str, report: str, start: date, end: date) -> list[dict]:
-        limiter = None  # the aggregate Pull API allows one call per minute per app and report; raw data has daily quotas only
+        limiter = (
+            None  # the aggregate Pull API allows one call per minute per app and report; raw data has daily quotas only
+        )
         if kind == "agg-data":
-            limiter = self.limiters.setdefault((app_id, report), RateLimiter(max(1, round(self.calls_per_minute * 60)), 3600.0))
-        params = {"from": start.isoformat(), "to": end.isoformat(), "timezone": "UTC", "currency": "preferred",
-                  "maximum_rows": str(self.maximum_rows)}
+            limiter = self.limiters.setdefault(
+                (app_id, report), RateLimiter(max(1, round(self.calls_per_minute * 60)), 3600.0)
+            )
+        params = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "timezone": "UTC",
+            "currency": "preferred",
+            "maximum_rows": str(self.maximum_rows),
+        }
         url = f"{self.base_url}/api/{kind}/export/app/{app_id}/{report}/v5"
         try:
-            _, rows = fetch(self.http, VENDOR, "GET", url, parse_csv, limiter=limiter, params=params, headers=self.headers)
+            _, rows = fetch(
+                self.http, VENDOR, "GET", url, parse_csv, limiter=limiter, params=params, headers=self.headers
+            )
         except VendorHTTPError as err:
             body = self.last_response.text[:200].strip() if self.last_response is not None else ""
             if err.status_code in (400, 403, 429) and "limit reached" in body.lower():
-                raise QuotaReached(f"appsflyer: daily quota reached for {report} of app {app_id} "
-                                   f"(HTTP {err.status_code}: {body})") from None
+                raise QuotaReached(
+                    f"appsflyer: daily quota reached for {report} of app {app_id} (HTTP {err.status_code}: {body})"
+                ) from None
             raise
         if len(rows) >= self.maximum_rows:
-            log.warning("appsflyer: %s of %s from %s to %s hit maximum_rows=%d: the report is cut, use shorter windows",
-                        report, app_id, start, end, self.maximum_rows)
+            log.warning(
+                "appsflyer: %s of %s from %s to %s hit maximum_rows=%d: the report is cut, use shorter windows",
+                report,
+                app_id,
+                start,
+                end,
+                self.maximum_rows,
+            )
         return rows
 
 
@@ -185,7 +244,7 @@ def appsflyer(
     if isinstance(app_ids, str):
         app_ids = [a.strip() for a in app_ids.split(",") if a.strip()]
     client = _Client(base_url, api_token, calls_per_minute, timeout, maximum_rows)
-    last = date.fromisoformat(end_date) if end_date else datetime.now(timezone.utc).date() - timedelta(days=1)
+    last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=89)
 
     def pull(kind: str, report: str, window_days: int) -> Iterator[list[dict]]:
@@ -198,9 +257,16 @@ def appsflyer(
                 try:
                     rows = client.report(kind, app_id, report, a, b)
                 except QuotaReached as exc:
-                    log.warning("%s; loaded up to %s, the rest (%s to %s) is pulled on the next run after 00:00 UTC",
-                                exc, state.get(app_id, "nothing"), a, last)
-                    dlt.current.resource_state().setdefault("quota_reached", {})[app_id] = datetime.now(timezone.utc).isoformat()
+                    log.warning(
+                        "%s; loaded up to %s, the rest (%s to %s) is pulled on the next run after 00:00 UTC",
+                        exc,
+                        state.get(app_id, "nothing"),
+                        a,
+                        last,
+                    )
+                    dlt.current.resource_state().setdefault("quota_reached", {})[app_id] = datetime.now(
+                        UTC
+                    ).isoformat()
                     break
                 for r in rows:
                     r["app_id"] = r.get("app_id") or app_id

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import dlt
 
-from .http import RateLimiter, fetch, session
 from .hints import column, columns
+from .http import RateLimiter, fetch, session
 
 VENDOR = "batch"
 DEFAULT_BASE_URL = "https://api.batch.com"
@@ -38,15 +38,33 @@ class BatchError(RuntimeError):
 
 
 CAMPAIGN_COLUMNS = {
-    **{c: column("text") for c in ("campaign_token", "operating_system", "name", "utm_campaign", "utm_campaign_version_b", "tags")},
-    "created_date": {"data_type": "timestamp"}, "push_time": {"data_type": "timestamp"},
-    "live": {"data_type": "bool"}, "dev_only": {"data_type": "bool"}, "from_api": {"data_type": "bool"},
-    "is_ab_test": {"data_type": "bool"}, "updated_at": {"data_type": "timestamp"},
+    **{
+        c: column("text")
+        for c in ("campaign_token", "operating_system", "name", "utm_campaign", "utm_campaign_version_b", "tags")
+    },
+    "created_date": {"data_type": "timestamp"},
+    "push_time": {"data_type": "timestamp"},
+    "live": {"data_type": "bool"},
+    "dev_only": {"data_type": "bool"},
+    "from_api": {"data_type": "bool"},
+    "is_ab_test": {"data_type": "bool"},
+    "updated_at": {"data_type": "timestamp"},
 }
-STATS_COLUMNS = {"campaign_token": column("text"), "operating_system": column("text"), "version": column("text"), "date": {"data_type": "date"},
-                 **columns(STAT_FIELDS, "bigint"), "updated_at": {"data_type": "timestamp"}}
-TRANSAC_COLUMNS = {"group_id": column("text"), "operating_system": column("text"), "date": {"data_type": "date"},
-                   **columns(("sent", "direct_open", "influenced_open", "reengaged", "errors"), "bigint"), "updated_at": {"data_type": "timestamp"}}
+STATS_COLUMNS = {
+    "campaign_token": column("text"),
+    "operating_system": column("text"),
+    "version": column("text"),
+    "date": {"data_type": "date"},
+    **columns(STAT_FIELDS, "bigint"),
+    "updated_at": {"data_type": "timestamp"},
+}
+TRANSAC_COLUMNS = {
+    "group_id": column("text"),
+    "operating_system": column("text"),
+    "date": {"data_type": "date"},
+    **columns(("sent", "direct_open", "influenced_open", "reengaged", "errors"), "bigint"),
+    "updated_at": {"data_type": "timestamp"},
+}
 
 
 def utm_campaign(message: dict | None) -> str | None:
@@ -67,12 +85,20 @@ def _timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
     t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class _Client:
-    def __init__(self, base_url: str, rest_key: str, api_keys: dict[str, str], calls_per_minute: int,
-                 timeout: float, rate_limit_wait: float, max_attempts: int):
+    def __init__(
+        self,
+        base_url: str,
+        rest_key: str,
+        api_keys: dict[str, str],
+        calls_per_minute: int,
+        timeout: float,
+        rate_limit_wait: float,
+        max_attempts: int,
+    ):
         self.base_url = base_url.rstrip("/")
         self.headers = {"X-Authorization": rest_key, "Content-Type": "application/json"}
         self.secrets = [k for k in (rest_key, *api_keys.values()) if k]
@@ -88,9 +114,17 @@ class _Client:
     def get(self, api_key: str, path: str, **params):
         url = f"{self.base_url}/1.1/{api_key}/{path}"
         try:
-            return fetch(self.http, VENDOR, "GET", url, lambda r: r.json(), limiter=self.limiter,
-                         params=params, headers=self.headers)[1]
-        except Exception as exc:  # noqa: BLE001 - any error may carry the URL, hence the key
+            return fetch(
+                self.http,
+                VENDOR,
+                "GET",
+                url,
+                lambda r: r.json(),
+                limiter=self.limiter,
+                params=params,
+                headers=self.headers,
+            )[1]
+        except Exception as exc:
             raise BatchError(self.scrub(f"{type(exc).__name__}: {exc}")) from None
 
 
@@ -113,9 +147,9 @@ def batch(
     `start_date` on the first run (default: 30 days ago) and end at `end_date` (default yesterday, UTC)."""
     client = _Client(base_url, rest_api_key, api_keys, calls_per_minute, timeout, rate_limit_wait, max_attempts)
     groups = groups or GROUPS
-    last = date.fromisoformat(end_date) if end_date else datetime.now(timezone.utc).date() - timedelta(days=1)
+    last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=30)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     live: list[tuple[str, str, str]] = []  # (platform, api key, token) of live campaigns, filled by `campaigns`
 
     def listed(api_key: str) -> Iterator[dict]:
@@ -134,20 +168,34 @@ def batch(
             for item in listed(api_key):
                 detail = client.get(api_key, f"campaigns/{item['campaign_token']}")
                 a, b, ab = _messages(detail.get("messages"))
-                rows.append({
-                    "campaign_token": item["campaign_token"], "operating_system": platform, "name": detail.get("name"),
-                    "created_date": _timestamp(detail.get("created_date")), "push_time": _timestamp(detail.get("push_time")),
-                    "live": bool(detail.get("live")), "dev_only": bool(detail.get("dev_only")),
-                    "from_api": bool(detail.get("from_api")), "tags": ",".join(detail.get("labels") or []),
-                    "utm_campaign": utm_campaign(a), "utm_campaign_version_b": utm_campaign(b), "is_ab_test": ab,
-                    "updated_at": now,
-                })
+                rows.append(
+                    {
+                        "campaign_token": item["campaign_token"],
+                        "operating_system": platform,
+                        "name": detail.get("name"),
+                        "created_date": _timestamp(detail.get("created_date")),
+                        "push_time": _timestamp(detail.get("push_time")),
+                        "live": bool(detail.get("live")),
+                        "dev_only": bool(detail.get("dev_only")),
+                        "from_api": bool(detail.get("from_api")),
+                        "tags": ",".join(detail.get("labels") or []),
+                        "utm_campaign": utm_campaign(a),
+                        "utm_campaign_version_b": utm_campaign(b),
+                        "is_ab_test": ab,
+                        "updated_at": now,
+                    }
+                )
                 if detail.get("live"):
                     live.append((platform, api_key, item["campaign_token"]))
             yield rows
 
-    @dlt.transformer(name="campaign_stats", data_from=campaigns, primary_key=("campaign_token", "date", "version"),
-                     write_disposition="merge", columns=STATS_COLUMNS)
+    @dlt.transformer(
+        name="campaign_stats",
+        data_from=campaigns,
+        primary_key=("campaign_token", "date", "version"),
+        write_disposition="merge",
+        columns=STATS_COLUMNS,
+    )
     def campaign_stats(_rows: list[dict]) -> Iterator[list[dict]]:
         while live:
             platform, api_key, token = live.pop(0)
@@ -161,8 +209,12 @@ def batch(
             if rows:
                 yield rows
 
-    @dlt.resource(name="transactional_stats", primary_key=("group_id", "operating_system", "date"),
-                  write_disposition="merge", columns=TRANSAC_COLUMNS)
+    @dlt.resource(
+        name="transactional_stats",
+        primary_key=("group_id", "operating_system", "date"),
+        write_disposition="merge",
+        columns=TRANSAC_COLUMNS,
+    )
     def transactional_stats() -> Iterator[list[dict]]:
         state = dlt.current.resource_state().setdefault("pulled_until", {})
         for platform, api_key in sorted(api_keys.items()):
@@ -173,10 +225,19 @@ def batch(
                 stop = min(last, start + timedelta(days=179))
                 rows = []
                 for group in groups:
-                    body = client.get(api_key, f"transactional/stats/{group}", since=start.isoformat(), until=stop.isoformat())
-                    rows += [{"group_id": group, "operating_system": platform, "date": d["date"], "updated_at": now,
-                              **{k: d.get(k) for k in ("sent", "direct_open", "influenced_open", "reengaged", "errors")}}
-                             for d in body.get("detail") or []]
+                    body = client.get(
+                        api_key, f"transactional/stats/{group}", since=start.isoformat(), until=stop.isoformat()
+                    )
+                    rows += [
+                        {
+                            "group_id": group,
+                            "operating_system": platform,
+                            "date": d["date"],
+                            "updated_at": now,
+                            **{k: d.get(k) for k in ("sent", "direct_open", "influenced_open", "reengaged", "errors")},
+                        }
+                        for d in body.get("detail") or []
+                    ]
                 if rows:
                     yield rows
                 state[platform] = stop.isoformat()

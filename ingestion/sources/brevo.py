@@ -19,32 +19,59 @@ Retry-After; the session is told to honour the reset header).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dlt
 
+from .hints import column
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
-from .hints import column
 
 VENDOR = "brevo"
 DEFAULT_BASE_URL = "https://api.brevo.com"
 EVENT_TYPES = ["delivered", "opened", "unsubscribed"]
-STATS = {"delivered": "delivered", "sent": "sent", "uniqueViews": "unique_views", "viewed": "views",
-         "uniqueClicks": "unique_clicks", "clickers": "clickers", "unsubscriptions": "unsubscriptions",
-         "hardBounces": "hard_bounces", "softBounces": "soft_bounces", "complaints": "complaints"}
+STATS = {
+    "delivered": "delivered",
+    "sent": "sent",
+    "uniqueViews": "unique_views",
+    "viewed": "views",
+    "uniqueClicks": "unique_clicks",
+    "clickers": "clickers",
+    "unsubscriptions": "unsubscriptions",
+    "hardBounces": "hard_bounces",
+    "softBounces": "soft_bounces",
+    "complaints": "complaints",
+}
 
 
 NEWSLETTER_COLUMNS = {
-    "campaign_id": {"data_type": "bigint"}, "name": column("text"), "tag": column("text"), "share_link": column("text"), "status": column("text"),
-    "sent_date": {"data_type": "timestamp"}, "stats_updated_at": {"data_type": "timestamp"},
+    "campaign_id": {"data_type": "bigint"},
+    "name": column("text"),
+    "tag": column("text"),
+    "share_link": column("text"),
+    "status": column("text"),
+    "sent_date": {"data_type": "timestamp"},
+    "stats_updated_at": {"data_type": "timestamp"},
     **{c: {"data_type": "bigint"} for c in STATS.values()},
 }
-TEMPLATE_COLUMNS = {"id": {"data_type": "bigint"}, "name": column("text"), "tag": column("text"), "subject": column("text"),
-                    "is_active": {"data_type": "bool"}, "created_at": {"data_type": "timestamp"},
-                    "modified_at": {"data_type": "timestamp"}}
-EVENT_COLUMNS = {"message_id": column("text"), "event": column("text"), "date": {"data_type": "timestamp"}, "email_hash": column("text"),
-                 "template_id": {"data_type": "bigint"}, "tag": column("text"), "subject": column("text")}
+TEMPLATE_COLUMNS = {
+    "id": {"data_type": "bigint"},
+    "name": column("text"),
+    "tag": column("text"),
+    "subject": column("text"),
+    "is_active": {"data_type": "bool"},
+    "created_at": {"data_type": "timestamp"},
+    "modified_at": {"data_type": "timestamp"},
+}
+EVENT_COLUMNS = {
+    "message_id": column("text"),
+    "event": column("text"),
+    "date": {"data_type": "timestamp"},
+    "email_hash": column("text"),
+    "template_id": {"data_type": "bigint"},
+    "tag": column("text"),
+    "subject": column("text"),
+}
 
 
 def brevo_time(value: str | None) -> datetime | None:
@@ -52,7 +79,7 @@ def brevo_time(value: str | None) -> datetime | None:
     if not value:
         return None
     t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 class _Client:
@@ -66,8 +93,19 @@ class _Client:
 
     def get(self, path: str, **params) -> dict:
         limiter = self.smtp if path.startswith("/v3/smtp") else self.campaigns
-        return fetch(self.http, VENDOR, "GET", f"{self.base_url}{path}", lambda r: r.json(), limiter=limiter,
-                     params=params, headers=self.headers)[1] or {}
+        return (
+            fetch(
+                self.http,
+                VENDOR,
+                "GET",
+                f"{self.base_url}{path}",
+                lambda r: r.json(),
+                limiter=limiter,
+                params=params,
+                headers=self.headers,
+            )[1]
+            or {}
+        )
 
     def pages(self, path: str, key: str, page_size: int, **params) -> Iterator[list[dict]]:
         """Offset paging to the end: until `count` is reached or a page comes back short."""
@@ -101,44 +139,88 @@ def brevo(
     at `end_date` (default today, UTC)."""
     client = _Client(base_url, api_key, calls_per_hour, campaign_calls_per_hour, timeout)
     salt = pii_salt()
-    last = date.fromisoformat(end_date) if end_date else datetime.now(timezone.utc).date()
+    last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=30)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     @dlt.resource(name="newsletters", primary_key="campaign_id", write_disposition="merge", columns=NEWSLETTER_COLUMNS)
     def newsletters() -> Iterator[list[dict]]:
-        for page in client.pages("/v3/emailCampaigns", "campaigns", page_size, status="sent",
-                                 statistics="globalStats", excludeHtmlContent="true"):
+        for page in client.pages(
+            "/v3/emailCampaigns",
+            "campaigns",
+            page_size,
+            status="sent",
+            statistics="globalStats",
+            excludeHtmlContent="true",
+        ):
             rows = []
             for c in page:
                 stats = (c.get("statistics") or {}).get("globalStats") or {}
-                rows.append({"campaign_id": c["id"], "name": c.get("name"), "tag": c.get("tag"), "status": c.get("status"),
-                             "sent_date": brevo_time(c.get("sentDate")), "share_link": c.get("shareLink"),
-                             **{snake: stats.get(key) for key, snake in STATS.items()}, "stats_updated_at": now})
+                rows.append(
+                    {
+                        "campaign_id": c["id"],
+                        "name": c.get("name"),
+                        "tag": c.get("tag"),
+                        "status": c.get("status"),
+                        "sent_date": brevo_time(c.get("sentDate")),
+                        "share_link": c.get("shareLink"),
+                        **{snake: stats.get(key) for key, snake in STATS.items()},
+                        "stats_updated_at": now,
+                    }
+                )
             yield rows
 
     @dlt.resource(name="templates", primary_key="id", write_disposition="merge", columns=TEMPLATE_COLUMNS)
     def templates() -> Iterator[list[dict]]:
         for page in client.pages("/v3/smtp/templates", "templates", page_size):
-            yield [{"id": t["id"], "name": t.get("name"), "subject": t.get("subject"), "tag": t.get("tag"),
-                    "is_active": t.get("isActive"), "created_at": brevo_time(t.get("createdAt")),
-                    "modified_at": brevo_time(t.get("modifiedAt"))} for t in page]
+            yield [
+                {
+                    "id": t["id"],
+                    "name": t.get("name"),
+                    "subject": t.get("subject"),
+                    "tag": t.get("tag"),
+                    "is_active": t.get("isActive"),
+                    "created_at": brevo_time(t.get("createdAt")),
+                    "modified_at": brevo_time(t.get("modifiedAt")),
+                }
+                for t in page
+            ]
 
-    @dlt.resource(name="transactional_events", primary_key=("message_id", "event", "date"), write_disposition="merge",
-                  columns=EVENT_COLUMNS)
+    @dlt.resource(
+        name="transactional_events",
+        primary_key=("message_id", "event", "date"),
+        write_disposition="merge",
+        columns=EVENT_COLUMNS,
+    )
     def transactional_events(
-        cursor=dlt.sources.incremental("date", initial_value=datetime.combine(first, datetime.min.time(), timezone.utc),
-                                       lag=86400 * repull_days),
+        cursor=dlt.sources.incremental(
+            "date", initial_value=datetime.combine(first, datetime.min.time(), UTC), lag=86400 * repull_days
+        ),
     ) -> Iterator[list[dict]]:
         start = max(first, (cursor.last_value or cursor.initial_value).date() - timedelta(days=repull_days))
         while start <= last:
             stop = min(last, start + timedelta(days=events_window_days - 1))
             for event in EVENT_TYPES:
-                for page in client.pages("/v3/smtp/statistics/events", "events", events_page_size,
-                                         startDate=start.isoformat(), endDate=stop.isoformat(), event=event):
-                    yield [{"message_id": e["messageId"], "event": e["event"], "date": brevo_time(e["date"]),
-                            "email_hash": pseudonymise(e.get("email"), salt), "template_id": e.get("templateId"),
-                            "tag": e.get("tag"), "subject": e.get("subject")} for e in page]
+                for page in client.pages(
+                    "/v3/smtp/statistics/events",
+                    "events",
+                    events_page_size,
+                    startDate=start.isoformat(),
+                    endDate=stop.isoformat(),
+                    event=event,
+                ):
+                    yield [
+                        {
+                            "message_id": e["messageId"],
+                            "event": e["event"],
+                            "date": brevo_time(e["date"]),
+                            "email_hash": pseudonymise(e.get("email"), salt),
+                            "template_id": e.get("templateId"),
+                            "tag": e.get("tag"),
+                            "subject": e.get("subject"),
+                        }
+                        for e in page
+                    ]
             start = stop + timedelta(days=1)
 
     return newsletters, templates, transactional_events

@@ -31,12 +31,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dlt
 
-from .http import RateLimiter, fetch, session
 from .hints import column
+from .http import RateLimiter, fetch, session
 
 VENDOR = "contentful"
 DEFAULT_BASE_URL = "https://cdn.contentful.com"  # https://preview.contentful.com with a preview token
@@ -45,35 +45,103 @@ log = logging.getLogger("pcdata.ingestion.contentful")
 
 # The reference's 13 module types, plus the parameter blocks they link.
 DEFAULT_CONTENT_TYPES = [
-    "homepageNatif", "venuesPlaylist", "algolia", "business", "exclusivity", "highlightOffer", "categoryList",
-    "recommendation", "thematicHighlight", "video", "trends", "videoCarousel", "gtlPlaylist",
-    "algoliaParameters", "displayParameters", "venuesSearchParameters", "recommendationParameters", "categoryBlock",
+    "homepageNatif",
+    "venuesPlaylist",
+    "algolia",
+    "business",
+    "exclusivity",
+    "highlightOffer",
+    "categoryList",
+    "recommendation",
+    "thematicHighlight",
+    "video",
+    "trends",
+    "videoCarousel",
+    "gtlPlaylist",
+    "algoliaParameters",
+    "displayParameters",
+    "venuesSearchParameters",
+    "recommendationParameters",
+    "categoryBlock",
 ]
 # fields holding ids of the app's offers and venues
 PLAYLIST_FIELDS = {"offerIds": "offer", "offerId": "offer", "venueIds": "venue"}
-SYS_COLUMNS = ("id", "content_type", "created_at", "updated_at", "revision", "published_version", "locale",
-               "environment", "space_id", "last_seen_at")
+SYS_COLUMNS = (
+    "id",
+    "content_type",
+    "created_at",
+    "updated_at",
+    "revision",
+    "published_version",
+    "locale",
+    "environment",
+    "space_id",
+    "last_seen_at",
+)
 
 
 ENTRY_COLUMNS = {
-    "id": column("text"), "content_type": column("text"), "created_at": column("timestamp"), "updated_at": column("timestamp"), "last_seen_at": column("timestamp"),
-    "revision": {"data_type": "bigint"}, "published_version": {"data_type": "bigint"},
-    "locale": column("text"), "environment": column("text"), "space_id": column("text"), "title": column("text"), "offer_id": column("text"),
+    "id": column("text"),
+    "content_type": column("text"),
+    "created_at": column("timestamp"),
+    "updated_at": column("timestamp"),
+    "last_seen_at": column("timestamp"),
+    "revision": {"data_type": "bigint"},
+    "published_version": {"data_type": "bigint"},
+    "locale": column("text"),
+    "environment": column("text"),
+    "space_id": column("text"),
+    "title": column("text"),
+    "offer_id": column("text"),
     # module fields staging reads (single links hold the linked entry id)
-    **{c: column("text") for c in ("algolia_parameters", "display_parameters", "venues_search_parameters",
-                            "recommendation_parameters", "layout", "youtube_video_id", "home_entry_id", "url")},
-    "is_geolocated": {"data_type": "bool"}, "around_radius": {"data_type": "double"},
-    "price_min": {"data_type": "double"}, "price_max": {"data_type": "double"},
-    "duration_in_minutes": {"data_type": "double"}, "min_offers": {"data_type": "bigint"},
+    **{
+        c: column("text")
+        for c in (
+            "algolia_parameters",
+            "display_parameters",
+            "venues_search_parameters",
+            "recommendation_parameters",
+            "layout",
+            "youtube_video_id",
+            "home_entry_id",
+            "url",
+        )
+    },
+    "is_geolocated": {"data_type": "bool"},
+    "around_radius": {"data_type": "double"},
+    "price_min": {"data_type": "double"},
+    "price_max": {"data_type": "double"},
+    "duration_in_minutes": {"data_type": "double"},
+    "min_offers": {"data_type": "bigint"},
 }
-ASSET_COLUMNS = {"id": column("text"), "title": column("text"), "url": column("text"), "file_name": column("text"), "mime_type": column("text"),
-                 "width": {"data_type": "bigint"}, "height": {"data_type": "bigint"},
-                 "created_at": column("timestamp"), "updated_at": column("timestamp"), "last_seen_at": column("timestamp")}
-RELATIONSHIP_COLUMNS = {"parent_entry_id": column("text"), "field": column("text"), "position": {"data_type": "bigint"},
-                        "child_id": column("text"), "child_type": column("text"), "child_content_type": column("text"),
-                        "is_resolved": {"data_type": "bool"}}
-PLAYLIST_COLUMNS = {"entry_id": column("text"), "field": column("text"), "position": {"data_type": "bigint"},
-                    "item_type": column("text"), "item_id": column("text")}
+ASSET_COLUMNS = {
+    "id": column("text"),
+    "title": column("text"),
+    "url": column("text"),
+    "file_name": column("text"),
+    "mime_type": column("text"),
+    "width": {"data_type": "bigint"},
+    "height": {"data_type": "bigint"},
+    "created_at": column("timestamp"),
+    "updated_at": column("timestamp"),
+    "last_seen_at": column("timestamp"),
+}
+RELATIONSHIP_COLUMNS = {
+    "parent_entry_id": column("text"),
+    "field": column("text"),
+    "position": {"data_type": "bigint"},
+    "child_id": column("text"),
+    "child_type": column("text"),
+    "child_content_type": column("text"),
+    "is_resolved": {"data_type": "bool"},
+}
+PLAYLIST_COLUMNS = {
+    "entry_id": column("text"),
+    "field": column("text"),
+    "position": {"data_type": "bigint"},
+    "item_type": column("text"),
+    "item_id": column("text"),
+}
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -85,8 +153,15 @@ def _is_link(value) -> bool:
 
 
 class _Client:
-    def __init__(self, base_url: str, space_id: str, environment: str, access_token: str,
-                 requests_per_second: float, timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        space_id: str,
+        environment: str,
+        access_token: str,
+        requests_per_second: float,
+        timeout: float,
+    ):
         self.root = f"{base_url.rstrip('/')}/spaces/{space_id}/environments/{environment}"
         self.headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         # the CDA's 429 says how long to wait in X-Contentful-RateLimit-Reset, not in Retry-After
@@ -94,8 +169,16 @@ class _Client:
         self.limiter = RateLimiter(max(1, int(requests_per_second)), 1.0)
 
     def get(self, path: str, params: dict) -> dict:
-        _, body = fetch(self.http, VENDOR, "GET", f"{self.root}/{path}", lambda r: _collection(r.json()),
-                        limiter=self.limiter, params=params, headers=self.headers)
+        _, body = fetch(
+            self.http,
+            VENDOR,
+            "GET",
+            f"{self.root}/{path}",
+            lambda r: _collection(r.json()),
+            limiter=self.limiter,
+            params=params,
+            headers=self.headers,
+        )
         return body
 
     def pages(self, path: str, params: dict, page_size: int) -> Iterator[dict]:
@@ -151,11 +234,16 @@ def _read_snapshot(client: _Client, content_types: list[str], page_size: int, in
 def _entry_row(item: dict, seen_at: datetime) -> dict:
     sys = item["sys"]
     row = {
-        "id": sys["id"], "content_type": sys.get("contentType", {}).get("sys", {}).get("id"),
-        "created_at": _parse_time(sys.get("createdAt")), "updated_at": _parse_time(sys.get("updatedAt")),
-        "revision": sys.get("revision"), "published_version": sys.get("publishedVersion"), "locale": sys.get("locale"),
+        "id": sys["id"],
+        "content_type": sys.get("contentType", {}).get("sys", {}).get("id"),
+        "created_at": _parse_time(sys.get("createdAt")),
+        "updated_at": _parse_time(sys.get("updatedAt")),
+        "revision": sys.get("revision"),
+        "published_version": sys.get("publishedVersion"),
+        "locale": sys.get("locale"),
         "environment": sys.get("environment", {}).get("sys", {}).get("id"),
-        "space_id": sys.get("space", {}).get("sys", {}).get("id"), "last_seen_at": seen_at,
+        "space_id": sys.get("space", {}).get("sys", {}).get("id"),
+        "last_seen_at": seen_at,
     }
     for name, value in (item.get("fields") or {}).items():
         key = f"field_{name}" if name in SYS_COLUMNS else name
@@ -201,7 +289,7 @@ def contentful(
         # read once per run, shared by every table
         if "snap" not in cache:
             cache["snap"] = _read_snapshot(client, wanted, page_size, include)
-            cache["at"] = datetime.now(timezone.utc)
+            cache["at"] = datetime.now(UTC)
         return cache["snap"]  # type: ignore[return-value]
 
     @dlt.resource(name="entry", primary_key="id", write_disposition="merge", columns=ENTRY_COLUMNS)
@@ -218,15 +306,28 @@ def contentful(
             file = fields.get("file") or {}
             image = (file.get("details") or {}).get("image") or {}
             url = file.get("url")
-            rows.append({"id": sys["id"], "title": fields.get("title"), "url": f"https:{url}" if url and url.startswith("//") else url,
-                         "file_name": file.get("fileName"), "mime_type": file.get("contentType"),
-                         "width": image.get("width"), "height": image.get("height"),
-                         "created_at": _parse_time(sys.get("createdAt")), "updated_at": _parse_time(sys.get("updatedAt")),
-                         "last_seen_at": cache["at"]})
+            rows.append(
+                {
+                    "id": sys["id"],
+                    "title": fields.get("title"),
+                    "url": f"https:{url}" if url and url.startswith("//") else url,
+                    "file_name": file.get("fileName"),
+                    "mime_type": file.get("contentType"),
+                    "width": image.get("width"),
+                    "height": image.get("height"),
+                    "created_at": _parse_time(sys.get("createdAt")),
+                    "updated_at": _parse_time(sys.get("updatedAt")),
+                    "last_seen_at": cache["at"],
+                }
+            )
         yield rows
 
-    @dlt.resource(name="relationship", primary_key=("parent_entry_id", "field", "position"), write_disposition="replace",
-                  columns=RELATIONSHIP_COLUMNS)
+    @dlt.resource(
+        name="relationship",
+        primary_key=("parent_entry_id", "field", "position"),
+        write_disposition="replace",
+        columns=RELATIONSHIP_COLUMNS,
+    )
     def relationship() -> Iterator[list[dict]]:
         snap = snapshot()
         rows = []
@@ -236,35 +337,68 @@ def contentful(
                 if kind not in ("Entry", "Asset"):
                     continue
                 target = (snap.entries if kind == "Entry" else snap.assets).get(child)
-                rows.append({
-                    "parent_entry_id": parent["sys"]["id"], "field": name, "position": position, "child_id": child,
-                    "child_type": kind, "is_resolved": target is not None,
-                    "child_content_type": target["sys"]["contentType"]["sys"]["id"] if target is not None and kind == "Entry" else None,
-                })
+                rows.append(
+                    {
+                        "parent_entry_id": parent["sys"]["id"],
+                        "field": name,
+                        "position": position,
+                        "child_id": child,
+                        "child_type": kind,
+                        "is_resolved": target is not None,
+                        "child_content_type": target["sys"]["contentType"]["sys"]["id"]
+                        if target is not None and kind == "Entry"
+                        else None,
+                    }
+                )
         yield rows
 
-    @dlt.resource(name="playlist_item", primary_key=("entry_id", "field", "position"), write_disposition="replace",
-                  columns=PLAYLIST_COLUMNS)
+    @dlt.resource(
+        name="playlist_item",
+        primary_key=("entry_id", "field", "position"),
+        write_disposition="replace",
+        columns=PLAYLIST_COLUMNS,
+    )
     def playlist_item() -> Iterator[list[dict]]:
         rows = []
         for item in snapshot().entries.values():
             for name, item_type in PLAYLIST_FIELDS.items():
                 value = (item.get("fields") or {}).get(name)
                 values = value if isinstance(value, list) else [value] if value is not None else []
-                rows += [{"entry_id": item["sys"]["id"], "field": name, "position": i, "item_type": item_type, "item_id": str(v)}
-                         for i, v in enumerate(values)]
+                rows += [
+                    {
+                        "entry_id": item["sys"]["id"],
+                        "field": name,
+                        "position": i,
+                        "item_type": item_type,
+                        "item_id": str(v),
+                    }
+                    for i, v in enumerate(values)
+                ]
         yield rows
 
-    @dlt.resource(name="tag", primary_key="tag_id", write_disposition="replace",
-                  columns={"tag_id": column("text"), "tag_name": column("text"), "visibility": column("text")})
+    @dlt.resource(
+        name="tag",
+        primary_key="tag_id",
+        write_disposition="replace",
+        columns={"tag_id": column("text"), "tag_name": column("text"), "visibility": column("text")},
+    )
     def tag() -> Iterator[list[dict]]:
-        yield [{"tag_id": t["sys"]["id"], "tag_name": t.get("name"), "visibility": t["sys"].get("visibility")}
-               for t in snapshot().tags]
+        yield [
+            {"tag_id": t["sys"]["id"], "tag_name": t.get("name"), "visibility": t["sys"].get("visibility")}
+            for t in snapshot().tags
+        ]
 
-    @dlt.resource(name="entry_tag", primary_key=("entry_id", "tag_id"), write_disposition="replace",
-                  columns={"entry_id": column("text"), "tag_id": column("text")})
+    @dlt.resource(
+        name="entry_tag",
+        primary_key=("entry_id", "tag_id"),
+        write_disposition="replace",
+        columns={"entry_id": column("text"), "tag_id": column("text")},
+    )
     def entry_tag() -> Iterator[list[dict]]:
-        yield [{"entry_id": item["sys"]["id"], "tag_id": t["sys"]["id"]}
-               for item in snapshot().entries.values() for t in (item.get("metadata") or {}).get("tags", [])]
+        yield [
+            {"entry_id": item["sys"]["id"], "tag_id": t["sys"]["id"]}
+            for item in snapshot().entries.values()
+            for t in (item.get("metadata") or {}).get("tags", [])
+        ]
 
     return entry, asset, relationship, playlist_item, tag, entry_tag

@@ -36,9 +36,9 @@ from datetime import datetime, timedelta
 import dlt
 from dlt.sources.helpers.requests import Response
 
+from .hints import column
 from .http import MalformedPage, RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
-from .hints import column
 
 VENDOR = "dms"
 DEFAULT_BASE_URL = "https://www.demarches-simplifiees.fr"
@@ -98,30 +98,69 @@ class DmsGraphQLError(RuntimeError):
 
     def __init__(self, demarche: int, errors: list[dict]):
         self.codes = [((e.get("extensions") or {}).get("code") or "unknown") for e in errors]
-        detail = "; ".join(f"{code}: {e.get('message', '?')}" + (f" at {'.'.join(map(str, e['path']))}" if e.get("path") else "")
-                           for code, e in zip(self.codes, errors))
+        detail = "; ".join(
+            f"{code}: {e.get('message', '?')}" + (f" at {'.'.join(map(str, e['path']))}" if e.get("path") else "")
+            for code, e in zip(self.codes, errors)
+        )
         hint = ""
         if "unauthorized" in self.codes:
-            hint = (" (check the token in sources.dms.api_token, dlt secrets or SOURCES__DMS__API_TOKEN,"
-                    " and that it is allowed on this démarche)")
+            hint = (
+                " (check the token in sources.dms.api_token, dlt secrets or SOURCES__DMS__API_TOKEN,"
+                " and that it is allowed on this démarche)"
+            )
         elif "not_found" in self.codes:
             hint = " (check the démarche numbers in sources.dms.demarches)"
         super().__init__(f"dms: GraphQL errors on démarche {demarche} (HTTP 200): {detail}{hint}")
 
 
 DOSSIER_COLUMNS = {
-    "number": column("bigint", nullable=False), "demarche_number": column("bigint"), "archived": column("bool"),
+    "number": column("bigint", nullable=False),
+    "demarche_number": column("bigint"),
+    "archived": column("bool"),
     "groupe_instructeur_number": column("bigint"),
-    **{c: column("timestamp") for c in ("dateDepot", "dateDerniereModification", "datePassageEnConstruction",
-                                      "datePassageEnInstruction", "dateTraitement", "extracted_at")},
-    **{c: column("text") for c in (
-        "id", "demarche_title", "state", "groupe_instructeur_label", "demandeur_type", "usager_email_hash",
-        "applicant_postal_code", "applicant_city_code", "applicant_city_name", "applicant_department_code",
-        "applicant_region_code", "demandeur_siret", "demandeur_siren", "demandeur_naf", "demandeur_libelle_naf",
-        "demandeur_forme_juridique", "demandeur_forme_juridique_code",
-        "demandeur_code_effectif_entreprise", "demandeur_siret_siege_social")},
+    **{
+        c: column("timestamp")
+        for c in (
+            "dateDepot",
+            "dateDerniereModification",
+            "datePassageEnConstruction",
+            "datePassageEnInstruction",
+            "dateTraitement",
+            "extracted_at",
+        )
+    },
+    **{
+        c: column("text")
+        for c in (
+            "id",
+            "demarche_title",
+            "state",
+            "groupe_instructeur_label",
+            "demandeur_type",
+            "usager_email_hash",
+            "applicant_postal_code",
+            "applicant_city_code",
+            "applicant_city_name",
+            "applicant_department_code",
+            "applicant_region_code",
+            "demandeur_siret",
+            "demandeur_siren",
+            "demandeur_naf",
+            "demandeur_libelle_naf",
+            "demandeur_forme_juridique",
+            "demandeur_forme_juridique_code",
+            "demandeur_code_effectif_entreprise",
+            "demandeur_siret_siege_social",
+        )
+    },
 }
-DATE_FIELDS = ("dateDepot", "dateDerniereModification", "datePassageEnConstruction", "datePassageEnInstruction", "dateTraitement")
+DATE_FIELDS = (
+    "dateDepot",
+    "dateDerniereModification",
+    "datePassageEnConstruction",
+    "datePassageEnInstruction",
+    "dateTraitement",
+)
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -135,9 +174,12 @@ def _str(value) -> str | None:
 def dossier_row(node: dict, demarche: dict, salt: str, extracted_at: datetime) -> dict:
     """One flat row per dossier: state and dates, regional fields, the pro applicant's identifiers; no names."""
     row = {
-        "id": node.get("id"), "number": int(node["number"]),
-        "demarche_number": demarche.get("number"), "demarche_title": demarche.get("title"),
-        "archived": node.get("archived"), "state": node.get("state"),
+        "id": node.get("id"),
+        "number": int(node["number"]),
+        "demarche_number": demarche.get("number"),
+        "demarche_title": demarche.get("title"),
+        "archived": node.get("archived"),
+        "state": node.get("state"),
         **{k: _dt(node.get(k)) for k in DATE_FIELDS},
         "groupe_instructeur_number": (node.get("groupeInstructeur") or {}).get("number"),
         "groupe_instructeur_label": (node.get("groupeInstructeur") or {}).get("label"),
@@ -158,30 +200,47 @@ def dossier_row(node: dict, demarche: dict, salt: str, extracted_at: datetime) -
     if demandeur.get("__typename") == "PersonneMorale":
         address = demandeur.get("address") or address
         entreprise = demandeur.get("entreprise") or {}
-        row.update({
-            "demandeur_siret": _str(demandeur.get("siret")), "demandeur_naf": demandeur.get("naf"),
-            "demandeur_libelle_naf": demandeur.get("libelleNaf"),
-            "demandeur_siren": _str(entreprise.get("siren")) or (_str(demandeur.get("siret")) or "")[:9] or None,
-            "demandeur_forme_juridique": entreprise.get("formeJuridique"),
-            "demandeur_forme_juridique_code": _str(entreprise.get("formeJuridiqueCode")),
-            "demandeur_code_effectif_entreprise": _str(entreprise.get("codeEffectifEntreprise")),
-            "demandeur_siret_siege_social": _str(entreprise.get("siretSiegeSocial")),
-        })
-    row.update({
-        "applicant_postal_code": _str(address.get("postalCode")) or postcode,
-        "applicant_city_code": _str(address.get("cityCode")),
-        "applicant_city_name": address.get("cityName"),
-        "applicant_department_code": _str(address.get("departmentCode")) or department,
-        "applicant_region_code": _str(address.get("regionCode")),
-    })
+        row.update(
+            {
+                "demandeur_siret": _str(demandeur.get("siret")),
+                "demandeur_naf": demandeur.get("naf"),
+                "demandeur_libelle_naf": demandeur.get("libelleNaf"),
+                "demandeur_siren": _str(entreprise.get("siren")) or (_str(demandeur.get("siret")) or "")[:9] or None,
+                "demandeur_forme_juridique": entreprise.get("formeJuridique"),
+                "demandeur_forme_juridique_code": _str(entreprise.get("formeJuridiqueCode")),
+                "demandeur_code_effectif_entreprise": _str(entreprise.get("codeEffectifEntreprise")),
+                "demandeur_siret_siege_social": _str(entreprise.get("siretSiegeSocial")),
+            }
+        )
+    row.update(
+        {
+            "applicant_postal_code": _str(address.get("postalCode")) or postcode,
+            "applicant_city_code": _str(address.get("cityCode")),
+            "applicant_city_name": address.get("cityName"),
+            "applicant_department_code": _str(address.get("departmentCode")) or department,
+            "applicant_region_code": _str(address.get("regionCode")),
+        }
+    )
     return row
 
 
 class _Client:
-    def __init__(self, base_url: str, token: str, page_size: int, calls_per_second: float, timeout: float,
-                 graphql_attempts: int, retry_pause: float):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        page_size: int,
+        calls_per_second: float,
+        timeout: float,
+        graphql_attempts: int,
+        retry_pause: float,
+    ):
         self.url = f"{base_url.rstrip('/')}/api/v2/graphql"
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         self.page_size = min(100, max(1, page_size))  # DS caps `first` at 100
         self.http = session(timeout=timeout)
         self.limiter = RateLimiter(max(1, round(calls_per_second * 10)), 10.0)
@@ -190,23 +249,42 @@ class _Client:
 
     def page(self, demarche: int, after: str | None, updated_since: datetime | None) -> dict:
         """`data.demarche` of one page; GraphQL errors are retried (timeouts) or raised, never read as no data."""
-        variables = {"demarcheNumber": demarche, "first": self.page_size, "after": after,
-                     "updatedSince": updated_since.isoformat() if updated_since else None}
+        variables = {
+            "demarcheNumber": demarche,
+            "first": self.page_size,
+            "after": after,
+            "updatedSince": updated_since.isoformat() if updated_since else None,
+        }
         for attempt in range(1, self.attempts + 1):
-            _, body = fetch(self.http, VENDOR, "POST", self.url, _json_object, limiter=self.limiter,
-                            json={"query": QUERY, "variables": variables, "operationName": "getDossiers"}, headers=self.headers)
+            _, body = fetch(
+                self.http,
+                VENDOR,
+                "POST",
+                self.url,
+                _json_object,
+                limiter=self.limiter,
+                json={"query": QUERY, "variables": variables, "operationName": "getDossiers"},
+                headers=self.headers,
+            )
             errors = body.get("errors")
             if errors:
                 error = DmsGraphQLError(demarche, errors)
                 if set(error.codes) == {"timeout"} and attempt < self.attempts:
-                    log.warning("dms: démarche %s timed out on DS's side (attempt %d/%d), asking again", demarche, attempt, self.attempts)
+                    log.warning(
+                        "dms: démarche %s timed out on DS's side (attempt %d/%d), asking again",
+                        demarche,
+                        attempt,
+                        self.attempts,
+                    )
                     time.sleep(self.pause * attempt)
                     continue
                 raise error
             demarche_data = (body.get("data") or {}).get("demarche")
             connection = (demarche_data or {}).get("dossiers")
             if not connection or "pageInfo" not in connection or "nodes" not in connection:
-                raise MalformedPage(f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: {str(body)[:200]}")
+                raise MalformedPage(
+                    f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: {str(body)[:200]}"
+                )
             return demarche_data
         raise AssertionError("unreachable")
 
@@ -219,8 +297,13 @@ def _json_object(response: Response) -> dict:
 
 
 def _dossiers(client: _Client, number: int, salt: str, lookback: timedelta):
-    @dlt.resource(name=f"dossiers_{number}", table_name="dossiers", primary_key="number", write_disposition="merge",
-                  columns=DOSSIER_COLUMNS)
+    @dlt.resource(
+        name=f"dossiers_{number}",
+        table_name="dossiers",
+        primary_key="number",
+        write_disposition="merge",
+        columns=DOSSIER_COLUMNS,
+    )
     def dossiers(
         updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lookback.total_seconds()),
     ) -> Iterator[list[dict]]:

@@ -31,16 +31,16 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dlt
 import jwt
 import requests
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from .hints import column
 from .http import session
 from .windows import HourlyBudget, days, window
-from .hints import column
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "downloads"
@@ -50,19 +50,50 @@ MEASURES = {"units", "developer_proceeds", "customer_price"}
 _FILE = re.compile(r"installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
 
 
-APPLE_COLUMNS = {"row_key": column("text", nullable=False), "report_date": column("date", nullable=False), "units": column("bigint"),
-                 "developer_proceeds": column("double"), "customer_price": column("double"),
-                 **{c: column("text") for c in ("product_type_identifier", "country_code", "apple_identifier", "sku", "title",
-                                                "device", "customer_currency", "begin_date", "end_date")},
-                 "loaded_at": column("timestamp")}
-GOOGLE_COUNTS = ("daily_device_installs", "daily_device_uninstalls", "daily_device_upgrades", "total_user_installs",
-                 "daily_user_installs", "daily_user_uninstalls", "active_device_installs", "install_events", "update_events",
-                 "uninstall_events")
+APPLE_COLUMNS = {
+    "row_key": column("text", nullable=False),
+    "report_date": column("date", nullable=False),
+    "units": column("bigint"),
+    "developer_proceeds": column("double"),
+    "customer_price": column("double"),
+    **{
+        c: column("text")
+        for c in (
+            "product_type_identifier",
+            "country_code",
+            "apple_identifier",
+            "sku",
+            "title",
+            "device",
+            "customer_currency",
+            "begin_date",
+            "end_date",
+        )
+    },
+    "loaded_at": column("timestamp"),
+}
+GOOGLE_COUNTS = (
+    "daily_device_installs",
+    "daily_device_uninstalls",
+    "daily_device_upgrades",
+    "total_user_installs",
+    "daily_user_installs",
+    "daily_user_uninstalls",
+    "active_device_installs",
+    "install_events",
+    "update_events",
+    "uninstall_events",
+)
 
 
 def _google_columns(by_country: bool) -> dict:
-    cols = {"date": column("date", nullable=False), "package_name": column("text", nullable=False),
-            **{c: column("bigint") for c in GOOGLE_COUNTS}, "source_file": column("text"), "loaded_at": column("timestamp")}
+    cols = {
+        "date": column("date", nullable=False),
+        "package_name": column("text", nullable=False),
+        **{c: column("bigint") for c in GOOGLE_COUNTS},
+        "source_file": column("text"),
+        "loaded_at": column("timestamp"),
+    }
     if by_country:
         cols["country"] = column("text", nullable=False)
     return cols
@@ -124,31 +155,58 @@ class _Apple:
         if now > self._expires - 120:
             self._expires = int(now) + TOKEN_LIFETIME
             try:
-                self._token = jwt.encode({"iss": self.issuer_id, "iat": int(now), "exp": self._expires, "aud": "appstoreconnect-v1"},
-                                         self.private_key, algorithm="ES256", headers={"kid": self.key_id, "typ": "JWT"})
+                self._token = jwt.encode(
+                    {"iss": self.issuer_id, "iat": int(now), "exp": self._expires, "aud": "appstoreconnect-v1"},
+                    self.private_key,
+                    algorithm="ES256",
+                    headers={"kid": self.key_id, "typ": "JWT"},
+                )
             except (ValueError, TypeError, jwt.PyJWTError) as exc:
-                raise AppleError(f"{VENDOR}: cannot sign the App Store Connect token with sources.downloads.private_key "
-                                 f"({type(exc).__name__}: not an EC P-256 private key in PEM?)") from None
+                raise AppleError(
+                    f"{VENDOR}: cannot sign the App Store Connect token with sources.downloads.private_key "
+                    f"({type(exc).__name__}: not an EC P-256 private key in PEM?)"
+                ) from None
         return self._token
 
     def report(self, day: date) -> bytes | None:
         url = f"{self.base_url}/v1/salesReports"
-        params = {"filter[frequency]": "DAILY", "filter[reportDate]": day.isoformat(), "filter[reportSubType]": "SUMMARY",
-                  "filter[reportType]": "SALES", "filter[vendorNumber]": self.vendor_number, "filter[version]": "1_0"}
+        params = {
+            "filter[frequency]": "DAILY",
+            "filter[reportDate]": day.isoformat(),
+            "filter[reportSubType]": "SUMMARY",
+            "filter[reportType]": "SALES",
+            "filter[vendorNumber]": self.vendor_number,
+            "filter[version]": "1_0",
+        }
         for attempt in range(1, 4):
             self.budget.wait()
             try:
-                response = self.http.get(url, params=params, headers={"Authorization": f"Bearer {self.token()}", "Accept": "application/a-gzip"})
+                response = self.http.get(
+                    url,
+                    params=params,
+                    headers={"Authorization": f"Bearer {self.token()}", "Accept": "application/a-gzip"},
+                )
             except requests.RequestException as exc:
-                raise AppleError(f"{VENDOR}: GET /v1/salesReports ({day}) failed after retries: {type(exc).__name__}") from None
+                raise AppleError(
+                    f"{VENDOR}: GET /v1/salesReports ({day}) failed after retries: {type(exc).__name__}"
+                ) from None
             self._respect_quota(response)
             if response.status_code == 404:
                 log.info("%s: no Apple sales report for %s yet (%s)", VENDOR, day, self._detail(response))
                 return None
             if response.status_code >= 400:
-                hint = " (check sources.downloads key_id, issuer_id and private_key)" if response.status_code == 401 else (
-                    " (check sources.downloads.vendor_number and the key's role)" if response.status_code == 403 else "")
-                raise AppleError(f"{VENDOR}: HTTP {response.status_code} on GET /v1/salesReports ({day}): {self._detail(response)}{hint}")
+                hint = (
+                    " (check sources.downloads key_id, issuer_id and private_key)"
+                    if response.status_code == 401
+                    else (
+                        " (check sources.downloads.vendor_number and the key's role)"
+                        if response.status_code == 403
+                        else ""
+                    )
+                )
+                raise AppleError(
+                    f"{VENDOR}: HTTP {response.status_code} on GET /v1/salesReports ({day}): {self._detail(response)}{hint}"
+                )
             return response.content
         return None
 
@@ -187,12 +245,19 @@ def downloads(
 ):
     apple = _Apple(base_url, key_id, issuer_id, private_key, vendor_number, calls_per_hour, timeout)
 
-    @dlt.resource(name="apple_sales", primary_key="row_key", merge_key="report_date",
-                  write_disposition={"disposition": "merge", "strategy": "delete-insert"}, columns=APPLE_COLUMNS)
+    @dlt.resource(
+        name="apple_sales",
+        primary_key="row_key",
+        merge_key="report_date",
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns=APPLE_COLUMNS,
+    )
     def apple_sales() -> Iterator[list[dict]]:
         state = dlt.current.resource_state()
         _, end = window({}, start_date, end_date, 0)
-        first = date.fromisoformat(start_date) if start_date and not state.get("last_end") else _previous_month_start(end)
+        first = (
+            date.fromisoformat(start_date) if start_date and not state.get("last_end") else _previous_month_start(end)
+        )
         first = min(first, _previous_month_start(end))
         if start_date:
             first = max(first, date.fromisoformat(start_date))
@@ -202,24 +267,31 @@ def downloads(
                 if payload is None:
                     break
                 try:
-                    yield parse_sales_tsv(payload, day, datetime.now(timezone.utc))
+                    yield parse_sales_tsv(payload, day, datetime.now(UTC))
                     break
                 except (ValueError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
                     log.warning("%s: unreadable sales report for %s (attempt %d/3): %s", VENDOR, day, attempt, exc)
                     if attempt == 3:
-                        raise AppleError(f"{VENDOR}: the sales report for {day} was unreadable 3 times: {exc}") from None
+                        raise AppleError(
+                            f"{VENDOR}: the sales report for {day} was unreadable 3 times: {exc}"
+                        ) from None
                     time.sleep(0.2 * attempt)
         state["last_end"] = end.isoformat()
 
-    first_month = (date.fromisoformat(start_date).replace(day=1) if start_date else None)
+    first_month = date.fromisoformat(start_date).replace(day=1) if start_date else None
 
     def google_play(dimension: str, name: str, key: tuple[str, ...]):
-        files = filesystem(bucket_url=google_play_bucket_url, file_glob=f"stats/installs/installs_*_{dimension}.csv",
-                           incremental=dlt.sources.incremental("modification_date")).with_name(f"google_play_{dimension}_files")
+        files = filesystem(
+            bucket_url=google_play_bucket_url,
+            file_glob=f"stats/installs/installs_*_{dimension}.csv",
+            incremental=dlt.sources.incremental("modification_date"),
+        ).with_name(f"google_play_{dimension}_files")
 
-        @dlt.transformer(name=name, primary_key=key, write_disposition="merge", columns=_google_columns(dimension == "country"))
+        @dlt.transformer(
+            name=name, primary_key=key, write_disposition="merge", columns=_google_columns(dimension == "country")
+        )
         def read(items: list[FileItemDict]) -> Iterator[list[dict]]:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for item in items:
                 m = _FILE.search(item["file_name"])
                 if not m:
@@ -233,8 +305,13 @@ def downloads(
                     row = {_snake(k): (v.strip() if isinstance(v, str) else v) for k, v in raw.items() if k}
                     if not row.get("date"):
                         continue
-                    out = {"date": date.fromisoformat(row["date"]), "package_name": row.get("package_name") or m["package"],
-                           **{c: _number(row.get(c), int) for c in GOOGLE_COUNTS}, "source_file": item["file_name"], "loaded_at": now}
+                    out = {
+                        "date": date.fromisoformat(row["date"]),
+                        "package_name": row.get("package_name") or m["package"],
+                        **{c: _number(row.get(c), int) for c in GOOGLE_COUNTS},
+                        "source_file": item["file_name"],
+                        "loaded_at": now,
+                    }
                     if dimension == "country":
                         out["country"] = row.get("country") or "-1"
                     rows.append(out)
@@ -242,6 +319,8 @@ def downloads(
 
         return files | read
 
-    return (apple_sales,
-            google_play("overview", "google_play_installs", ("date", "package_name")),
-            google_play("country", "google_play_installs_by_country", ("date", "package_name", "country")))
+    return (
+        apple_sales,
+        google_play("overview", "google_play_installs", ("date", "package_name")),
+        google_play("country", "google_play_installs_by_country", ("date", "package_name", "country")),
+    )

@@ -16,7 +16,8 @@ import logging
 import math
 import threading
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from dlt.sources.helpers.requests import Client, Response, Session
@@ -31,8 +32,14 @@ class VendorHTTPError(RuntimeError):
         path = urlsplit(response.request.url).path if response.request is not None else "?"
         detail = response.text[:300].replace("\n", " ")
         if response.status_code in (401, 403):
-            hint = hint or f"check the credentials in sources.{vendor} (dlt secrets or SOURCES__{vendor.upper()}__* env vars)"
-        super().__init__(f"{vendor}: HTTP {response.status_code} on {response.request.method} {path}: {detail}" + (f" ({hint})" if hint else ""))
+            hint = (
+                hint
+                or f"check the credentials in sources.{vendor} (dlt secrets or SOURCES__{vendor.upper()}__* env vars)"
+            )
+        super().__init__(
+            f"{vendor}: HTTP {response.status_code} on {response.request.method} {path}: {detail}"
+            + (f" ({hint})" if hint else "")
+        )
 
 
 class MalformedPage(ValueError):
@@ -60,8 +67,14 @@ class RateLimiter:
             time.sleep(start - now)
 
 
-def session(timeout: float = 60, max_attempts: int = 6, backoff: float = 0.5, max_delay: float = 120,
-            wait_header: str | None = None, default_wait: float | None = None) -> Session:
+def session(
+    timeout: float = 60,
+    max_attempts: int = 6,
+    backoff: float = 0.5,
+    max_delay: float = 120,
+    wait_header: str | None = None,
+    default_wait: float | None = None,
+) -> Session:
     """A requests session that retries transient failures (429, 5xx, drops, timeouts).
 
     dlt's retry waits for `Retry-After` only. Vendors that say it otherwise get it
@@ -86,7 +99,9 @@ def _retry_after_from(header: str | None, default: float | None):
         if response.status_code == 429 and "Retry-After" not in response.headers:
             seconds = default
             try:
-                seconds = math.ceil(float(response.headers[header])) if header and header in response.headers else default
+                seconds = (
+                    math.ceil(float(response.headers[header])) if header and header in response.headers else default
+                )
             except ValueError:
                 pass
             if seconds is not None:
@@ -126,6 +141,16 @@ def fetch(
             return response.status_code, parse(response)
         except ValueError as exc:  # json.JSONDecodeError and MalformedPage are ValueErrors
             last_error = exc
-            log.warning("%s: unreadable page from %s %s (attempt %d/%d): %s", vendor, method, urlsplit(url).path, attempt, attempts, exc)
+            log.warning(
+                "%s: unreadable page from %s %s (attempt %d/%d): %s",
+                vendor,
+                method,
+                urlsplit(url).path,
+                attempt,
+                attempts,
+                exc,
+            )
             time.sleep(0.2 * attempt)
-    raise MalformedPage(f"{vendor}: {method} {urlsplit(url).path} answered an unreadable page {attempts} times: {last_error}")
+    raise MalformedPage(
+        f"{vendor}: {method} {urlsplit(url).path} answered an unreadable page {attempts} times: {last_error}"
+    )

@@ -31,36 +31,71 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import dlt
 import requests
 
+from .hints import column
 from .http import session
 from .windows import HourlyBudget, window
-from .hints import column
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "instagram"
 DEFAULT_BASE_URL = "https://graph.facebook.com/v25.0"
 DAY_METRICS = ("reach", "follower_count")
 TOTAL_VALUE_METRICS = ("views", "accounts_engaged", "total_interactions")
-POST_METRICS = ("views", "reach", "likes", "comments", "shares", "saved", "total_interactions", "follows", "profile_visits", "profile_activity")
+POST_METRICS = (
+    "views",
+    "reach",
+    "likes",
+    "comments",
+    "shares",
+    "saved",
+    "total_interactions",
+    "follows",
+    "profile_visits",
+    "profile_activity",
+)
 VIDEO_METRICS = ("views", "reach", "likes", "comments", "shares", "saved", "total_interactions")
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002}
 MAX_RANGE_DAYS = 30
 
 
-INSIGHT_COLUMNS = {"account_id": column("text", nullable=False), "date": column("date", nullable=False), "metric": column("text", nullable=False),
-                   "value": column("bigint"), "metric_type": column("text"), "loaded_at": column("timestamp")}
-ACCOUNT_COLUMNS = {"account_id": column("text", nullable=False), "export_date": column("date", nullable=False), "username": column("text"),
-                   "name": column("text"), "followers_count": column("bigint"), "follows_count": column("bigint"), "media_count": column("bigint")}
-POST_COLUMNS = {"post_id": column("text", nullable=False), "account_id": column("text"), "posted_at": column("timestamp"), "caption": column("text"),
-                "media_type": column("text"), "media_product_type": column("text"), "permalink": column("text"), "url_id": column("text"),
-                "like_count": column("bigint"), "comments_count": column("bigint"), "export_date": column("date"),
-                "insights_available": column("bool"), **{m: column("bigint") for m in POST_METRICS}}
+INSIGHT_COLUMNS = {
+    "account_id": column("text", nullable=False),
+    "date": column("date", nullable=False),
+    "metric": column("text", nullable=False),
+    "value": column("bigint"),
+    "metric_type": column("text"),
+    "loaded_at": column("timestamp"),
+}
+ACCOUNT_COLUMNS = {
+    "account_id": column("text", nullable=False),
+    "export_date": column("date", nullable=False),
+    "username": column("text"),
+    "name": column("text"),
+    "followers_count": column("bigint"),
+    "follows_count": column("bigint"),
+    "media_count": column("bigint"),
+}
+POST_COLUMNS = {
+    "post_id": column("text", nullable=False),
+    "account_id": column("text"),
+    "posted_at": column("timestamp"),
+    "caption": column("text"),
+    "media_type": column("text"),
+    "media_product_type": column("text"),
+    "permalink": column("text"),
+    "url_id": column("text"),
+    "like_count": column("bigint"),
+    "comments_count": column("bigint"),
+    "export_date": column("date"),
+    "insights_available": column("bool"),
+    **{m: column("bigint") for m in POST_METRICS},
+}
 
 
 class GraphError(RuntimeError):
@@ -78,11 +113,13 @@ def metric_value(entry: dict):
     if "values" in entry:
         values = entry["values"]
         return values[0].get("value") if values else None
-    raise GraphError(f"{VENDOR}: insights metric {entry.get('name')!r} has neither 'values' nor 'total_value': {json.dumps(entry)[:200]}")
+    raise GraphError(
+        f"{VENDOR}: insights metric {entry.get('name')!r} has neither 'values' nor 'total_value': {json.dumps(entry)[:200]}"
+    )
 
 
 def _unix(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def _day_of(end_time: str) -> date:
@@ -90,8 +127,15 @@ def _day_of(end_time: str) -> date:
 
 
 class _Graph:
-    def __init__(self, base_url: str, access_token: str, calls_per_hour: int, timeout: float, max_throttle_wait: float,
-                 http_attempts: int = 6):
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        calls_per_hour: int,
+        timeout: float,
+        max_throttle_wait: float,
+        http_attempts: int = 6,
+    ):
         self.base_url = base_url.rstrip("/")
         self.token = access_token
         self.http = session(timeout=timeout, max_attempts=http_attempts)
@@ -136,17 +180,24 @@ class _Graph:
                 return body
             error = error or {}
             code = error.get("code")
-            described = (f"{VENDOR}: HTTP {response.status_code} on GET {path}: {error.get('type', '?')} code {code}"
-                         f"{'/' + str(error['error_subcode']) if error.get('error_subcode') else ''}: {error.get('message', '')[:200]}"
-                         f" (fbtrace_id {error.get('fbtrace_id', '?')})")
+            described = (
+                f"{VENDOR}: HTTP {response.status_code} on GET {path}: {error.get('type', '?')} code {code}"
+                f"{'/' + str(error['error_subcode']) if error.get('error_subcode') else ''}: {error.get('message', '')[:200]}"
+                f" (fbtrace_id {error.get('fbtrace_id', '?')})"
+            )
             if code == 190 or code in (102, 2500) or response.status_code == 401:
-                raise GraphError(described + f" (check the access token in sources.{VENDOR}.access_token, env SOURCES__INSTAGRAM__ACCESS_TOKEN)")
+                raise GraphError(
+                    described
+                    + f" (check the access token in sources.{VENDOR}.access_token, env SOURCES__INSTAGRAM__ACCESS_TOKEN)"
+                )
             if code in THROTTLE_CODES or code in (1, 2) or response.status_code >= 500:
                 regain = self._regain_seconds(response)
                 pause = regain if regain > 0 else min(60.0, 2.0 ** (attempt - 1))
                 if waited + pause > self.max_throttle_wait or attempt > 8:
                     raise GraphError(described + f" (still throttled after {attempt} attempts)")
-                log.warning("%s: throttled or transient error on GET %s (code %s), waiting %.0f s", VENDOR, path, code, pause)
+                log.warning(
+                    "%s: throttled or transient error on GET %s (code %s), waiting %.0f s", VENDOR, path, code, pause
+                )
                 time.sleep(pause)
                 waited += pause
                 continue
@@ -170,7 +221,9 @@ class _Graph:
     def _regain_seconds(response) -> float:
         try:
             buc = json.loads(response.headers.get("X-Business-Use-Case-Usage") or "{}")
-            minutes = max((float(e.get("estimated_time_to_regain_access", 0)) for es in buc.values() for e in es), default=0)
+            minutes = max(
+                (float(e.get("estimated_time_to_regain_access", 0)) for es in buc.values() for e in es), default=0
+            )
         except (ValueError, TypeError, AttributeError):
             minutes = 0
         return minutes * 60
@@ -205,18 +258,29 @@ def instagram(
     if not accounts_list:
         raise ValueError("sources.instagram.account_ids is empty (comma-separated Instagram business account ids)")
 
-    @dlt.resource(name="account_daily_insights", primary_key=("account_id", "date", "metric"), write_disposition="merge",
-                  columns=INSIGHT_COLUMNS)
+    @dlt.resource(
+        name="account_daily_insights",
+        primary_key=("account_id", "date", "metric"),
+        write_disposition="merge",
+        columns=INSIGHT_COLUMNS,
+    )
     def account_daily_insights() -> Iterator[list[dict]]:
         state = dlt.current.resource_state()
         start, end = window(state, start_date, end_date, lookback_days)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for account in accounts_list:
             chunk = start
             while chunk <= end:  # day metrics: one call per 30 days
                 chunk_end = min(end, chunk + timedelta(days=MAX_RANGE_DAYS - 1))
-                body = graph.get(f"{account}/insights", {"metric": ",".join(DAY_METRICS), "period": "day",
-                                                         "since": _unix(chunk), "until": _unix(chunk_end + timedelta(days=1))})
+                body = graph.get(
+                    f"{account}/insights",
+                    {
+                        "metric": ",".join(DAY_METRICS),
+                        "period": "day",
+                        "since": _unix(chunk),
+                        "until": _unix(chunk_end + timedelta(days=1)),
+                    },
+                )
                 rows = []
                 for entry in body.get("data", []):
                     if "values" not in entry and "total_value" not in entry:
@@ -224,20 +288,47 @@ def instagram(
                     for v in entry.get("values", []):
                         day = _day_of(v["end_time"])
                         if chunk <= day <= chunk_end:
-                            rows.append({"account_id": account, "date": day, "metric": entry["name"], "value": v.get("value"),
-                                         "metric_type": "time_series", "loaded_at": now})
+                            rows.append(
+                                {
+                                    "account_id": account,
+                                    "date": day,
+                                    "metric": entry["name"],
+                                    "value": v.get("value"),
+                                    "metric_type": "time_series",
+                                    "loaded_at": now,
+                                }
+                            )
                 yield rows
                 chunk = chunk_end + timedelta(days=1)
             day = start
             while day <= end:  # total_value metrics: one total per call, so one call per day
-                body = graph.get(f"{account}/insights", {"metric": ",".join(TOTAL_VALUE_METRICS), "metric_type": "total_value",
-                                                         "period": "day", "since": _unix(day), "until": _unix(day + timedelta(days=1))})
-                yield [{"account_id": account, "date": day, "metric": entry["name"], "value": metric_value(entry),
-                        "metric_type": "total_value", "loaded_at": now} for entry in body.get("data", [])]
+                body = graph.get(
+                    f"{account}/insights",
+                    {
+                        "metric": ",".join(TOTAL_VALUE_METRICS),
+                        "metric_type": "total_value",
+                        "period": "day",
+                        "since": _unix(day),
+                        "until": _unix(day + timedelta(days=1)),
+                    },
+                )
+                yield [
+                    {
+                        "account_id": account,
+                        "date": day,
+                        "metric": entry["name"],
+                        "value": metric_value(entry),
+                        "metric_type": "total_value",
+                        "loaded_at": now,
+                    }
+                    for entry in body.get("data", [])
+                ]
                 day += timedelta(days=1)
         state["last_end"] = end.isoformat()
 
-    @dlt.resource(name="accounts", primary_key=("account_id", "export_date"), write_disposition="merge", columns=ACCOUNT_COLUMNS)
+    @dlt.resource(
+        name="accounts", primary_key=("account_id", "export_date"), write_disposition="merge", columns=ACCOUNT_COLUMNS
+    )
     def accounts() -> Iterator[dict]:
         _, end = window({}, start_date, end_date, lookback_days)
         for account in accounts_list:
@@ -249,8 +340,12 @@ def instagram(
         state = dlt.current.resource_state()
         _, end = window({}, start_date, end_date, lookback_days)
         last_end = state.get("last_end")
-        cutoff = (datetime.combine(date.fromisoformat(last_end), datetime.min.time(), timezone.utc) - timedelta(days=post_refresh_days)
-                  if last_end else None)
+        cutoff = (
+            datetime.combine(date.fromisoformat(last_end), datetime.min.time(), UTC)
+            - timedelta(days=post_refresh_days)
+            if last_end
+            else None
+        )
         for account in accounts_list:
             target: str = f"{account}/media"
             params: dict | None = {"fields": MEDIA_FIELDS, "limit": page_size}
@@ -277,10 +372,17 @@ def _post_row(graph: _Graph, account: str, media: dict, posted: datetime, export
     values = {entry["name"]: metric_value(entry) for entry in insights}
     permalink = media.get("permalink") or ""
     row = {
-        "post_id": media["id"], "account_id": account, "posted_at": posted, "caption": media.get("caption"),
-        "media_type": media.get("media_type"), "media_product_type": media.get("media_product_type"), "permalink": permalink,
+        "post_id": media["id"],
+        "account_id": account,
+        "posted_at": posted,
+        "caption": media.get("caption"),
+        "media_type": media.get("media_type"),
+        "media_product_type": media.get("media_product_type"),
+        "permalink": permalink,
         "url_id": permalink.rstrip("/").rsplit("/", 1)[-1] if permalink else None,
-        "like_count": media.get("like_count"), "comments_count": media.get("comments_count"), "export_date": export_date,
+        "like_count": media.get("like_count"),
+        "comments_count": media.get("comments_count"),
+        "export_date": export_date,
         "insights_available": bool(insights),
     }
     row.update({m: values.get(m) for m in POST_METRICS})

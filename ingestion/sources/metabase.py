@@ -33,10 +33,10 @@ import dlt
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
+from .hints import column
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt
 from .sql_select import SelectPolicy
-from .hints import column
 
 VENDOR = "metabase"
 # table -> incremental cursor (None: a snapshot, replaced every run)
@@ -49,18 +49,47 @@ APP_TABLES: dict[str, str | None] = {
     "report_dashboardcard": None,
 }
 SELECT = SelectPolicy(
-    never_selected={"core_user": ("first_name", "last_name", "email", "password", "password_salt", "reset_token",
-                                  "login_attributes", "jwt_attributes", "settings")},
+    never_selected={
+        "core_user": (
+            "first_name",
+            "last_name",
+            "email",
+            "password",
+            "password_salt",
+            "reset_token",
+            "login_attributes",
+            "jwt_attributes",
+            "settings",
+        )
+    },
     pseudonyms={("core_user", "email_hash"): "email"},
     as_text={("query_execution", "hash"): "hex"},
 )
-DATABASE_KEPT = ("id", "name", "engine", "is_sample", "is_full_sync", "is_on_demand", "is_audit", "timezone",
-                 "created_at", "updated_at", "native_permissions")
+DATABASE_KEPT = (
+    "id",
+    "name",
+    "engine",
+    "is_sample",
+    "is_full_sync",
+    "is_on_demand",
+    "is_audit",
+    "timezone",
+    "created_at",
+    "updated_at",
+    "native_permissions",
+)
 
 
 class _Api:
-    def __init__(self, base_url: str, username: str | None, password: str | None, api_key: str | None,
-                 calls_per_second: float, timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        username: str | None,
+        password: str | None,
+        api_key: str | None,
+        calls_per_second: float,
+        timeout: float,
+    ):
         self.base_url = base_url.rstrip("/")
         self.http = session(timeout=timeout)
         self.limiter = RateLimiter(max(1, int(calls_per_second)), 1.0)
@@ -72,8 +101,15 @@ class _Api:
             return {"x-api-key": self.api_key}
         if not self.username or not self.password:
             raise ValueError("metabase: set sources.metabase.username and password (or api_key)")
-        _, body = fetch(self.http, VENDOR, "POST", f"{self.base_url}/api/session", lambda r: r.json(), limiter=self.limiter,
-                        json={"username": self.username, "password": self.password})
+        _, body = fetch(
+            self.http,
+            VENDOR,
+            "POST",
+            f"{self.base_url}/api/session",
+            lambda r: r.json(),
+            limiter=self.limiter,
+            json={"username": self.username, "password": self.password},
+        )
         if not isinstance(body, dict) or not body.get("id"):
             raise ValueError("metabase: POST /api/session answered no session id")
         return {"X-Metabase-Session": body["id"]}
@@ -81,8 +117,15 @@ class _Api:
     def get(self, path: str):
         if self.headers is None:
             self.headers = self._login()
-        _, body = fetch(self.http, VENDOR, "GET", f"{self.base_url}{path}", lambda r: r.json(), limiter=self.limiter,
-                        headers={**self.headers, "Accept": "application/json"})
+        _, body = fetch(
+            self.http,
+            VENDOR,
+            "GET",
+            f"{self.base_url}{path}",
+            lambda r: r.json(),
+            limiter=self.limiter,
+            headers={**self.headers, "Accept": "application/json"},
+        )
         return body
 
 
@@ -110,40 +153,97 @@ def metabase(
     for name, resource in app.resources.items():
         cursor = APP_TABLES[name]
         if cursor:
-            resource.apply_hints(primary_key="id", write_disposition="merge", incremental=dlt.sources.incremental(cursor))
+            resource.apply_hints(
+                primary_key="id", write_disposition="merge", incremental=dlt.sources.incremental(cursor)
+            )
         else:
             resource.apply_hints(primary_key="id", write_disposition="replace")
 
     api = _Api(base_url, username, password, api_key, calls_per_second, timeout)
 
-    @dlt.resource(name="collection_permission", primary_key=("group_id", "collection_id"), write_disposition="replace",
-                  columns={"group_id": {"data_type": "bigint"}, "collection_id": column("text"), "permission": column("text"),
-                           "graph_revision": {"data_type": "bigint"}})
+    @dlt.resource(
+        name="collection_permission",
+        primary_key=("group_id", "collection_id"),
+        write_disposition="replace",
+        columns={
+            "group_id": {"data_type": "bigint"},
+            "collection_id": column("text"),
+            "permission": column("text"),
+            "graph_revision": {"data_type": "bigint"},
+        },
+    )
     def collection_permission() -> Iterator[list[dict]]:
         graph = api.get("/api/collection/graph")
-        yield [{"group_id": int(group), "collection_id": str(collection), "permission": permission,
-                "graph_revision": graph.get("revision")}
-               for group, perms in graph["groups"].items() for collection, permission in perms.items()]
+        yield [
+            {
+                "group_id": int(group),
+                "collection_id": str(collection),
+                "permission": permission,
+                "graph_revision": graph.get("revision"),
+            }
+            for group, perms in graph["groups"].items()
+            for collection, permission in perms.items()
+        ]
 
-    @dlt.resource(name="permission_group", primary_key="id", write_disposition="replace",
-                  columns={"id": {"data_type": "bigint"}, "name": column("text"), "member_count": {"data_type": "bigint"},
-                           "magic_group_type": column("text")})
+    @dlt.resource(
+        name="permission_group",
+        primary_key="id",
+        write_disposition="replace",
+        columns={
+            "id": {"data_type": "bigint"},
+            "name": column("text"),
+            "member_count": {"data_type": "bigint"},
+            "magic_group_type": column("text"),
+        },
+    )
     def permission_group() -> Iterator[list[dict]]:
-        yield [{"id": g["id"], "name": g.get("name"), "member_count": g.get("member_count"),
-                "magic_group_type": g.get("magic_group_type")} for g in api.get("/api/permissions/group")]
+        yield [
+            {
+                "id": g["id"],
+                "name": g.get("name"),
+                "member_count": g.get("member_count"),
+                "magic_group_type": g.get("magic_group_type"),
+            }
+            for g in api.get("/api/permissions/group")
+        ]
 
-    @dlt.resource(name="permission_membership", primary_key="membership_id", write_disposition="replace",
-                  columns={"membership_id": {"data_type": "bigint"}, "user_id": {"data_type": "bigint"},
-                           "group_id": {"data_type": "bigint"}, "is_group_manager": {"data_type": "bool"}})
+    @dlt.resource(
+        name="permission_membership",
+        primary_key="membership_id",
+        write_disposition="replace",
+        columns={
+            "membership_id": {"data_type": "bigint"},
+            "user_id": {"data_type": "bigint"},
+            "group_id": {"data_type": "bigint"},
+            "is_group_manager": {"data_type": "bool"},
+        },
+    )
     def permission_membership() -> Iterator[list[dict]]:
         by_user = api.get("/api/permissions/membership")
-        yield [{"membership_id": m["membership_id"], "user_id": int(m.get("user_id", user)), "group_id": m["group_id"],
-                "is_group_manager": bool(m.get("is_group_manager"))}
-               for user, memberships in by_user.items() for m in memberships]
+        yield [
+            {
+                "membership_id": m["membership_id"],
+                "user_id": int(m.get("user_id", user)),
+                "group_id": m["group_id"],
+                "is_group_manager": bool(m.get("is_group_manager")),
+            }
+            for user, memberships in by_user.items()
+            for m in memberships
+        ]
 
-    @dlt.resource(name="database", primary_key="id", write_disposition="replace",
-                  columns={"id": {"data_type": "bigint"}, "name": column("text"), "engine": column("text"), "is_sample": {"data_type": "bool"},
-                           "created_at": {"data_type": "timestamp"}, "updated_at": {"data_type": "timestamp"}})
+    @dlt.resource(
+        name="database",
+        primary_key="id",
+        write_disposition="replace",
+        columns={
+            "id": {"data_type": "bigint"},
+            "name": column("text"),
+            "engine": column("text"),
+            "is_sample": {"data_type": "bool"},
+            "created_at": {"data_type": "timestamp"},
+            "updated_at": {"data_type": "timestamp"},
+        },
+    )
     def database() -> Iterator[list[dict]]:
         body = api.get("/api/database")
         rows = body["data"] if isinstance(body, dict) else body  # {data, total} since 0.4x, a plain list before

@@ -32,37 +32,76 @@ import logging
 import time
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dlt
 
-from .http import MalformedPage, RateLimiter, fetch, session
 from .hints import column
+from .http import MalformedPage, RateLimiter, fetch, session
 
 VENDOR = "qualtrics"
 log = logging.getLogger("pcdata.ingestion")
 
 META = {  # CSV column id -> column name; the personal ones (IP, recipient, location) are left out
-    "StartDate": "start_date", "EndDate": "end_date", "Status": "status", "Progress": "progress",
-    "Duration (in seconds)": "duration_seconds", "Finished": "finished", "RecordedDate": "recorded_date",
-    "ResponseId": "response_id", "ExternalReference": "external_reference",
-    "DistributionChannel": "distribution_channel", "UserLanguage": "user_language",
+    "StartDate": "start_date",
+    "EndDate": "end_date",
+    "Status": "status",
+    "Progress": "progress",
+    "Duration (in seconds)": "duration_seconds",
+    "Finished": "finished",
+    "RecordedDate": "recorded_date",
+    "ResponseId": "response_id",
+    "ExternalReference": "external_reference",
+    "DistributionChannel": "distribution_channel",
+    "UserLanguage": "user_language",
 }
-NOT_LOADED = {"IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "LocationLatitude", "LocationLongitude"}
+NOT_LOADED = {
+    "IPAddress",
+    "RecipientLastName",
+    "RecipientFirstName",
+    "RecipientEmail",
+    "LocationLatitude",
+    "LocationLongitude",
+}
 RESERVED = set(META.values()) | {"survey_id", "answers", "exported_at"}
 
 
 RESPONSE_COLUMNS = {
-    "response_id": {"data_type": "text", "nullable": False}, "survey_id": {"data_type": "text", "nullable": False},
-    "start_date": {"data_type": "timestamp"}, "end_date": {"data_type": "timestamp"}, "recorded_date": {"data_type": "timestamp"},
-    "status": column("text"), "progress": {"data_type": "bigint"}, "duration_seconds": {"data_type": "bigint"},
-    "finished": {"data_type": "bool"}, "external_reference": column("text"), "distribution_channel": column("text"), "user_language": column("text"),
+    "response_id": {"data_type": "text", "nullable": False},
+    "survey_id": {"data_type": "text", "nullable": False},
+    "start_date": {"data_type": "timestamp"},
+    "end_date": {"data_type": "timestamp"},
+    "recorded_date": {"data_type": "timestamp"},
+    "status": column("text"),
+    "progress": {"data_type": "bigint"},
+    "duration_seconds": {"data_type": "bigint"},
+    "finished": {"data_type": "bool"},
+    "external_reference": column("text"),
+    "distribution_channel": column("text"),
+    "user_language": column("text"),
     "exported_at": {"data_type": "timestamp"},
     # embedded data staging reads
-    **{c: column("text") for c in ("user_id", "venue_id", "offerer_id", "region", "department", "deposit_type", "venue_type_label", "age")},
+    **{
+        c: column("text")
+        for c in (
+            "user_id",
+            "venue_id",
+            "offerer_id",
+            "region",
+            "department",
+            "deposit_type",
+            "venue_type_label",
+            "age",
+        )
+    },
 }
-SURVEY_COLUMNS = {"id": {"data_type": "text", "nullable": False}, "name": column("text"), "is_active": {"data_type": "bool"},
-                  "creation_date": {"data_type": "timestamp"}, "last_modified": {"data_type": "timestamp"}}
+SURVEY_COLUMNS = {
+    "id": {"data_type": "text", "nullable": False},
+    "name": column("text"),
+    "is_active": {"data_type": "bool"},
+    "creation_date": {"data_type": "timestamp"},
+    "last_modified": {"data_type": "timestamp"},
+}
 
 
 def _iso(value: str) -> str | None:
@@ -110,7 +149,9 @@ def parse_export(content: bytes, survey_id: str, exported_at: str) -> list[dict]
             elif import_id.startswith("QID"):
                 if import_id.endswith("_TEXT") or value == "":
                     continue  # free text stays in Qualtrics; unanswered questions are no rows
-                row["answers"].append({"question_id": col, "import_id": import_id, "question_text": question, "answer": value})
+                row["answers"].append(
+                    {"question_id": col, "import_id": import_id, "question_text": question, "answer": value}
+                )
             else:  # embedded data
                 row[("ed_" + col) if col in RESERVED else col] = value if value != "" else None
         for key in ("start_date", "end_date", "recorded_date"):
@@ -123,8 +164,16 @@ def parse_export(content: bytes, survey_id: str, exported_at: str) -> list[dict]
 
 
 class _Client:
-    def __init__(self, base_url: str, api_token: str, calls_per_minute: int, timeout: float,
-                 poll_interval: float, poll_max_interval: float, poll_timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        calls_per_minute: int,
+        timeout: float,
+        poll_interval: float,
+        poll_max_interval: float,
+        poll_timeout: float,
+    ):
         self.base_url = base_url.rstrip("/")
         self.headers = {"X-API-TOKEN": api_token, "Accept": "application/json"}
         self.http = session(timeout=timeout)
@@ -159,12 +208,17 @@ class _Client:
                 result = self.call("GET", f"{self.base_url}/surveys/{survey_id}/export-responses/{progress_id}")
                 status = result.get("status")
                 if status == "complete" and result.get("fileId"):
-                    content = self.call("GET", f"{self.base_url}/surveys/{survey_id}/export-responses/{result['fileId']}/file",
-                                        parse=lambda r: _check_zip(r.content))
+                    content = self.call(
+                        "GET",
+                        f"{self.base_url}/surveys/{survey_id}/export-responses/{result['fileId']}/file",
+                        parse=lambda r: _check_zip(r.content),
+                    )
                     del pending[survey_id]
                     yield survey_id, content
                 elif status == "failed":
-                    raise RuntimeError(f"{VENDOR}: the response export of survey {survey_id} failed: {result.get('error') or result}")
+                    raise RuntimeError(
+                        f"{VENDOR}: the response export of survey {survey_id} failed: {result.get('error') or result}"
+                    )
             if pending and waited >= self.poll_timeout:
                 raise TimeoutError(f"{VENDOR}: response exports of {sorted(pending)} not complete after {waited:.0f} s")
             interval = min(interval * 1.5, self.poll_max_interval)
@@ -192,8 +246,15 @@ def qualtrics(
 ):
     if not base_url and not data_center:
         raise ValueError("qualtrics: set sources.qualtrics.data_center (e.g. 'fra1') or sources.qualtrics.base_url")
-    client = _Client(base_url or f"https://{data_center}.qualtrics.com/API/v3", api_token, calls_per_minute, timeout,
-                     poll_interval, poll_max_interval, poll_timeout)
+    client = _Client(
+        base_url or f"https://{data_center}.qualtrics.com/API/v3",
+        api_token,
+        calls_per_minute,
+        timeout,
+        poll_interval,
+        poll_max_interval,
+        poll_timeout,
+    )
     listed: list[dict] = []
 
     def all_surveys() -> list[dict]:
@@ -203,16 +264,25 @@ def qualtrics(
 
     @dlt.resource(name="surveys", primary_key="id", write_disposition="merge", columns=SURVEY_COLUMNS)
     def surveys() -> Iterator[list[dict]]:
-        yield [{"id": s["id"], "name": s.get("name"), "owner_id": s.get("ownerId"), "is_active": s.get("isActive"),
-                "creation_date": s.get("creationDate"), "last_modified": s.get("lastModified")} for s in all_surveys()]
+        yield [
+            {
+                "id": s["id"],
+                "name": s.get("name"),
+                "owner_id": s.get("ownerId"),
+                "is_active": s.get("isActive"),
+                "creation_date": s.get("creationDate"),
+                "last_modified": s.get("lastModified"),
+            }
+            for s in all_surveys()
+        ]
 
     @dlt.resource(name="responses", primary_key="response_id", write_disposition="merge", columns=RESPONSE_COLUMNS)
     def responses() -> Iterator[list[dict]]:
         state = dlt.current.resource_state().setdefault("last_recorded", {})
         wanted = survey_ids or [s["id"] for s in all_surveys() if s.get("isActive")]
         for i in range(0, len(wanted), max_concurrent_exports):
-            batch = wanted[i: i + max_concurrent_exports]
-            exported_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            batch = wanted[i : i + max_concurrent_exports]
+            exported_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             jobs = {sid: client.start(sid, state.get(sid) or start_date) for sid in batch}
             for survey_id, content in client.wait_and_download(jobs):
                 rows = parse_export(content, survey_id, exported_at)

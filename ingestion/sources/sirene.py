@@ -13,29 +13,52 @@ not asked again before the refresh delay.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import dlt
 
-from .http import RateLimiter, fetch, session
 from .hints import column, columns
+from .http import RateLimiter, fetch, session
 
 VENDOR = "sirene"
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 ND = "[ND]"
 # Fields staging reads (vendor names): declared so that they exist even when a run only sees NULLs.
 UNIT_COLUMNS = {
-    "checked_at": column("timestamp"), "is_non_diffusible": column("bool"), "lookup_status": column("text"),
-    **columns(("denominationUniteLegale", "nomUniteLegale", "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale",
-               "etatAdministratifUniteLegale", "categorieEntreprise", "dateCreationUniteLegale",
-               "trancheEffectifsUniteLegale"), "text"),
+    "checked_at": column("timestamp"),
+    "is_non_diffusible": column("bool"),
+    "lookup_status": column("text"),
+    **columns(
+        (
+            "denominationUniteLegale",
+            "nomUniteLegale",
+            "categorieJuridiqueUniteLegale",
+            "activitePrincipaleUniteLegale",
+            "etatAdministratifUniteLegale",
+            "categorieEntreprise",
+            "dateCreationUniteLegale",
+            "trancheEffectifsUniteLegale",
+        ),
+        "text",
+    ),
 }
 ESTABLISHMENT_COLUMNS = {
-    "checked_at": column("timestamp"), "is_non_diffusible": column("bool"), "lookup_status": column("text"),
+    "checked_at": column("timestamp"),
+    "is_non_diffusible": column("bool"),
+    "lookup_status": column("text"),
     "etablissementSiege": column("bool"),
-    **columns(("siren", "codePostalEtablissement", "codeCommuneEtablissement", "libelleCommuneEtablissement",
-               "etatAdministratifEtablissement", "activitePrincipaleEtablissement"), "text"),
+    **columns(
+        (
+            "siren",
+            "codePostalEtablissement",
+            "codeCommuneEtablissement",
+            "libelleCommuneEtablissement",
+            "etatAdministratifEtablissement",
+            "activitePrincipaleEtablissement",
+        ),
+        "text",
+    ),
 }
 
 
@@ -43,7 +66,9 @@ def _clean(value):
     return None if value == ND else value
 
 
-def _flatten(record: dict, periods_key: str, status_key: str, checked_at: datetime, address_key: str | None = None) -> dict:
+def _flatten(
+    record: dict, periods_key: str, status_key: str, checked_at: datetime, address_key: str | None = None
+) -> dict:
     """One row: the record's scalars, its address fields, its current period's fields.
 
     The full period history stays as a list (a child table). '[ND]' becomes NULL.
@@ -53,7 +78,13 @@ def _flatten(record: dict, periods_key: str, status_key: str, checked_at: dateti
     row = {k: _clean(v) for k, v in record.items() if not isinstance(v, (list, dict))}
     if address_key:
         row.update({k: _clean(v) for k, v in (record.get(address_key) or {}).items()})
-    row.update({k: _clean(v) for k, v in current.items() if not k.startswith("changement") and k not in ("dateDebut", "dateFin")})
+    row.update(
+        {
+            k: _clean(v)
+            for k, v in current.items()
+            if not k.startswith("changement") and k not in ("dateDebut", "dateFin")
+        }
+    )
     row[periods_key] = periods
     row["is_non_diffusible"] = record.get(status_key) == "P"
     row["lookup_status"] = "found"
@@ -79,8 +110,17 @@ class _Client:
         """Every match of `field:k1 OR field:k2 ...`, following `curseurSuivant` to the end."""
         form = {"q": " OR ".join(f"{field}:{k}" for k in keys), "nombre": str(self.page_size), "curseur": "*"}
         while True:
-            status, body = fetch(self.http, VENDOR, "POST", f"{self.base_url}/{kind}", lambda r: r.json(),
-                                 limiter=self.limiter, ok_statuses=(404,), data=form, headers=self.headers)
+            status, body = fetch(
+                self.http,
+                VENDOR,
+                "POST",
+                f"{self.base_url}/{kind}",
+                lambda r: r.json(),
+                limiter=self.limiter,
+                ok_statuses=(404,),
+                data=form,
+                headers=self.headers,
+            )
             if status == 404:  # nothing matches: an answer, not a failure
                 return
             page = body[collection]
@@ -108,9 +148,11 @@ def sirene(
     @dlt.resource(name="unites_legales", primary_key="siren", write_disposition="merge", columns=UNIT_COLUMNS)
     def unites_legales() -> Iterator[list[dict]]:
         for batch in _batches(sirens or [], batch_size):
-            now = datetime.now(timezone.utc)
-            rows = [_flatten(u, "periodesUniteLegale", "statutDiffusionUniteLegale", now)
-                    for u in client.search("siren", "unitesLegales", "siren", batch)]
+            now = datetime.now(UTC)
+            rows = [
+                _flatten(u, "periodesUniteLegale", "statutDiffusionUniteLegale", now)
+                for u in client.search("siren", "unitesLegales", "siren", batch)
+            ]
             found = {r["siren"] for r in rows}
             rows += [{"siren": s, "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
             yield rows
@@ -118,26 +160,33 @@ def sirene(
     @dlt.resource(name="etablissements", primary_key="siret", write_disposition="merge", columns=ESTABLISHMENT_COLUMNS)
     def etablissements() -> Iterator[list[dict]]:
         for batch in _batches(sirets or [], batch_size):
-            now = datetime.now(timezone.utc)
-            rows = [_flatten(e, "periodesEtablissement", "statutDiffusionEtablissement", now, "adresseEtablissement")
-                    for e in client.search("siret", "etablissements", "siret", batch)]
+            now = datetime.now(UTC)
+            rows = [
+                _flatten(e, "periodesEtablissement", "statutDiffusionEtablissement", now, "adresseEtablissement")
+                for e in client.search("siret", "etablissements", "siret", batch)
+            ]
             found = {r["siret"] for r in rows}
-            rows += [{"siret": s, "siren": s[:9], "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
+            rows += [
+                {"siret": s, "siren": s[:9], "lookup_status": "not_found", "checked_at": now}
+                for s in batch
+                if s not in found
+            ]
             yield rows
 
     return unites_legales, etablissements
 
 
-def due_for_lookup(known: Iterable[str], checked: dict[str, datetime], refresh_days: int, limit: int,
-                   now: datetime | None = None) -> list[str]:
+def due_for_lookup(
+    known: Iterable[str], checked: dict[str, datetime], refresh_days: int, limit: int, now: datetime | None = None
+) -> list[str]:
     """Identifiers never looked up, or looked up more than `refresh_days` ago, at most `limit`."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     horizon = now - timedelta(days=refresh_days)
     due = []
     for key in sorted(set(known)):
         last = checked.get(key)
         if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
+            last = last.replace(tzinfo=UTC)
         if last is None or last < horizon:
             due.append(key)
             if len(due) >= limit:

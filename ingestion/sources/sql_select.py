@@ -33,7 +33,7 @@ class SelectPolicy:
         for name in self.never_selected.get(table.name, ()):
             if name in table.c:
                 table._columns.remove(table.c[name])
-        for (table_name, name) in [*self.as_text, *self.pseudonyms]:
+        for table_name, name in [*self.as_text, *self.pseudonyms]:
             if table_name == table.name:
                 table.append_column(sa.Column(name, sa.Text()), replace_existing=True)
         return table
@@ -47,13 +47,21 @@ class SelectPolicy:
             if not pseudonyms and not converted:
                 return query
             kept = [
-                _TEXT_OF[converted[c.name]](sa.literal_column(f'"{c.name}"')).label(c.name) if c.name in converted else c
+                _TEXT_OF[converted[c.name]](sa.literal_column(f'"{c.name}"')).label(c.name)
+                if c.name in converted
+                else c
                 for c in table.c
                 if c.name not in pseudonyms
             ]
             hashed = [
-                sa.func.encode(sa.func.sha256(sa.func.convert_to(
-                    sa.literal(salt) + sa.func.lower(sa.func.trim(sa.literal_column(f'"{source}"'))), "UTF8")), "hex").label(name)
+                sa.func.encode(
+                    sa.func.sha256(
+                        sa.func.convert_to(
+                            sa.literal(salt) + sa.func.lower(sa.func.trim(sa.literal_column(f'"{source}"'))), "UTF8"
+                        )
+                    ),
+                    "hex",
+                ).label(name)
                 for name, source in pseudonyms.items()
             ]
             return query.with_only_columns(*kept, *hashed)

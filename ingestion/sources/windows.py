@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 
 def window(state: dict, start_date: str | None, end_date: str | None, lookback_days: int) -> tuple[date, date]:
@@ -18,7 +18,7 @@ def window(state: dict, start_date: str | None, end_date: str | None, lookback_d
     `lookback_days` before the end of the previous run (`state["last_end"]`), so
     late corrections are re-pulled, and never before `start_date`.
     """
-    end = date.fromisoformat(end_date) if end_date else datetime.now(timezone.utc).date() - timedelta(days=1)
+    end = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     floor = date.fromisoformat(start_date) if start_date else None
     last_end = state.get("last_end")
     if last_end:

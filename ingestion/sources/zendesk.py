@@ -31,22 +31,45 @@ import calendar
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dlt
 from requests.auth import HTTPBasicAuth
 
+from .hints import column
 from .http import RateLimiter, fetch, session
 from .pii import pii_salt, pseudonymise
-from .hints import column
 
 VENDOR = "zendesk"
 USAGE_SIDELOADS = "usage_1h,usage_24h,usage_7d,usage_30d"
 # ticket keys never loaded: free text written by the requester, the requester's address, duplicates
-TICKET_DROPPED = {"description", "raw_subject", "subject", "via", "fields", "custom_fields", "satisfaction_rating",
-                  "collaborator_ids", "follower_ids", "email_cc_ids", "sharing_agreement_ids", "followup_ids", "url"}
-USER_KEPT = ("id", "role", "active", "verified", "suspended", "locale", "time_zone", "organization_id",
-             "created_at", "updated_at")
+TICKET_DROPPED = {
+    "description",
+    "raw_subject",
+    "subject",
+    "via",
+    "fields",
+    "custom_fields",
+    "satisfaction_rating",
+    "collaborator_ids",
+    "follower_ids",
+    "email_cc_ids",
+    "sharing_agreement_ids",
+    "followup_ids",
+    "url",
+}
+USER_KEPT = (
+    "id",
+    "role",
+    "active",
+    "verified",
+    "suspended",
+    "locale",
+    "time_zone",
+    "organization_id",
+    "created_at",
+    "updated_at",
+)
 
 
 def _bigint() -> dict:
@@ -54,28 +77,65 @@ def _bigint() -> dict:
 
 
 TICKET_COLUMNS = {
-    "id": {"data_type": "bigint", "nullable": False}, "generated_timestamp": _bigint(),
-    "created_at": column("timestamp"), "updated_at": column("timestamp"), "status": column("text"), "priority": column("text"), "type": column("text"),
-    "via_channel": column("text"), "satisfaction_score": column("text"), "requester_id": _bigint(), "submitter_id": _bigint(),
-    "assignee_id": _bigint(), "group_id": _bigint(), "brand_id": _bigint(), "organization_id": _bigint(),
-    "ticket_form_id": _bigint(), "problem_id": _bigint(), "forum_topic_id": _bigint(), "external_id": column("text"), "due_at": column("timestamp"),
+    "id": {"data_type": "bigint", "nullable": False},
+    "generated_timestamp": _bigint(),
+    "created_at": column("timestamp"),
+    "updated_at": column("timestamp"),
+    "status": column("text"),
+    "priority": column("text"),
+    "type": column("text"),
+    "via_channel": column("text"),
+    "satisfaction_score": column("text"),
+    "requester_id": _bigint(),
+    "submitter_id": _bigint(),
+    "assignee_id": _bigint(),
+    "group_id": _bigint(),
+    "brand_id": _bigint(),
+    "organization_id": _bigint(),
+    "ticket_form_id": _bigint(),
+    "problem_id": _bigint(),
+    "forum_topic_id": _bigint(),
+    "external_id": column("text"),
+    "due_at": column("timestamp"),
 }
 USER_COLUMNS = {
-    "id": {"data_type": "bigint", "nullable": False}, "role": column("text"), "active": {"data_type": "bool"},
-    "email_hash": column("text"), "pass_culture_user_id": column("text"), "organization_id": _bigint(),
-    "created_at": column("timestamp"), "updated_at": column("timestamp"),
+    "id": {"data_type": "bigint", "nullable": False},
+    "role": column("text"),
+    "active": {"data_type": "bool"},
+    "email_hash": column("text"),
+    "pass_culture_user_id": column("text"),
+    "organization_id": _bigint(),
+    "created_at": column("timestamp"),
+    "updated_at": column("timestamp"),
 }
 MACRO_COLUMNS = {
-    "id": {"data_type": "bigint", "nullable": False}, "export_date": {"data_type": "date", "nullable": False},
-    "title": column("text"), "active": {"data_type": "bool"}, "tags": column("text"), "created_at": column("timestamp"), "updated_at": column("timestamp"),
+    "id": {"data_type": "bigint", "nullable": False},
+    "export_date": {"data_type": "date", "nullable": False},
+    "title": column("text"),
+    "active": {"data_type": "bool"},
+    "tags": column("text"),
+    "created_at": column("timestamp"),
+    "updated_at": column("timestamp"),
     **{u: _bigint() for u in USAGE_SIDELOADS.split(",")},
 }
 RATING_COLUMNS = {
-    "id": {"data_type": "bigint", "nullable": False}, "ticket_id": _bigint(), "requester_id": _bigint(),
-    "assignee_id": _bigint(), "group_id": _bigint(), "score": column("text"), "reason": column("text"), "has_comment": {"data_type": "bool"},
-    "created_at": column("timestamp"), "updated_at": column("timestamp"),
+    "id": {"data_type": "bigint", "nullable": False},
+    "ticket_id": _bigint(),
+    "requester_id": _bigint(),
+    "assignee_id": _bigint(),
+    "group_id": _bigint(),
+    "score": column("text"),
+    "reason": column("text"),
+    "has_comment": {"data_type": "bool"},
+    "created_at": column("timestamp"),
+    "updated_at": column("timestamp"),
 }
-FIELD_COLUMNS = {"id": {"data_type": "bigint", "nullable": False}, "title": column("text"), "column_name": column("text"), "type": column("text")}
+FIELD_COLUMNS = {
+    "id": {"data_type": "bigint", "nullable": False},
+    "title": column("text"),
+    "column_name": column("text"),
+    "type": column("text"),
+}
 
 
 def field_column(title: str) -> str:
@@ -90,13 +150,22 @@ def _unix(value: str | int | datetime) -> int:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return calendar.timegm(value.utctimetuple())
 
 
 class _Client:
-    def __init__(self, base_url: str, email: str, api_token: str, page_size: int, incremental_page_size: int,
-                 calls_per_minute: int, incremental_calls_per_minute: int, timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        api_token: str,
+        page_size: int,
+        incremental_page_size: int,
+        calls_per_minute: int,
+        incremental_calls_per_minute: int,
+        timeout: float,
+    ):
         self.base_url = base_url.rstrip("/")
         self.http = session(timeout=timeout)
         self.auth = HTTPBasicAuth(f"{email}/token", api_token)
@@ -109,8 +178,17 @@ class _Client:
     def get(self, url: str, params: dict | None = None, incremental: bool = False) -> dict:
         if incremental:
             self.incremental_limiter.wait()
-        _, body = fetch(self.http, VENDOR, "GET", url, lambda r: r.json(), limiter=self.limiter, params=params,
-                        auth=self.auth, headers={"Accept": "application/json"})
+        _, body = fetch(
+            self.http,
+            VENDOR,
+            "GET",
+            url,
+            lambda r: r.json(),
+            limiter=self.limiter,
+            params=params,
+            auth=self.auth,
+            headers={"Accept": "application/json"},
+        )
         return body
 
     def incremental(self, kind: str, start_time: int) -> Iterator[list[dict]]:
@@ -165,7 +243,10 @@ def user_row(user: dict, salt: str) -> dict:
 
 
 def macro_row(macro: dict, export_date, columns: dict[int, str]) -> dict:
-    row = {k: macro.get(k) for k in ("id", "title", "active", "position", "created_at", "updated_at", *USAGE_SIDELOADS.split(","))}
+    row = {
+        k: macro.get(k)
+        for k in ("id", "title", "active", "position", "created_at", "updated_at", *USAGE_SIDELOADS.split(","))
+    }
     row["export_date"] = export_date
     for action in macro.get("actions") or []:
         field, value = action.get("field", ""), action.get("value")
@@ -191,19 +272,36 @@ def zendesk(
     incremental_calls_per_minute: int = 10,
     timeout: float = 60,
 ):
-    client = _Client(base_url or f"https://{subdomain}.zendesk.com", email, api_token, page_size, incremental_page_size,
-                     calls_per_minute, incremental_calls_per_minute, timeout)
+    client = _Client(
+        base_url or f"https://{subdomain}.zendesk.com",
+        email,
+        api_token,
+        page_size,
+        incremental_page_size,
+        calls_per_minute,
+        incremental_calls_per_minute,
+        timeout,
+    )
     start_unix = _unix(start_date)
-    start_iso = datetime.fromtimestamp(start_unix, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start_iso = datetime.fromtimestamp(start_unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def field_columns() -> dict[int, str]:
         return {f["id"]: field_column(f["title"]) for f in client.ticket_fields()}
 
     @dlt.resource(name="ticket_fields", primary_key="id", write_disposition="replace", columns=FIELD_COLUMNS)
     def ticket_fields() -> Iterator[list[dict]]:
-        yield [{"id": f["id"], "title": f["title"], "column_name": field_column(f["title"]), "type": f.get("type"),
-                "active": f.get("active"), "created_at": f.get("created_at"), "updated_at": f.get("updated_at")}
-               for f in client.ticket_fields()]
+        yield [
+            {
+                "id": f["id"],
+                "title": f["title"],
+                "column_name": field_column(f["title"]),
+                "type": f.get("type"),
+                "active": f.get("active"),
+                "created_at": f.get("created_at"),
+                "updated_at": f.get("updated_at"),
+            }
+            for f in client.ticket_fields()
+        ]
 
     @dlt.resource(name="tickets", primary_key="id", write_disposition="merge", columns=TICKET_COLUMNS)
     def tickets(
@@ -228,16 +326,38 @@ def zendesk(
 
     @dlt.resource(name="macros", primary_key=("id", "export_date"), write_disposition="merge", columns=MACRO_COLUMNS)
     def macros() -> Iterator[list[dict]]:
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         columns = field_columns()
         for page in client.paginate("/api/v2/macros", "macros", {"active": "true", "include": USAGE_SIDELOADS}):
             yield [macro_row(m, today, columns) for m in page]
 
     @dlt.resource(name="satisfaction_ratings", primary_key="id", write_disposition="merge", columns=RATING_COLUMNS)
-    def satisfaction_ratings(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:
-        for page in client.paginate("/api/v2/satisfaction_ratings", "satisfaction_ratings", {"start_time": _unix(cursor.last_value)}):
-            yield [{**{k: r.get(k) for k in ("id", "ticket_id", "requester_id", "assignee_id", "group_id", "score",
-                                              "reason", "reason_code", "created_at", "updated_at")},
-                    "has_comment": bool(r.get("comment"))} for r in page]
+    def satisfaction_ratings(
+        cursor=dlt.sources.incremental("updated_at", initial_value=start_iso),
+    ) -> Iterator[list[dict]]:
+        for page in client.paginate(
+            "/api/v2/satisfaction_ratings", "satisfaction_ratings", {"start_time": _unix(cursor.last_value)}
+        ):
+            yield [
+                {
+                    **{
+                        k: r.get(k)
+                        for k in (
+                            "id",
+                            "ticket_id",
+                            "requester_id",
+                            "assignee_id",
+                            "group_id",
+                            "score",
+                            "reason",
+                            "reason_code",
+                            "created_at",
+                            "updated_at",
+                        )
+                    },
+                    "has_comment": bool(r.get("comment")),
+                }
+                for r in page
+            ]
 
     return ticket_fields, tickets, users, macros, satisfaction_ratings

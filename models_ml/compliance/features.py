@@ -14,7 +14,14 @@ from collections.abc import Iterable, Mapping
 from catboost import Pool
 
 TEXT_FEATURES = ["offer_name", "offer_description"]
-CAT_FEATURES = ["offer_subcategory_id", "venue_department_code", "offer_type_label", "offer_sub_type_label", "rayon", "macro_rayon"]
+CAT_FEATURES = [
+    "offer_subcategory_id",
+    "venue_department_code",
+    "offer_type_label",
+    "offer_sub_type_label",
+    "rayon",
+    "macro_rayon",
+]
 NUM_FEATURES = ["stock_quantity", "stock_price", "is_outing", "is_physical_goods"]
 FEATURES = TEXT_FEATURES + CAT_FEATURES + NUM_FEATURES
 LABEL = "is_rejected"  # the positive class is the rejection the reviewers look for
@@ -37,7 +44,9 @@ def _number(value) -> float:
     return math.nan if _missing(value) else float(value)  # NaN kept: CatBoost handles it
 
 
-def feature_rows(records: Iterable[Mapping], subcategory_flags: Mapping[str, Mapping[str, bool]] | None = None) -> list[list]:
+def feature_rows(
+    records: Iterable[Mapping], subcategory_flags: Mapping[str, Mapping[str, bool]] | None = None
+) -> list[list]:
     """Records -> rows in FEATURES order. Flags missing from a record come from its subcategory."""
     rows = []
     for record in records:
@@ -51,6 +60,10 @@ def feature_rows(records: Iterable[Mapping], subcategory_flags: Mapping[str, Map
 
 
 def pool(rows: list[list], label: list | None = None) -> Pool:
-    return Pool(rows, label=label, feature_names=FEATURES,
-                cat_features=[FEATURES.index(c) for c in CAT_FEATURES],
-                text_features=[FEATURES.index(c) for c in TEXT_FEATURES])
+    return Pool(
+        rows,
+        label=label,
+        feature_names=FEATURES,
+        cat_features=[FEATURES.index(c) for c in CAT_FEATURES],
+        text_features=[FEATURES.index(c) for c in TEXT_FEATURES],
+    )

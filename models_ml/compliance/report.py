@@ -8,19 +8,21 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn import metrics as skm  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn import metrics as skm
 
-from .features import FEATURES, LABEL, pool  # noqa: E402
-from .train import TrainingResult  # noqa: E402
+from .features import FEATURES, LABEL, pool
+from .train import TrainingResult
 
 
 def write_report(result: TrainingResult, out_dir: Path, model_tag: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     test = result.test
     y, p = test[LABEL].to_numpy(), test["p_rejected"].to_numpy()
-    (out_dir / "metrics.json").write_text(json.dumps({"model_tag": model_tag, "threshold": result.threshold, **result.metrics}, indent=2))
+    (out_dir / "metrics.json").write_text(
+        json.dumps({"model_tag": model_tag, "threshold": result.threshold, **result.metrics}, indent=2)
+    )
 
     cm = np.array(result.metrics["test"]["confusion_matrix"]["rows_true_cols_predicted"])
     fig, ax = plt.subplots(figsize=(4, 4))
@@ -63,13 +65,18 @@ def write_report(result: TrainingResult, out_dir: Path, model_tag: str) -> Path:
     ax.set_title("Feature importance (test)")
     _save(fig, out_dir / "shap_importance.png")
 
-    rows = "".join(f"<tr><td>{k}</td><td>{v:.3f}</td></tr>" for k, v in result.metrics["test"].items() if isinstance(v, float))
+    rows = "".join(
+        f"<tr><td>{k}</td><td>{v:.3f}</td></tr>" for k, v in result.metrics["test"].items() if isinstance(v, float)
+    )
     (out_dir / "report.html").write_text(
         f"<html><head><meta charset='utf-8'><title>Compliance model {model_tag}</title></head><body>"
         f"<h1>Compliance model {model_tag}</h1><p>Threshold {result.threshold:.3f} "
         f"({result.metadata['threshold_objective']}); test reviews {result.metadata['test_window']['from']} to "
         f"{result.metadata['test_window']['to']}.</p><table border='1'>{rows}</table>"
-        + "".join(f"<img src='{name}.png'>" for name in ("confusion_matrix", "pr_curve", "probability_density", "shap_importance"))
+        + "".join(
+            f"<img src='{name}.png'>"
+            for name in ("confusion_matrix", "pr_curve", "probability_density", "shap_importance")
+        )
         + "</body></html>"
     )
     return out_dir / "report.html"

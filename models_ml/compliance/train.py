@@ -64,7 +64,7 @@ def evaluate(y_true: np.ndarray, p_rejected: np.ndarray, threshold: float) -> di
     tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
     majority = int(round(float(np.mean(y_true)))) if len(y_true) else 0
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "rejected_share": float(np.mean(y_true)),
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y_true, y_pred)),
@@ -74,7 +74,10 @@ def evaluate(y_true: np.ndarray, p_rejected: np.ndarray, threshold: float) -> di
         "recall_validated": float(skm.recall_score(1 - y_true, 1 - y_pred, zero_division=0)),
         "roc_auc": float(skm.roc_auc_score(y_true, p_rejected)),
         "pr_auc": float(skm.average_precision_score(y_true, p_rejected)),
-        "confusion_matrix": {"labels": ["validated", "rejected"], "rows_true_cols_predicted": [[int(tn), int(fp)], [int(fn), int(tp)]]},
+        "confusion_matrix": {
+            "labels": ["validated", "rejected"],
+            "rows_true_cols_predicted": [[int(tn), int(fp)], [int(fn), int(tp)]],
+        },
         "baseline_majority": {
             "accuracy": float(np.mean(y_true == majority)),
             "balanced_accuracy": 0.5,  # always predicting one class
@@ -97,7 +100,10 @@ def train(data: pd.DataFrame, seed: int = 42, iterations: int = 400, thread_coun
     if data[LABEL].nunique() < 2:
         raise ValueError("the training data holds a single class: nothing to learn")
     train_df, valid_df, test_df = time_split(data)
-    rows = {name: feature_rows(part.to_dict("records")) for name, part in (("train", train_df), ("valid", valid_df), ("test", test_df))}
+    rows = {
+        name: feature_rows(part.to_dict("records"))
+        for name, part in (("train", train_df), ("valid", valid_df), ("test", test_df))
+    }
     model = CatBoostClassifier(
         iterations=iterations,
         learning_rate=0.08,
@@ -120,8 +126,10 @@ def train(data: pd.DataFrame, seed: int = 42, iterations: int = 400, thread_coun
     threshold = choose_threshold(valid_df[LABEL].astype(int).to_numpy(), p_valid)
     p_test = model.predict_proba(pool(rows["test"]))[:, 1]
     y_test = test_df[LABEL].astype(int).to_numpy()
-    metrics = {"test": evaluate(y_test, p_test, threshold),
-               "validation": evaluate(valid_df[LABEL].astype(int).to_numpy(), p_valid, threshold)}
+    metrics = {
+        "test": evaluate(y_test, p_test, threshold),
+        "validation": evaluate(valid_df[LABEL].astype(int).to_numpy(), p_valid, threshold),
+    }
     metadata = {
         "text_features": TEXT_FEATURES,
         "cat_features": CAT_FEATURES,
@@ -146,8 +154,9 @@ def register(result: TrainingResult) -> str:
     """Save to the BentoML model store; returns the tag (name:version)."""
     import bentoml
 
-    with bentoml.models.create(name=MODEL_NAME, labels={"stage": "candidate", "task": "offer-compliance"},
-                               metadata=result.metadata) as ref:
+    with bentoml.models.create(
+        name=MODEL_NAME, labels={"stage": "candidate", "task": "offer-compliance"}, metadata=result.metadata
+    ) as ref:
         result.model.save_model(str(Path(ref.path) / "model.cbm"), format="cbm")
         (Path(ref.path) / "metrics.json").write_text(json.dumps(result.metrics, indent=2))
     return str(ref.tag)

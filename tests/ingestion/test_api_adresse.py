@@ -4,9 +4,9 @@ from datetime import datetime
 
 import pytest
 
-from ingestion.appdb import write_snapshot
 from ingestion.pipeline import Runner
-from ingestion.sandbox.world import catalog
+from sandbox.app_database import write_snapshot
+from sandbox.world import catalog
 
 T1 = datetime(2026, 5, 1)
 
@@ -32,7 +32,9 @@ def test_full_load_geocodes_every_user_to_the_right_commune(world, app_engine, s
             assert status[u["id"]] == "ok"
             assert got[u["id"]] == by_id[u["id"]].move_at(world.end).commune.citycode
     # the street address never reaches the warehouse outside the app dataset
-    columns = {c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_api_adresse'")}
+    columns = {
+        c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_api_adresse'")
+    }
     assert not {"user_full_address", "result_label", "result_street", "result_housenumber", "result_name"} & columns
     assert vendor("api_adresse").stats()["served"] == -(-len(users) // 500)  # 500 addresses a call
 
@@ -68,4 +70,9 @@ def test_a_page_that_stays_unreadable_fails_loudly_and_loads_nothing(world, app_
     vendor("api_adresse").faults(rate_malformed=1.0)
     with pytest.raises(IngestionFailed, match="api_adresse.*unreadable page"):
         runner.run("api_adresse")
-    assert duck("select count(*) from information_schema.tables where table_schema = 'raw_api_adresse' and table_name = 'user_address'")[0][0] == 0
+    assert (
+        duck(
+            "select count(*) from information_schema.tables where table_schema = 'raw_api_adresse' and table_name = 'user_address'"
+        )[0][0]
+        == 0
+    )

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from ingestion.appdb import TABLES, write_snapshot
 from ingestion.pipeline import Runner
 from ingestion.sources.pii import pseudonymise
+from sandbox.app_database import COLUMNS, write_snapshot
 from tests.conftest import SALT
 
 T1 = datetime(2026, 5, 1)
@@ -15,14 +15,21 @@ def test_full_load_equals_the_world_and_keeps_no_personal_data(world, app_engine
     write_snapshot(app_engine, snap)
     result = Runner(settings, app_engine).run("app")
 
-    for table in TABLES:
+    for table in COLUMNS:
         assert result.rows_loaded[table] == len(snap[table])
         assert duck(f'select count(*) from raw_app."{table}"')[0][0] == len(snap[table])
-    columns = {c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_app' and table_name = 'user'")}
+    columns = {
+        c
+        for (c,) in duck(
+            "select column_name from information_schema.columns where table_schema = 'raw_app' and table_name = 'user'"
+        )
+    }
     assert {"email", "first_name", "last_name", "phone_number"}.isdisjoint(columns)
     # the email travels as the same salted hash the other sources use to join
     first = snap["user"][0]
-    assert duck(f"select email_hash from raw_app.user where id = {first['id']}")[0][0] == pseudonymise(first["email"], SALT)
+    assert duck(f"select email_hash from raw_app.user where id = {first['id']}")[0][0] == pseudonymise(
+        first["email"], SALT
+    )
 
 
 def test_incremental_rerun_loads_only_what_changed(world, app_engine, settings, duck):
@@ -41,5 +48,7 @@ def test_incremental_rerun_loads_only_what_changed(world, app_engine, settings, 
         assert duck(f'select count(*), count(distinct id) from raw_app."{table}"')[0] == (len(rows), len(rows))
 
     assert runner.run("app").rows_loaded == {}  # nothing changed since: nothing read
-    booking = next(b for b in later["booking"] if b["status"] == "CANCELLED" and b["dateCreated"] <= T1 < b["cancellationDate"])
+    booking = next(
+        b for b in later["booking"] if b["status"] == "CANCELLED" and b["dateCreated"] <= T1 < b["cancellationDate"]
+    )
     assert duck(f"select status from raw_app.booking where id = {booking['id']}")[0][0] == "CANCELLED"

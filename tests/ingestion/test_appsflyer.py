@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.vendors.appsflyer import world_counts
-from ingestion.sandbox.world.marketing import APPS, build
+from sandbox.vendors.appsflyer.server import world_counts
+from sandbox.world.campaigns import APPS, build
 
 TABLES = ("installs", "in_app_events", "daily_report", "partners_report")
 
@@ -29,11 +29,26 @@ def test_full_load_equals_the_world_and_joins_users_and_campaigns(world, setting
     assert {c for _, c, *_ in loaded} <= set(mkt.campaign_by_utm())  # campaign name = the shared UTM tag
     assert {a for *_, a, _ in loaded} == set(APPS.values())
     # human headers became snake_case, typed columns; the partner report has its own af_* columns
-    cols = {c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_appsflyer' "
-                               "and table_name = 'partners_report'")}
-    assert {"media_source", "agency", "total_cost", "af_complete_beneficiary_unique_users"} <= cols and "campaign" not in cols
-    assert duck("select count(*) from information_schema.columns where table_schema = 'raw_appsflyer' "
-                "and column_name in ('ip', 'idfa', 'idfv', 'advertising_id')")[0][0] == 0
+    cols = {
+        c
+        for (c,) in duck(
+            "select column_name from information_schema.columns where table_schema = 'raw_appsflyer' "
+            "and table_name = 'partners_report'"
+        )
+    }
+    assert {
+        "media_source",
+        "agency",
+        "total_cost",
+        "af_complete_beneficiary_unique_users",
+    } <= cols and "campaign" not in cols
+    assert (
+        duck(
+            "select count(*) from information_schema.columns where table_schema = 'raw_appsflyer' "
+            "and column_name in ('ip', 'idfa', 'idfv', 'advertising_id')"
+        )[0][0]
+        == 0
+    )
     cost = duck("select round(sum(total_cost), 2) from raw_appsflyer.daily_report")[0][0]
     assert cost == round(sum(s["cost"] for s in mkt.ad_spend.values()), 2)
 
@@ -51,7 +66,9 @@ def test_rerun_repulls_fourteen_days_without_duplicates(world, settings, duck, v
     assert second.rows_loaded["installs"] == sum(i["install_time"].date() >= date(2026, 6, 17) for i in mkt.installs)
     assert _counts(duck) == world_counts(world)
     key = "app_id, appsflyer_id, event_time, event_name"
-    assert duck(f"select count(*) from (select distinct {key} from raw_appsflyer.in_app_events)")[0][0] == len(mkt.in_app_events)
+    assert duck(f"select count(*) from (select distinct {key} from raw_appsflyer.in_app_events)")[0][0] == len(
+        mkt.in_app_events
+    )
 
 
 def test_wrong_token_fails_with_a_clear_message_that_hides_it(settings, monkeypatch):
@@ -74,8 +91,12 @@ def test_daily_quota_is_reported_not_hammered_and_resumes(world, settings, duck,
     ios = APPS["ios"]
     path = f"/api/raw-data/export/app/{ios}/in_app_events_report/v5"
     for _ in range(12):  # someone else used today's in-app events quota of the iOS app
-        r = requests.get(f"{sandbox.vendor_url('appsflyer')}{path}", params={"from": "2026-01-01", "to": "2026-01-02"},
-                         headers={"Authorization": "Bearer sandbox-appsflyer-key"}, timeout=10)
+        r = requests.get(
+            f"{sandbox.vendor_url('appsflyer')}{path}",
+            params={"from": "2026-01-01", "to": "2026-01-02"},
+            headers={"Authorization": "Bearer sandbox-appsflyer-key"},
+            timeout=10,
+        )
         assert r.status_code == 200
     with caplog.at_level(logging.WARNING, logger="pcdata.ingestion"):
         runner = Runner(settings)

@@ -3,19 +3,27 @@
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.vendors.batch import BatchSandbox
-from ingestion.sandbox.world.marketing import build
+from sandbox.vendors.batch.server import BatchSandbox
+from sandbox.world.campaigns import build
 
 
 def _expected(world) -> dict:
     mkt = world.slice("marketing", build)
-    stats = sum(len(c["stats"]) * (3 if isinstance(c["messages"], dict) else 1) for c in mkt.batch_campaigns if c["live"])
-    return {"campaigns": len(mkt.batch_campaigns), "campaign_stats": stats,
-            "transactional_stats": len(mkt.batch_transactional)}
+    stats = sum(
+        len(c["stats"]) * (3 if isinstance(c["messages"], dict) else 1) for c in mkt.batch_campaigns if c["live"]
+    )
+    return {
+        "campaigns": len(mkt.batch_campaigns),
+        "campaign_stats": stats,
+        "transactional_stats": len(mkt.batch_transactional),
+    }
 
 
 def _counts(duck) -> dict:
-    return {t: duck(f"select count(*) from raw_batch.{t}")[0][0] for t in ("campaigns", "campaign_stats", "transactional_stats")}
+    return {
+        t: duck(f"select count(*) from raw_batch.{t}")[0][0]
+        for t in ("campaigns", "campaign_stats", "transactional_stats")
+    }
 
 
 def test_full_load_equals_the_world_with_utm_of_appsflyer_campaigns(world, settings, duck, vendor, monkeypatch):
@@ -26,7 +34,9 @@ def test_full_load_equals_the_world_with_utm_of_appsflyer_campaigns(world, setti
     loaded = dict(duck("select campaign_token, utm_campaign from raw_batch.campaigns"))
     assert loaded == {c["campaign_token"]: c["utm"] for c in mkt.batch_campaigns}
     assert set(loaded.values()) <= set(mkt.campaign_by_utm())  # same tags as AppsFlyer campaigns
-    assert duck("select count(*) from raw_batch.campaigns where is_ab_test and utm_campaign_version_b is null")[0][0] == 0
+    assert (
+        duck("select count(*) from raw_batch.campaigns where is_ab_test and utm_campaign_version_b is null")[0][0] == 0
+    )
     assert duck("select count(distinct operating_system) from raw_batch.transactional_stats")[0][0] == 2
 
 
@@ -37,7 +47,9 @@ def test_rerun_repulls_the_last_week_without_duplicates(world, settings, duck, v
     monkeypatch.delenv("SOURCES__BATCH__END_DATE")
     second = runner.run("batch")
     mkt = world.slice("marketing", build)
-    assert second.rows_loaded["transactional_stats"] == sum(r["date"].isoformat() >= "2026-06-24" for r in mkt.batch_transactional)
+    assert second.rows_loaded["transactional_stats"] == sum(
+        r["date"].isoformat() >= "2026-06-24" for r in mkt.batch_transactional
+    )
     assert _counts(duck) == _expected(world)
 
 

@@ -6,8 +6,8 @@ from datetime import datetime
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.world.marketing import build
 from ingestion.sources.pii import pseudonymise
+from sandbox.world.campaigns import build
 
 SALT = "test-salt"
 KEPT = ("delivered", "opened", "unsubscribed")
@@ -19,12 +19,19 @@ def _events(world, until: str | None = None) -> list[dict]:
 
 
 def _counts(duck) -> dict:
-    return {t: duck(f"select count(*) from raw_brevo.{t}")[0][0] for t in ("newsletters", "templates", "transactional_events")}
+    return {
+        t: duck(f"select count(*) from raw_brevo.{t}")[0][0]
+        for t in ("newsletters", "templates", "transactional_events")
+    }
 
 
 def _expected(world) -> dict:
     mkt = world.slice("marketing", build)
-    return {"newsletters": len(mkt.newsletters), "templates": len(mkt.templates), "transactional_events": len(_events(world))}
+    return {
+        "newsletters": len(mkt.newsletters),
+        "templates": len(mkt.templates),
+        "transactional_events": len(_events(world)),
+    }
 
 
 def test_full_load_reads_every_page_and_hashes_emails(world, settings, duck, vendor, monkeypatch):
@@ -33,15 +40,23 @@ def test_full_load_reads_every_page_and_hashes_emails(world, settings, duck, ven
     result = Runner(settings).run("brevo")
     assert result.rows_loaded == _expected(world)
     mkt = world.slice("marketing", build)
-    assert dict(duck("select campaign_id, tag from raw_brevo.newsletters")) == {n["id"]: n["tag"] for n in mkt.newsletters}
+    assert dict(duck("select campaign_id, tag from raw_brevo.newsletters")) == {
+        n["id"]: n["tag"] for n in mkt.newsletters
+    }
     assert {t for (t,) in duck("select tag from raw_brevo.newsletters")} <= set(mkt.campaign_by_utm())
     assert duck("select sum(unique_views), sum(delivered) from raw_brevo.newsletters")[0] == (
-        sum(n["uniqueViews"] for n in mkt.newsletters), sum(n["delivered"] for n in mkt.newsletters))
+        sum(n["uniqueViews"] for n in mkt.newsletters),
+        sum(n["delivered"] for n in mkt.newsletters),
+    )
     hashes = {h for (h,) in duck("select distinct email_hash from raw_brevo.transactional_events")}
     assert hashes == {pseudonymise(e["email"], SALT) for e in _events(world)}
-    columns = {c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_brevo'")}
+    columns = {
+        c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_brevo'")
+    }
     assert not columns & {"email", "ip", "from"}
-    assert not any("@example.org" in str(v) for row in duck("select * from raw_brevo.transactional_events") for v in row)
+    assert not any(
+        "@example.org" in str(v) for row in duck("select * from raw_brevo.transactional_events") for v in row
+    )
 
 
 def test_incremental_rerun_repulls_the_last_day_without_duplicates(world, settings, duck, vendor, monkeypatch):
@@ -52,8 +67,9 @@ def test_incremental_rerun_repulls_the_last_day_without_duplicates(world, settin
     second = runner.run("brevo")
     assert second.rows_loaded["transactional_events"] < len(_events(world)) // 2  # only the new window, not the history
     assert _counts(duck) == _expected(world)
-    assert duck("select count(*) from (select distinct message_id, event, date from raw_brevo.transactional_events)")[0][0] \
-        == len(_events(world))
+    assert duck("select count(*) from (select distinct message_id, event, date from raw_brevo.transactional_events)")[
+        0
+    ][0] == len(_events(world))
 
 
 def test_wrong_key_fails_with_a_clear_message_that_hides_it(settings, monkeypatch):

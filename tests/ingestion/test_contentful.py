@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.world.contentful import build
+from sandbox.vendors.contentful.world import build
 
 
 def _cms(world):
@@ -22,7 +22,9 @@ def _links(cms):
             items = value if isinstance(value, list) else [value]
             for pos, v in enumerate(items):
                 if isinstance(v, dict) and v.get("sys", {}).get("type") == "Link":
-                    out.append((e["id"], name, pos if isinstance(value, list) else 0, v["sys"]["id"], v["sys"]["linkType"]))
+                    out.append(
+                        (e["id"], name, pos if isinstance(value, list) else 0, v["sys"]["id"], v["sys"]["linkType"])
+                    )
     return out
 
 
@@ -41,8 +43,10 @@ def test_full_load_equals_the_cms_with_links_resolved(world, settings, duck, ven
     assert all(types[e["id"]] == e["content_type"] for e in cms.entries)
     # every link, resolved or not, with its field and position
     links = _links(cms)
-    got = duck("select parent_entry_id, field, position, child_id, child_type, is_resolved, child_content_type "
-               "from raw_contentful.relationship")
+    got = duck(
+        "select parent_entry_id, field, position, child_id, child_type, is_resolved, child_content_type "
+        "from raw_contentful.relationship"
+    )
     assert {r[:5] for r in got} == set(links) and len(got) == len(links)
     by_id = cms.by_id()
     unresolved = {r[3] for r in got if not r[5]}
@@ -51,14 +55,18 @@ def test_full_load_equals_the_cms_with_links_resolved(world, settings, duck, ven
     assert result.rows_loaded["asset"] == len(cms.assets)
     # single links are kept on the entry as the linked id
     algolia = [e for e in cms.entries if e["content_type"] == "algolia"][0]
-    assert duck(f"select algolia_parameters from raw_contentful.entry where id = '{algolia['id']}'")[0][0] == \
-        algolia["fields"]["algoliaParameters"]["sys"]["id"]
+    assert (
+        duck(f"select algolia_parameters from raw_contentful.entry where id = '{algolia['id']}'")[0][0]
+        == algolia["fields"]["algoliaParameters"]["sys"]["id"]
+    )
     # playlists reference the world's offers and venues
     offer_ids = {str(o["id"]) for o in world.offers}
     venue_ids = {str(v["id"]) for v in world.venues}
     items = duck("select item_type, item_id from raw_contentful.playlist_item")
-    expected = sum(len(e["fields"].get("offerIds", [])) + len(e["fields"].get("venueIds", [])) + ("offerId" in e["fields"])
-                   for e in cms.entries)
+    expected = sum(
+        len(e["fields"].get("offerIds", [])) + len(e["fields"].get("venueIds", [])) + ("offerId" in e["fields"])
+        for e in cms.entries
+    )
     assert len(items) == expected
     assert all(i in (offer_ids if t == "offer" else venue_ids) for t, i in items)
     # tags
@@ -93,7 +101,9 @@ def test_wrong_token_fails_with_a_clear_message_that_hides_it(settings, monkeypa
 
 
 @pytest.mark.parametrize("faults", [[429, 503, "drop"], ["malformed", 500]])
-def test_rate_limits_server_errors_and_cut_pages_are_recovered_without_loss(world, settings, duck, vendor, monkeypatch, faults):
+def test_rate_limits_server_errors_and_cut_pages_are_recovered_without_loss(
+    world, settings, duck, vendor, monkeypatch, faults
+):
     monkeypatch.setenv("SOURCES__CONTENTFUL__PAGE_SIZE", "10")
     vendor("contentful").faults(fail_next=faults)
     Runner(settings).run("contentful")
@@ -113,4 +123,3 @@ def test_a_429_waits_the_reset_the_cda_asks_for(settings, vendor, monkeypatch):
     assert stats["served"] == 3  # content types, entries, tags
     assert stats["rate_limited"] == 2
     assert time.monotonic() - started >= 2
-

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.world.dms import build
 from ingestion.sources.pii import pseudonymise
+from sandbox.vendors.dms.world import build
 
 SALT = "test-salt"  # tests/conftest.py sets PII_SALT to this
 
@@ -27,7 +27,9 @@ def _graphql_calls(vendor) -> int:
     return sum(1 for method, path in vendor("dms").stats()["calls"] if method == "POST")
 
 
-def test_full_load_equals_the_world_with_regional_fields_and_no_names(world, settings, duck, vendor, dms_env, monkeypatch):
+def test_full_load_equals_the_world_with_regional_fields_and_no_names(
+    world, settings, duck, vendor, dms_env, monkeypatch
+):
     monkeypatch.setenv("SOURCES__DMS__PAGE_SIZE", "40")
     result = Runner(settings).run("dms")
     dossiers = _dossiers(world)
@@ -36,17 +38,24 @@ def test_full_load_equals_the_world_with_regional_fields_and_no_names(world, set
     # cursor paging to the end, from after=null: one call per page of 40, and no extra call after the last page
     per_demarche = Counter(d["demarche"] for d in dossiers)
     from ingestion.sources.dms import JEUNES, PRO
+
     assert _graphql_calls(vendor) == sum(max(1, math.ceil(per_demarche[n] / 40)) for n in (*JEUNES, *PRO))
     by_number = {d["number"]: d for d in dossiers}
-    rows = duck("select number, demarche_number, state, demandeur_type, applicant_postal_code, applicant_department_code,"
-                " applicant_region_code, applicant_city_code, demandeur_siret, demandeur_siren, usager_email_hash,"
-                " date_derniere_modification from raw_dms.dossiers")
+    rows = duck(
+        "select number, demarche_number, state, demandeur_type, applicant_postal_code, applicant_department_code,"
+        " applicant_region_code, applicant_city_code, demandeur_siret, demandeur_siren, usager_email_hash,"
+        " date_derniere_modification from raw_dms.dossiers"
+    )
     sirens = {o["siren"] for o in world.offerers}
     sirets = {v["siret"] for v in world.venues if v["siret"]}
     for number, demarche, state, kind, postcode, dept, region, citycode, siret, siren, email_hash, modified in rows:
         d = by_number[number]
         assert demarche == d["demarche"] and state == d["state"]
-        assert (postcode, dept, citycode) == (d["address"]["postalCode"], d["address"]["departmentCode"], d["address"]["cityCode"])
+        assert (postcode, dept, citycode) == (
+            d["address"]["postalCode"],
+            d["address"]["departmentCode"],
+            d["address"]["cityCode"],
+        )
         assert region == d["address"]["regionCode"]
         assert modified.tzinfo is not None
         if d["kind"] == "jeune":
@@ -61,14 +70,18 @@ def test_full_load_equals_the_world_with_regional_fields_and_no_names(world, set
     assert "usager_email_hash" in columns and not [c for c in columns if "email" in c and c != "usager_email_hash"]
 
 
-def test_incremental_rerun_asks_updated_since_the_last_modification(world, settings, duck, vendor, dms_env, monkeypatch):
+def test_incremental_rerun_asks_updated_since_the_last_modification(
+    world, settings, duck, vendor, dms_env, monkeypatch
+):
     monkeypatch.setenv("SOURCES__DMS__LOOKBACK_MINUTES", str(60 * 24 * 45))  # 45 days of overlap
     runner = Runner(settings)
     runner.run("dms")
     dossiers = _dossiers(world)
     latest: dict[int, object] = {}
     for d in dossiers:
-        latest[d["demarche"]] = max(latest.get(d["demarche"], d["dateDerniereModification"]), d["dateDerniereModification"])
+        latest[d["demarche"]] = max(
+            latest.get(d["demarche"], d["dateDerniereModification"]), d["dateDerniereModification"]
+        )
     window = [d for d in dossiers if d["dateDerniereModification"] >= latest[d["demarche"]] - timedelta(days=45)]
     assert 0 < len(window) < len(dossiers) / 2
     second = runner.run("dms")
@@ -86,7 +99,9 @@ def test_wrong_token_fails_with_the_graphql_error_and_hides_the_token(settings, 
 
 
 @pytest.mark.parametrize("faults", [[429, 503, "drop"], ["malformed", "gql_timeout", "gql_timeout"]])
-def test_throttling_server_errors_and_graphql_timeouts_are_recovered_without_loss(world, settings, duck, vendor, dms_env, faults):
+def test_throttling_server_errors_and_graphql_timeouts_are_recovered_without_loss(
+    world, settings, duck, vendor, dms_env, faults
+):
     vendor("dms").faults(fail_next=faults)
     Runner(settings).run("dms")
     n = len(_dossiers(world))
@@ -100,7 +115,11 @@ def test_graphql_errors_are_never_loaded_as_an_empty_page(world, settings, duck,
     n = len(_dossiers(world))
     monkeypatch.setenv("SOURCES__DMS__GRAPHQL_ATTEMPTS", "2")
     # HTTP 200 with an `errors` array on the 3rd call (for invalid_null, beside an EMPTY page): each run fails...
-    for fault, code in (("gql_invalid_null", "invalid_null"), ("gql_not_found", "not_found"), ("gql_timeout", "timeout")):
+    for fault, code in (
+        ("gql_invalid_null", "invalid_null"),
+        ("gql_not_found", "not_found"),
+        ("gql_timeout", "timeout"),
+    ):
         vendor("dms").faults(fail_next=[None, None, fault, fault])
         with pytest.raises(IngestionFailed) as err:
             runner.run("dms")

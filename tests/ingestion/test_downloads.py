@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.vendors.downloads import google_play_file
-from ingestion.sandbox.world.downloads import GOOGLE_PACKAGE, downloads as dl_slice
+from sandbox.vendors.downloads.server import google_play_file
+from sandbox.vendors.downloads.world import GOOGLE_PACKAGE
+from sandbox.vendors.downloads.world import downloads as dl_slice
 
 START, END = date(2026, 10, 1), date(2026, 10, 31)
 
@@ -25,22 +26,34 @@ def runner(settings, monkeypatch):
 
 
 def _apple(world, start=START, end=date(2026, 10, 30)):
-    return {(d, r["country"], r["product_type"], r["device"]): r["units"]
-            for d, rows in dl_slice(world).apple.items() if start <= d <= end for r in rows}
+    return {
+        (d, r["country"], r["product_type"], r["device"]): r["units"]
+        for d, rows in dl_slice(world).apple.items()
+        if start <= d <= end
+        for r in rows
+    }
 
 
 def test_full_load_equals_the_world_and_the_unpublished_day_is_not_an_error(world, runner, duck, vendor):
     result = runner.run("downloads")
     expected = _apple(world)  # 10-31 answers 404 'not available yet': skipped, not a failure
-    got = {(d, c, p, dev): u for d, c, p, dev, u in duck(
-        "select report_date, country_code, product_type_identifier, device, units from raw_downloads.apple_sales")}
+    got = {
+        (d, c, p, dev): u
+        for d, c, p, dev, u in duck(
+            "select report_date, country_code, product_type_identifier, device, units from raw_downloads.apple_sales"
+        )
+    }
     assert got == expected and result.rows_loaded["apple_sales"] == len(expected)
     october = [d for d in dl_slice(world).google if d.month == 10 and d.year == 2026]
     assert result.rows_loaded["google_play_installs"] == len(october)  # only months from start_date
     installs = dict(duck("select date, daily_device_installs from raw_downloads.google_play_installs"))
     assert installs == {d: dl_slice(world).google_overview(d)["daily_device_installs"] for d in october}
-    assert duck("select count(*), count(distinct (date, package_name, country)) from raw_downloads.google_play_installs_by_country")[0] == \
-        (len(october) * 7,) * 2
+    assert (
+        duck(
+            "select count(*), count(distinct (date, package_name, country)) from raw_downloads.google_play_installs_by_country"
+        )[0]
+        == (len(october) * 7,) * 2
+    )
 
 
 def test_rerun_repulls_from_the_previous_month_and_replaces_days(world, runner, duck, vendor, sandbox, monkeypatch):
@@ -65,15 +78,21 @@ def test_rerun_repulls_from_the_previous_month_and_replaces_days(world, runner, 
     try:
         third = runner.run("downloads")
         assert third.rows_loaded["google_play_installs"] == 31
-        assert duck("select daily_device_installs from raw_downloads.google_play_installs where date = '2026-10-01'")[0][0] == 99999
+        assert (
+            duck("select daily_device_installs from raw_downloads.google_play_installs where date = '2026-10-01'")[0][0]
+            == 99999
+        )
         assert duck("select count(*), count(distinct date) from raw_downloads.google_play_installs")[0] == (31, 31)
     finally:
         path.write_bytes(text.encode("utf-16"))
 
 
 def test_a_key_the_sandbox_does_not_know_is_refused_and_not_shown(runner, monkeypatch, vendor):
-    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     monkeypatch.setenv("SOURCES__DOWNLOADS__PRIVATE_KEY", other)
     with pytest.raises(IngestionFailed) as err:
         runner.run("downloads")

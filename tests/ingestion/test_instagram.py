@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.world.instagram import instagram as ig_slice
+from sandbox.vendors.instagram.world import instagram as ig_slice
 
 START, END = date(2026, 10, 16), date(2026, 10, 31)
 
@@ -25,15 +25,25 @@ def _expected_days(world, start, end):
 def test_full_load_equals_the_world_and_total_value_metrics_are_not_null(world, runner, duck, vendor):
     result = runner.run("instagram")
     expected = _expected_days(world, START, END)
-    got = {(a, d, m): v for a, d, m, v in duck("select account_id, date, metric, value from raw_instagram.account_daily_insights")}
+    got = {
+        (a, d, m): v
+        for a, d, m, v in duck("select account_id, date, metric, value from raw_instagram.account_daily_insights")
+    }
     assert got == expected
     # the reference's bug: `views` (metric_type=total_value) parsed as NULL
-    assert duck("select count(*) from raw_instagram.account_daily_insights where metric = 'views' and value is null")[0][0] == 0
+    assert (
+        duck("select count(*) from raw_instagram.account_daily_insights where metric = 'views' and value is null")[0][0]
+        == 0
+    )
     assert {m for (_, _, m) in got} == {"reach", "follower_count", "views", "accounts_engaged", "total_interactions"}
     data = ig_slice(world)
     assert result.rows_loaded["posts"] == len(data.posts)
-    rows = {p: (avail, views, likes, pa) for p, avail, views, likes, pa in
-            duck("select post_id, insights_available, views, likes, profile_activity from raw_instagram.posts")}
+    rows = {
+        p: (avail, views, likes, pa)
+        for p, avail, views, likes, pa in duck(
+            "select post_id, insights_available, views, likes, profile_activity from raw_instagram.posts"
+        )
+    }
     recent = {p["id"] for p in data.posts if p["timestamp"] > world.end - timedelta(hours=48)}
     for post in data.posts:
         insights = data.post_insights[post["id"]]
@@ -53,14 +63,19 @@ def test_rerun_repulls_the_last_seven_days_and_replaces_them(world, runner, duck
     second = runner.run("instagram")
     # ds-7 of the previous end (10-18) .. the new end (10-31): 14 days x 5 metrics x 2 accounts
     assert second.rows_loaded["account_daily_insights"] == 14 * 5 * 2
-    assert START < date(2026, 10, 18)
-    assert duck("select count(*), count(distinct (account_id, date, metric)) from raw_instagram.account_daily_insights")[0] == \
-        (len(_expected_days(world, START, END)),) * 2
+    assert date(2026, 10, 18) > START
+    assert (
+        duck("select count(*), count(distinct (account_id, date, metric)) from raw_instagram.account_daily_insights")[0]
+        == (len(_expected_days(world, START, END)),) * 2
+    )
     # only posts published within post_refresh_days (30) of the last end are re-read
     cutoff = date(2026, 10, 25) - timedelta(days=30)
     fresh = [p for p in ig_slice(world).posts if p["timestamp"].date() >= cutoff]
     assert second.rows_loaded.get("posts", 0) == len(fresh)
-    assert duck("select count(*), count(distinct post_id) from raw_instagram.posts")[0] == (len(ig_slice(world).posts),) * 2
+    assert (
+        duck("select count(*), count(distinct post_id) from raw_instagram.posts")[0]
+        == (len(ig_slice(world).posts),) * 2
+    )
 
 
 def test_wrong_token_fails_clearly_without_showing_it(runner, monkeypatch, vendor):
@@ -85,7 +100,9 @@ def test_throttling_and_server_errors_are_recovered_without_loss(world, runner, 
     vendor("instagram").faults(fail_next=faults)
     runner.run("instagram")
     n = len(_expected_days(world, START, END))
-    assert duck("select count(*), count(distinct (account_id, date, metric)) from raw_instagram.account_daily_insights")[0] == (n, n)
+    assert duck(
+        "select count(*), count(distinct (account_id, date, metric)) from raw_instagram.account_daily_insights"
+    )[0] == (n, n)
     assert vendor("instagram").stats()["faults"] == len(faults)
 
 
@@ -97,5 +114,9 @@ def test_throttle_answer_is_a_graph_error_with_usage_headers(vendor):
     r = requests.get(f"{ig.url}/v25.0/17841402000000001", params={"access_token": "sandbox-instagram-key"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"]["code"] == 80002 and "fbtrace_id" in r.json()["error"]
     assert "estimated_time_to_regain_access" in r.headers["X-Business-Use-Case-Usage"]
-    ok = requests.get(f"{ig.url}/v25.0/17841402000000001", params={"access_token": "sandbox-instagram-key", "fields": "id"}, timeout=10)
+    ok = requests.get(
+        f"{ig.url}/v25.0/17841402000000001",
+        params={"access_token": "sandbox-instagram-key", "fields": "id"},
+        timeout=10,
+    )
     assert ok.status_code == 200 and "call_count" in ok.headers["X-App-Usage"]

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.metabase_appdb import DATABASE, write_metabase_db
-from ingestion.sandbox.world.metabase import build
 from ingestion.sources.pii import pseudonymise
+from sandbox.vendors.metabase.app_database import DATABASE, write_beside, write_metabase_db
+from sandbox.vendors.metabase.world import build
 from tests.conftest import SALT
 
 T1 = datetime(2025, 6, 1)
@@ -29,24 +29,39 @@ def test_full_load_equals_the_world_and_keeps_no_personal_data(world, metabase_d
     for table in APP_TABLES:
         assert result.rows_loaded[table] == counts[table] > 0, table
     # no name, email or password hash leaves PostgreSQL; the email arrives as its salted hash
-    columns = {c for (c,) in duck("select column_name from information_schema.columns "
-                                  "where table_schema = 'raw_metabase' and table_name = 'core_user'")}
+    columns = {
+        c
+        for (c,) in duck(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw_metabase' and table_name = 'core_user'"
+        )
+    }
     assert not {"email", "first_name", "last_name", "password", "password_salt"} & columns
     hashes = dict(duck("select id, email_hash from raw_metabase.core_user"))
     assert all(hashes[u["id"]] == pseudonymise(u["email"], SALT) for u in mb.users)
     # cards keep their query on the regional mart; executions their hash as hex
     for kind, query in duck("select query_type, dataset_query from raw_metabase.report_card"):
-        assert ("mrt_regional__beneficiaries_monthly" in query) if kind == "native" else ('"source-table": 101' in query)
+        assert (
+            ("mrt_regional__beneficiaries_monthly" in query) if kind == "native" else ('"source-table": 101' in query)
+        )
     first = mb.executions[0]
     assert duck(f"select hash from raw_metabase.query_execution where id = {first['id']}")[0][0] == first["hash"].hex()
     # governance from the REST API
-    assert dict(duck("select id, member_count from raw_metabase.permission_group")) == \
-        {g["id"]: sum(m["group_id"] == g["id"] for m in mb.memberships) for g in mb.groups}
+    assert dict(duck("select id, member_count from raw_metabase.permission_group")) == {
+        g["id"]: sum(m["group_id"] == g["id"] for m in mb.memberships) for g in mb.groups
+    }
     assert duck("select count(*) from raw_metabase.permission_membership")[0][0] == len(mb.memberships)
     graph = duck("select group_id, collection_id, permission from raw_metabase.collection_permission")
-    assert {(g, c, p) for g, c, p in graph} == {(g, c, p) for g, perms in mb.collection_graph.items() for c, p in perms.items()}
-    db_columns = {c for (c,) in duck("select column_name from information_schema.columns "
-                                     "where table_schema = 'raw_metabase' and table_name = 'database'")}
+    assert {(g, c, p) for g, c, p in graph} == {
+        (g, c, p) for g, perms in mb.collection_graph.items() for c, p in perms.items()
+    }
+    db_columns = {
+        c
+        for (c,) in duck(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw_metabase' and table_name = 'database'"
+        )
+    }
     assert "details" not in db_columns and duck("select count(*) from raw_metabase.database")[0][0] == len(mb.databases)
     calls = vendor("metabase").stats()["calls"]
     assert tuple(calls[0]) == ("POST", "/api/session") and sum(m == "POST" for m, _ in calls) == 1  # one login per run
@@ -61,7 +76,11 @@ def test_incremental_rerun_loads_only_what_changed(world, metabase_db, settings,
     old, new = mb.as_of(T1), mb.as_of()
     write_metabase_db(metabase_db, world)
     second = runner.run("metabase")
-    for table, cursor in (("query_execution", "started_at"), ("report_card", "updated_at"), ("core_user", "updated_at")):
+    for table, cursor in (
+        ("query_execution", "started_at"),
+        ("report_card", "updated_at"),
+        ("core_user", "updated_at"),
+    ):
         last = max(r[cursor] for r in old[table])
         changed = sum(r[cursor] > last for r in new[table])
         assert changed and second.rows_loaded[table] == changed, table
@@ -69,7 +88,9 @@ def test_incremental_rerun_loads_only_what_changed(world, metabase_db, settings,
         n = len(new[table])
         assert duck(f"select count(*), count(distinct id) from raw_metabase.{table}")[0] == (n, n), table
     third = runner.run("metabase")
-    assert not any(third.rows_loaded.get(t) for t in ("query_execution", "report_card", "report_dashboard", "core_user"))
+    assert not any(
+        third.rows_loaded.get(t) for t in ("query_execution", "report_card", "report_dashboard", "core_user")
+    )
     archived = sum(c["archived"] for c in new["report_card"])
     assert duck("select count(*) from raw_metabase.report_card where archived")[0][0] == archived
 
@@ -98,29 +119,35 @@ def test_rest_errors_are_recovered_without_loss(world, metabase_db, settings, du
     vendor("metabase").faults(fail_next=faults)
     Runner(settings).run("metabase")
     mb = world.slice("metabase", build)
-    assert duck("select count(*), count(distinct membership_id) from raw_metabase.permission_membership")[0] == \
-        (len(mb.memberships), len(mb.memberships))
+    assert duck("select count(*), count(distinct membership_id) from raw_metabase.permission_membership")[0] == (
+        len(mb.memberships),
+        len(mb.memberships),
+    )
     assert duck("select count(*) from raw_metabase.permission_group")[0][0] == len(mb.groups)
     assert vendor("metabase").stats()["faults"] == len(faults)
 
 
-def test_sandbox_database_is_derived_beside_the_app_database(world, app_engine, settings, duck, monkeypatch):
-    """Without app_db_credentials, a `metabase` database on the app server, written once from the sandbox's world."""
+def test_sandbox_writes_its_database_beside_the_app_database(world, app_engine, settings, duck, monkeypatch):
+    """Sandbox mode: a `metabase` database on the app server, written from the world, named in the sandbox config."""
     monkeypatch.delenv("SOURCES__METABASE__APP_DB_CREDENTIALS", raising=False)
     admin = app_engine.execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"drop database if exists {DATABASE} with (force)"))
     try:
+        url = write_beside(app_engine, world)
+        assert url.rsplit("/", 1)[-1].startswith(DATABASE)
+        monkeypatch.setenv("SOURCES__METABASE__APP_DB_CREDENTIALS", url)
         runner = Runner(settings, app_engine)
         runner.run("metabase")
+        write_beside(app_engine, world)  # writing again replaces, never duplicates
         runner.run("metabase")
         expected = {t: len(rows) for t, rows in world.slice("metabase", build).as_of().items()}
         for table, n in expected.items():
             assert duck(f"select count(*), count(distinct id) from raw_metabase.{table}")[0] == (n, n), table
-        with admin.connect() as conn:
-            comment = conn.execute(sa.text("select shobj_description(oid, 'pg_database') from pg_database "
-                                           "where datname = :d"), {"d": DATABASE}).scalar()
-        assert comment == f"pcdata sandbox world seed={world.seed} scale={world.scale}"
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f"drop database if exists {DATABASE} with (force)"))
+
+
+def test_without_credentials_the_error_says_what_to_set(settings, monkeypatch):
+    monkeypatch.delenv("SOURCES__METABASE__APP_DB_CREDENTIALS", raising=False)
+    with pytest.raises(IngestionFailed, match="set sources.metabase.app_db_credentials"):
+        Runner(settings).run("metabase")

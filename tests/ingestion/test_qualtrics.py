@@ -5,8 +5,8 @@ import re
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.vendors.qualtrics import EXPORT_POLLS
-from ingestion.sandbox.world.qualtrics import build
+from sandbox.vendors.qualtrics.server import EXPORT_POLLS
+from sandbox.vendors.qualtrics.world import build
 
 PROGRESS = re.compile(r"^/API/v3/surveys/[^/]+/export-responses/ES_[^/]+$")
 
@@ -33,18 +33,32 @@ def test_full_load_reads_every_page_and_every_active_survey(world, settings, duc
     # embedded data kept: who answered (ids, never an email) and where they live
     young = next(s for s in data.surveys if s["_kind"] == "young_18")
     want = {r["ResponseId"]: (r["user_id"], r["region"], r["department"]) for r in data.responses[young["id"]]}
-    got = duck(f"select response_id, user_id, region, department from raw_qualtrics.responses where survey_id = '{young['id']}'")
+    got = duck(
+        f"select response_id, user_id, region, department from raw_qualtrics.responses where survey_id = '{young['id']}'"
+    )
     assert {r: (u, reg, dep) for r, u, reg, dep in got} == want
     partners = next(s for s in data.surveys if s["_kind"] == "partners")
-    assert duck(f"select count(venue_id) from raw_qualtrics.responses where survey_id = '{partners['id']}'")[0][0] == \
-        len(data.responses[partners["id"]])
+    assert duck(f"select count(venue_id) from raw_qualtrics.responses where survey_id = '{partners['id']}'")[0][
+        0
+    ] == len(data.responses[partners["id"]])
     # answers: labels, question texts, no free text; no personal columns at all
-    q3 = dict(duck("select r.response_id, a.answer from raw_qualtrics.responses r join raw_qualtrics.responses__answers a "
-                   f"on a._dlt_parent_id = r._dlt_id where a.question_id = 'Q3' and r.survey_id = '{young['id']}'"))
+    q3 = dict(
+        duck(
+            "select r.response_id, a.answer from raw_qualtrics.responses r join raw_qualtrics.responses__answers a "
+            f"on a._dlt_parent_id = r._dlt_id where a.question_id = 'Q3' and r.survey_id = '{young['id']}'"
+        )
+    )
     assert q3 == {r["ResponseId"]: r["Q3"] for r in data.responses[young["id"]]}
-    assert not duck("select count(*) from raw_qualtrics.responses__answers where import_id like '%\\_TEXT' escape '\\'")[0][0]
-    columns = {c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_qualtrics'")}
-    assert not {"ip_address", "recipient_email", "recipient_first_name", "recipient_last_name", "location_latitude"} & columns
+    assert not duck(
+        "select count(*) from raw_qualtrics.responses__answers where import_id like '%\\_TEXT' escape '\\'"
+    )[0][0]
+    columns = {
+        c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_qualtrics'")
+    }
+    assert (
+        not {"ip_address", "recipient_email", "recipient_first_name", "recipient_last_name", "location_latitude"}
+        & columns
+    )
     # each job polled until complete and no more: the client waits between polls instead of spinning
     calls = [p for _, p in qx.stats()["calls"]]
     assert sum(bool(PROGRESS.match(p)) for p in calls) == EXPORT_POLLS * len(_active(data))
@@ -59,9 +73,13 @@ def test_rerun_exports_from_the_last_recorded_date_and_never_duplicates(world, s
     # each survey's export starts at its last recorded date: only that boundary response comes back
     assert second.rows_loaded.get("responses", 0) <= len(_active(data))
     assert duck("select count(*), count(distinct response_id) from raw_qualtrics.responses")[0] == (n, n)
-    assert duck("select count(*) from raw_qualtrics.responses__answers")[0][0] == \
-        sum(1 for s in _active(data) for r in data.responses[s["id"]] for q in data.questions[s["id"]]
-            if not q[2].endswith("_TEXT") and r.get(q[0]))
+    assert duck("select count(*) from raw_qualtrics.responses__answers")[0][0] == sum(
+        1
+        for s in _active(data)
+        for r in data.responses[s["id"]]
+        for q in data.questions[s["id"]]
+        if not q[2].endswith("_TEXT") and r.get(q[0])
+    )
 
 
 def test_wrong_token_fails_with_a_clear_message_that_hides_the_token(settings, qx, monkeypatch):

@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from ingestion.appdb import write_snapshot
 from ingestion.pipeline import IngestionFailed, Runner
+from sandbox.app_database import write_snapshot
 
 T1 = datetime(2025, 1, 1)
 

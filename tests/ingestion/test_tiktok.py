@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.vendors.tiktok import initial_refresh_token
-from ingestion.sandbox.world.tiktok import tiktok as tk_slice
+from sandbox.vendors.tiktok.server import initial_refresh_token
+from sandbox.vendors.tiktok.world import tiktok as tk_slice
 
 START, END = date(2026, 10, 1), date(2026, 10, 31)
 
@@ -28,37 +28,66 @@ def test_full_load_equals_the_world(world, runner, duck, vendor):
     result = runner.run("tiktok")
     days, data = _days(world), tk_slice(world)
     assert result.rows_loaded["account_daily_activity"] == len(days)
-    got = {d: (views, followers) for d, views, followers in
-           duck("select date, video_views, followers_count from raw_tiktok.account_daily_activity")}
+    got = {
+        d: (views, followers)
+        for d, views, followers in duck(
+            "select date, video_views, followers_count from raw_tiktok.account_daily_activity"
+        )
+    }
     assert got == {d: (m["video_views"], m["followers_count"]) for d, m in days.items()}
     hourly = duck("select date, hour, audience from raw_tiktok.account_hourly_audience")
     assert len(hourly) == 24 * len(days)
-    assert {(d, h): a for d, h, a in hourly} == {(d, int(a["hour"])): a["count"] for d, m in days.items() for a in m["audience_activity"]}
+    assert {(d, h): a for d, h, a in hourly} == {
+        (d, int(a["hour"])): a["count"] for d, m in days.items() for a in m["audience_activity"]
+    }
     assert {i for (i,) in duck("select item_id from raw_tiktok.videos")} == {v["item_id"] for v in data.videos}
-    assert duck("select count(*) from raw_tiktok.videos__audience_countries")[0][0] == sum(len(v["audience_countries"]) for v in data.videos)
+    assert duck("select count(*) from raw_tiktok.videos__audience_countries")[0][0] == sum(
+        len(v["audience_countries"]) for v in data.videos
+    )
     pages = [p for _, p in vendor("tiktok").stats()["calls"] if "video/list" in p]
     assert len(pages) == -(-len(data.videos) // 5)  # cursor + has_more followed to the end
 
 
-def test_two_consecutive_runs_both_succeed_with_the_rotated_refresh_token(world, runner, duck, vendor, sandbox, monkeypatch):
+def test_two_consecutive_runs_both_succeed_with_the_rotated_refresh_token(
+    world, runner, duck, vendor, sandbox, monkeypatch
+):
     monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-20")
     runner.run("tiktok")
     # the configured refresh token is dead now: only the rotated one, kept in the source state, works
-    dead = requests.post(f"{sandbox.vendor_url('tiktok')}/v2/oauth/token/", timeout=10, data={
-        "client_key": "sandbox-tiktok-client", "client_secret": "sandbox-tiktok-key", "grant_type": "refresh_token",
-        "refresh_token": initial_refresh_token("sandbox-tiktok-key")})
+    dead = requests.post(
+        f"{sandbox.vendor_url('tiktok')}/v2/oauth/token/",
+        timeout=10,
+        data={
+            "client_key": "sandbox-tiktok-client",
+            "client_secret": "sandbox-tiktok-key",
+            "grant_type": "refresh_token",
+            "refresh_token": initial_refresh_token("sandbox-tiktok-key"),
+        },
+    )
     assert dead.json()["error"] == "invalid_grant"
     monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", END.isoformat())
     second = runner.run("tiktok")
-    assert second.rows_loaded["account_daily_activity"] == (END - date(2026, 10, 13)).days + 1  # ds-7 of the last end .. new end
-    assert duck("select count(*), count(distinct date) from raw_tiktok.account_daily_activity")[0] == (len(_days(world)),) * 2
-    assert duck("select count(*), count(distinct (date, hour)) from raw_tiktok.account_hourly_audience")[0] == (24 * len(_days(world)),) * 2
-    assert duck("select count(*), count(distinct item_id) from raw_tiktok.videos")[0] == (len(tk_slice(world).videos),) * 2
+    assert (
+        second.rows_loaded["account_daily_activity"] == (END - date(2026, 10, 13)).days + 1
+    )  # ds-7 of the last end .. new end
+    assert (
+        duck("select count(*), count(distinct date) from raw_tiktok.account_daily_activity")[0]
+        == (len(_days(world)),) * 2
+    )
+    assert (
+        duck("select count(*), count(distinct (date, hour)) from raw_tiktok.account_hourly_audience")[0]
+        == (24 * len(_days(world)),) * 2
+    )
+    assert (
+        duck("select count(*), count(distinct item_id) from raw_tiktok.videos")[0] == (len(tk_slice(world).videos),) * 2
+    )
     state = runner.pipeline("tiktok").state["sources"]["tiktok"]
     assert "rft." not in state["refresh_token"]  # stored encrypted, not in clear
 
 
-def test_a_client_that_forgets_the_rotated_token_fails_on_its_second_run(runner, settings, vendor, tmp_path, monkeypatch):
+def test_a_client_that_forgets_the_rotated_token_fails_on_its_second_run(
+    runner, settings, vendor, tmp_path, monkeypatch
+):
     runner.run("tiktok")
     monkeypatch.setenv("PCDATA_HOME", str(tmp_path / "amnesic"))  # a fresh pipeline state: the rotated token is lost
     from pcdata.settings import Settings

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
-from ingestion.sandbox.world.zendesk import build
 from ingestion.sources.pii import pseudonymise
 from ingestion.sources.zendesk import field_column
+from sandbox.vendors.zendesk.world import build
 
 SALT = "test-salt"
 
@@ -40,14 +40,18 @@ def test_full_load_equals_the_world_with_fields_by_name_and_no_plain_personal_da
     # custom fields pivoted by name
     niveau = {t["id"]: next(f["value"] for f in t["custom_fields"] if f["id"] == 360029405277) for t in data.tickets}
     assert dict(duck(f"select id, {field_column('Niveau')} from raw_zendesk.tickets")) == niveau
-    typo = {t["id"]: ",".join(next(f["value"] for f in t["custom_fields"] if f["id"] == 4490222594460) or []) or None
-            for t in data.tickets}
+    typo = {
+        t["id"]: ",".join(next(f["value"] for f in t["custom_fields"] if f["id"] == 4490222594460) or []) or None
+        for t in data.tickets
+    }
     loaded = dict(duck("select id, cf_typologie_support_native from raw_zendesk.tickets"))
     assert {k: v or None for k, v in loaded.items()} == typo
     # users: email only as the salted hash of raw_app.user, the recorded pass Culture id kept
     by_hash = {u["id"]: pseudonymise(u["email"], SALT) for u in data.users}
     assert dict(duck("select id, email_hash from raw_zendesk.users")) == by_hash
-    columns = {c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_zendesk'")}
+    columns = {
+        c for (c,) in duck("select column_name from information_schema.columns where table_schema = 'raw_zendesk'")
+    }
     assert not {"email", "name", "phone", "description", "subject", "via__source__from__address", "comment"} & columns
     recorded = {u["id"]: u["user_fields"]["user_id"] for u in data.users}
     assert dict(duck("select id, pass_culture_user_id from raw_zendesk.users")) == recorded
@@ -74,8 +78,10 @@ def test_rerun_from_the_cursor_loads_only_what_changed_and_never_duplicates(worl
     starts = [p for _, p in zd.stats()["calls"][before:] if p.endswith("/incremental/tickets/cursor.json")]
     assert len(starts) == 1
     assert duck("select count(*), count(distinct id) from raw_zendesk.tickets")[0] == (len(recent), len(recent))
-    assert duck("select count(*), count(distinct id) from raw_zendesk.satisfaction_ratings")[0][0] == \
-        duck("select count(distinct id) from raw_zendesk.satisfaction_ratings")[0][0]
+    assert (
+        duck("select count(*), count(distinct id) from raw_zendesk.satisfaction_ratings")[0][0]
+        == duck("select count(distinct id) from raw_zendesk.satisfaction_ratings")[0][0]
+    )
     # same-day macros export replaces its rows
     assert duck("select count(*) from raw_zendesk.macros")[0][0] == len(data.macros)
 
@@ -121,4 +127,6 @@ def test_client_paces_itself_under_the_quota(world, settings, zd, monkeypatch):
 def test_schema_drift_is_loaded_as_a_new_column(world, settings, duck, zd):
     zd.faults(schema_drift=True)
     Runner(settings).run("zendesk")
-    assert duck("select count(custom_status_id) from raw_zendesk.tickets")[0][0] == len(world.slice("zendesk", build).tickets)
+    assert duck("select count(custom_status_id) from raw_zendesk.tickets")[0][0] == len(
+        world.slice("zendesk", build).tickets
+    )

@@ -8,19 +8,17 @@ once for real under `bentoml serve`.
 import os
 import socket
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import requests
 
-from ingestion.appdb import write_snapshot
 from ingestion.pipeline import Runner
-from ingestion.sandbox.world import build_world
-from models_ml.compliance.features import LABEL
 from models_ml.compliance.train import PRECISION_FLOOR, choose_threshold, time_split, train
 from pcdata.transform import dbt
+from sandbox.app_database import write_snapshot
+from sandbox.world import build_world
 
 MART = "mrt_ml__compliance_training_offers"
 
@@ -68,7 +66,12 @@ def test_mart_holds_one_row_per_reviewed_offer_without_post_review_fields(mart):
 
 def test_split_is_by_review_date(mart):
     train_df, valid_df, test_df = time_split(mart[1])
-    assert train_df["reviewed_at"].max() <= valid_df["reviewed_at"].min() <= valid_df["reviewed_at"].max() <= test_df["reviewed_at"].min()
+    assert (
+        train_df["reviewed_at"].max()
+        <= valid_df["reviewed_at"].min()
+        <= valid_df["reviewed_at"].max()
+        <= test_df["reviewed_at"].min()
+    )
 
 
 def test_model_beats_the_majority_baseline_by_a_clear_margin(trained):
@@ -76,7 +79,14 @@ def test_model_beats_the_majority_baseline_by_a_clear_margin(trained):
     assert test["baseline_majority"]["balanced_accuracy"] == 0.5
     assert test["balanced_accuracy"] >= 0.65, test
     assert test["roc_auc"] >= 0.75, test
-    assert set(trained.metadata) >= {"threshold", "training_window", "data_fingerprint", "metrics", "cat_features", "text_features"}
+    assert set(trained.metadata) >= {
+        "threshold",
+        "training_window",
+        "data_fingerprint",
+        "metrics",
+        "cat_features",
+        "text_features",
+    }
 
 
 def test_threshold_reaches_the_precision_floor_when_it_can():
@@ -101,7 +111,15 @@ def test_report_has_metrics_and_plots(trained, tmp_path):
 
     write_report(trained, tmp_path, "compliance_catboost:test")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert {"accuracy", "balanced_accuracy", "precision_rejected", "recall_rejected", "roc_auc", "pr_auc", "confusion_matrix"} <= set(metrics["test"])
+    assert {
+        "accuracy",
+        "balanced_accuracy",
+        "precision_rejected",
+        "recall_rejected",
+        "roc_auc",
+        "pr_auc",
+        "confusion_matrix",
+    } <= set(metrics["test"])
     for plot in ("confusion_matrix", "pr_curve", "probability_density", "shap_importance"):
         assert (tmp_path / f"{plot}.png").stat().st_size > 5_000
     assert "shap_importance.png" in (tmp_path / "report.html").read_text()
@@ -129,10 +147,25 @@ def client(model_store):
         yield c
 
 
-SUSPICIOUS = {"offer_id": "420", "offer_name": "ALBUM COLLECTOR !!!", "offer_description": "Contactez-moi sur whatsapp. Revente possible.",
-              "offer_subcategoryid": "SUPPORT_PHYSIQUE_MUSIQUE_CD", "stock_price": 95, "stock": 3000, "image_url": "https://x/y.jpg"}
-PLAIN = {"offer_id": 421, "offer_name": "Lumière et nuit", "offer_description": "Édition de poche, disponible en magasin.",
-         "offer_subcategory_id": "LIVRE_PAPIER", "rayon": "Romans et récits", "macro_rayon": "Littérature", "stock_price": 12.5, "stock_quantity": 20}
+SUSPICIOUS = {
+    "offer_id": "420",
+    "offer_name": "ALBUM COLLECTOR !!!",
+    "offer_description": "Contactez-moi sur whatsapp. Revente possible.",
+    "offer_subcategoryid": "SUPPORT_PHYSIQUE_MUSIQUE_CD",
+    "stock_price": 95,
+    "stock": 3000,
+    "image_url": "https://x/y.jpg",
+}
+PLAIN = {
+    "offer_id": 421,
+    "offer_name": "Lumière et nuit",
+    "offer_description": "Édition de poche, disponible en magasin.",
+    "offer_subcategory_id": "LIVRE_PAPIER",
+    "rayon": "Romans et récits",
+    "macro_rayon": "Littérature",
+    "stock_price": 12.5,
+    "stock_quantity": 20,
+}
 
 
 def test_scoring_answers_the_reference_contract(client, model_store):
@@ -163,14 +196,19 @@ def test_batch_keeps_the_order(client):
     r = client.post("/model/compliance/scoring_batch", json={"offers": offers})
     assert r.status_code == 200
     assert [o["offer_id"] for o in r.json()] == [str(i) for i in range(7)] + ["420"]
-    assert r.json()[1]["rejection_main_features"] == [] and r.json()[1]["validation_main_features"] == []  # explain=False
+    assert (
+        r.json()[1]["rejection_main_features"] == [] and r.json()[1]["validation_main_features"] == []
+    )  # explain=False
 
 
 def test_api_key_when_enabled(client, monkeypatch):
     monkeypatch.setenv("COMPLIANCE_API_KEY", "s3cret")
     assert client.post("/model/compliance/scoring", json=PLAIN).status_code == 401
     assert client.post("/model/compliance/scoring", json=PLAIN, headers={"X-API-Key": "wrong"}).status_code == 401
-    assert client.post("/model/compliance/scoring", json=PLAIN, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert (
+        client.post("/model/compliance/scoring", json=PLAIN, headers={"Authorization": "Bearer s3cret"}).status_code
+        == 200
+    )
     assert client.get("/livez").status_code == 200  # health stays open
 
 
@@ -202,7 +240,10 @@ def test_real_bentoml_serve_round_trip(model_store, tmp_path):
                 time.sleep(0.5)
             r = requests.post(f"{url}/model/compliance/scoring", json=SUSPICIOUS, timeout=10)
             assert r.status_code == 200 and r.json()["model_tag"] == model_store[1]
-            assert requests.post(f"{url}/model/compliance/scoring", json={"stock_price": "x"}, timeout=10).status_code == 422
+            assert (
+                requests.post(f"{url}/model/compliance/scoring", json={"stock_price": "x"}, timeout=10).status_code
+                == 422
+            )
             assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
         finally:
             proc.terminate()

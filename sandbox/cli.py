@@ -1,0 +1,194 @@
+"""`python -m sandbox`: the vendor sandboxes, the app database written from the world, and the demo.
+
+python -m sandbox start|stop|status [--seed 42 --scale 1.0]
+python -m sandbox appdb load|stop    # the world written into the app database (and Metabase's)
+eval "$(python -m sandbox env)"      # point `pcdata` at the running sandbox (sandbox mode)
+python -m sandbox demo               # everything, in order, with a summary
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from datetime import datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pcdata import steps
+from pcdata.cli import fail, print_load, print_training
+from pcdata.settings import Settings
+from sandbox import server
+from sandbox.config import sandbox_config, use
+
+console = Console()
+DEFAULT_SEED, DEFAULT_SCALE = 42, 1.0
+
+
+@click.group()
+def main() -> None:
+    """Test and demo equipment: every vendor's sandbox on 127.0.0.1, served from one seeded world."""
+
+
+@main.command()
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True)
+def start(seed: int, scale: float) -> None:
+    """Start the vendor sandboxes (one local server)."""
+    try:
+        handle = start_sandbox(Settings.from_env(), seed, scale)
+    except steps.StepFailed as exc:
+        fail(exc)
+    console.print(f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale})")
+
+
+@main.command()
+def stop() -> None:
+    console.print("sandbox stopped" if server.stop(Settings.from_env().sandbox_state) else "no sandbox was running")
+
+
+@main.command()
+def status() -> None:
+    handle = server.read_state(Settings.from_env().sandbox_state)
+    console.print(f"running at {handle.base_url} (pid {handle.pid})" if handle else "not running")
+
+
+@main.command()
+def env() -> None:
+    """Print the dlt configuration of sandbox mode as shell `export` lines."""
+    settings = Settings.from_env()
+    handle = server.read_state(settings.sandbox_state)
+    if handle is None:
+        fail(RuntimeError("no sandbox is running: start one with `python -m sandbox start`"))
+    for key, value in sandbox_config(handle, steps.app_engine(settings)).items():
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+@main.group()
+def appdb() -> None:
+    """The app database (embedded PostgreSQL unless PCDATA_APP_DB_URL is set), written from the world."""
+
+
+@appdb.command("load")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True)
+@click.option("--as-of", type=click.DateTime(), default=None, help="Write the world as it stood then.")
+def appdb_load(seed: int, scale: float, as_of: datetime | None) -> None:
+    try:
+        counts = load_app_database(Settings.from_env(), seed, scale, as_of)
+    except steps.StepFailed as exc:
+        fail(exc)
+    console.print("app database written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+
+
+@appdb.command("stop")
+def appdb_stop() -> None:
+    stopped = steps.stop_app_database(Settings.from_env())
+    console.print("app database stopped" if stopped else "no embedded app database was running")
+
+
+# --- the steps the demo shares with the commands above ---------------------------------
+def start_sandbox(settings: Settings, seed: int, scale: float) -> server.SandboxHandle:
+    with steps.step("sandbox"):
+        return server.start(settings.sandbox_state, seed, scale)
+
+
+def load_app_database(settings: Settings, seed: int, scale: float, as_of: datetime | None = None) -> dict[str, int]:
+    """The world's snapshot into the app database, and its Metabase slice into a `metabase` database beside it."""
+    from sandbox.app_database import write_snapshot
+    from sandbox.vendors.metabase.app_database import write_beside
+    from sandbox.world import build_world
+
+    engine = steps.app_engine(settings)
+    with steps.step("app database"):
+        world = build_world(seed, scale)
+        counts = write_snapshot(engine, world.snapshot(as_of))
+        write_beside(engine, world, as_of)
+    return counts
+
+
+@main.command()
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True)
+@click.option("--keep-running", is_flag=True, help="Leave the sandbox and app database up afterwards.")
+def demo(seed: int, scale: float, keep_running: bool) -> None:
+    """Everything in order: sandbox, app database, ingestion, dbt build, training, bentos, reports, summary."""
+    from ingestion.registry import SOURCES
+    from pcdata import reports
+
+    settings = Settings.from_env()
+    timings: dict[str, float] = {}
+    total = 7
+
+    def timed(n: int, label: str, fn, *args, **kwargs):
+        console.rule(f"[bold]{n}/{total} {label}")
+        started = time.monotonic()
+        value = fn(*args, **kwargs)
+        timings[label] = time.monotonic() - started
+        return value
+
+    try:
+        handle = timed(1, "sandbox APIs", start_sandbox, settings, seed, scale)
+        console.print(f"  vendors served at {handle.base_url}")
+        counts = timed(2, "app database", load_app_database, settings, seed, scale)
+        console.print("  " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+        use(sandbox_config(handle, steps.app_engine(settings)))
+        timed(3, "ingestion (dlt)", steps.ingest, settings, list(SOURCES), print_load)
+        summary = timed(4, "dbt build", steps.transform, settings)
+        console.print(f"  dbt build: {summary.line()}")
+        trained = timed(5, "train compliance", steps.train_compliance, settings, seed)
+        print_training(trained)
+        bento = timed(6, "build bentos", steps.build_bento, settings, "compliance")
+        console.print(f"  bento {bento}")
+        written = timed(7, "reports", _write_reports, settings, reports)
+    except steps.StepFailed as exc:
+        fail(exc)
+    finally:
+        if not keep_running:
+            server.stop(settings.sandbox_state)
+            steps.stop_app_database(settings)
+    _summary(settings, list(SOURCES), summary, trained, bento, written, timings)
+
+
+def _write_reports(settings: Settings, reports) -> dict[str, str]:
+    written = {}
+    for name in reports.available():
+        with steps.step(f"report {name}"):
+            written[name] = str(reports.write(settings, name))
+        console.print(f"  {name}: {written[name]}")
+    return written
+
+
+def _summary(
+    settings: Settings,
+    sources: list[str],
+    summary,
+    trained: dict,
+    bento: str,
+    written: dict[str, str],
+    timings: dict[str, float],
+) -> None:
+    for title, counts in (
+        ("raw tables", steps.raw_row_counts(settings, sources)),
+        ("marts", steps.mart_row_counts(settings)),
+    ):
+        table = Table(title=title)
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name, n in sorted(counts.items()):
+            table.add_row(name, str(n))
+        console.print(table)
+    console.print(f"dbt build: {summary.line()}")
+    console.print(
+        f"compliance model: {trained['tag']}, test balanced accuracy "
+        f"{trained['metrics']['balanced_accuracy']:.3f}; bento {bento}"
+    )
+    for name, path in written.items():
+        console.print(f"report {name}: {path}")
+    console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    console.print(f"warehouse: {settings.warehouse}")
+    console.print(
+        f"next: query the marts_* schemas in that file (duckdb); read the model report {trained['report']}; "
+        "`pcdata serve compliance` serves the Compliance API."
+    )

@@ -1,0 +1,346 @@
+"""The Zendesk slice of the world: the support desk's users, tickets, macros and CSAT.
+
+Requesters are real world users (young people writing from the email they
+signed up with, a few from another address), venue staff (partners) and a few
+strangers. An agent records the pass Culture user id in the user field
+`user_id` for part of the young requesters, as the support team does.
+Ticket custom fields follow the production account's ids (SOURCES.md §14).
+
+Use through `world.slice("zendesk", build)`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sandbox.world.generator import WORLD_START, World, _between
+
+TICKETS_PER_USER = 0.3
+USER_ID_BASE = 360_000_000_000
+TICKET_ID_BASE = 100_000
+
+# (id, title, type, options): the custom ticket fields of the account
+TICKET_FIELDS = [
+    (
+        360026372978,
+        "Sujet",
+        "tagger",
+        ["sujet_reservation", "sujet_credit", "sujet_compte", "sujet_offre", "sujet_remboursement"],
+    ),
+    (
+        1900005591693,
+        "Problème",
+        "tagger",
+        ["probleme_technique", "probleme_identite", "probleme_paiement", "probleme_autre"],
+    ),
+    (
+        4490222594460,
+        "Typologie support native",
+        "multiselect",
+        ["native_inscription", "native_reservation", "native_credit", "native_bug", "native_fraude"],
+    ),
+    (
+        4490267156124,
+        "Typologie support pro",
+        "multiselect",
+        ["pro_remboursement", "pro_offre", "pro_compte", "pro_adage"],
+    ),
+    (13689298822684, "Typologie fraude native", "multiselect", ["fraude_identite", "fraude_reservation"]),
+    (
+        11756102293788,
+        "Partenaire technique",
+        "tagger",
+        ["partenaire_allocine", "partenaire_cine_office", "partenaire_titelive", "aucun"],
+    ),
+    (360029161637, "SIREN/SIRET", "text", None),
+    (360029405277, "Niveau", "tagger", ["niveau_1", "niveau_2", "niveau_3"]),
+]
+STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+CHANNELS = ("web", "email", "api", "native_messaging")
+
+
+@dataclass
+class ZendeskSlice:
+    users: list[dict]  # Zendesk users (agents and end users), each with the world link in '_app_user_id'
+    tickets: list[dict]
+    ticket_fields: list[dict]
+    macros: list[dict]
+    satisfaction_ratings: list[dict]
+    groups: list[int]
+    brands: list[int]
+
+
+def _slug(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build(world: World, rng: random.Random) -> ZendeskSlice:
+    end = world.end
+    groups = [360001234501, 360001234502, 360001234503]  # support jeunes, support pro, fraude
+    brands = [360000111111]
+    fields = [
+        {
+            "id": fid,
+            "title": title,
+            "type": ftype,
+            "active": True,
+            "removable": True,
+            "custom_field_options": [{"name": o, "value": o} for o in (options or [])],
+            "created_at": _iso(WORLD_START - timedelta(days=400)),
+            "updated_at": _iso(WORLD_START - timedelta(days=30)),
+        }
+        for fid, title, ftype, options in TICKET_FIELDS
+    ]
+    users: list[dict] = []
+    next_uid = iter(range(USER_ID_BASE + 1, USER_ID_BASE + 10**9))
+
+    def add_user(
+        email: str,
+        name: str,
+        role: str,
+        created: datetime,
+        app_user_id: int | None,
+        recorded_user_id: int | None,
+        kind: str,
+    ) -> dict:
+        updated = (
+            created
+            if recorded_user_id is None
+            else _between(rng, created, min(end - timedelta(minutes=5), created + timedelta(days=30)))
+        )
+        u = {
+            "id": next(next_uid),
+            "email": email,
+            "name": name,
+            "phone": f"+336{rng.randint(10_000_000, 99_999_999)}",
+            "role": role,
+            "active": True,
+            "verified": rng.random() < 0.8,
+            "suspended": False,
+            "locale": "fr",
+            "time_zone": "Europe/Paris",
+            "created_at": created,
+            "updated_at": updated,
+            "tags": [],
+            "organization_id": None,
+            "user_fields": {"user_id": str(recorded_user_id) if recorded_user_id else None},
+            "_app_user_id": app_user_id,
+            "_kind": kind,
+        }
+        users.append(u)
+        return u
+
+    agents = [
+        add_user(
+            f"agent{i}@passculture.app",
+            f"Agent {i}",
+            "agent" if i > 1 else "admin",
+            WORLD_START - timedelta(days=rng.randint(30, 300)),
+            None,
+            None,
+            "agent",
+        )
+        for i in range(1, 9)
+    ]
+    requester_by_app_user: dict[int, dict] = {}
+    requester_by_venue: dict[int, dict] = {}
+    tickets, ratings = [], []
+    n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
+    for k in range(n_tickets):
+        r = rng.random()
+        if r < 0.85:  # a young user
+            wu = rng.choice(world.users)
+            created = _between(rng, wu.created_at, end - timedelta(hours=2))
+            req = requester_by_app_user.get(wu.id)
+            if req is None:
+                other_address = rng.random() < 0.08  # writes from another address than the app's
+                email = (
+                    f"{wu.first_name.lower()}{rng.randint(1, 99)}@mail.example.com".replace(" ", "")
+                    if other_address
+                    else wu.email
+                )
+                recorded = wu.id if rng.random() < 0.6 else None
+                req = add_user(email, f"{wu.first_name} {wu.last_name}", "end-user", created, wu.id, recorded, "young")
+                requester_by_app_user[wu.id] = req
+            group, kind = (groups[2] if rng.random() < 0.05 else groups[0]), "young"
+        elif r < 0.96:  # someone from a venue
+            venue = rng.choice(world.venues)
+            created = _between(rng, max(venue["dateCreated"], WORLD_START), end - timedelta(hours=2))
+            req = requester_by_venue.get(venue["id"])
+            if req is None:
+                req = add_user(
+                    f"contact@{_slug(venue['name'])}-{venue['id']}.example.fr",
+                    venue["name"],
+                    "end-user",
+                    created,
+                    None,
+                    None,
+                    "partner",
+                )
+                req["_venue_id"] = venue["id"]
+                requester_by_venue[venue["id"]] = req
+            group, kind = groups[1], "partner"
+        else:  # a stranger
+            created = _between(rng, WORLD_START, end - timedelta(hours=2))
+            req = add_user(f"visitor{k}@mail.example.com", f"Visiteur {k}", "end-user", created, None, None, "stranger")
+            group, kind = groups[0], "stranger"
+        if req["created_at"] > created:
+            req["created_at"] = req["updated_at"] = created
+        age = end - created
+        if age > timedelta(days=20):
+            status = rng.choice(("closed", "closed", "closed", "solved"))
+        elif age > timedelta(days=4):
+            status = rng.choice(("solved", "pending", "open", "hold"))
+        else:
+            status = rng.choice(("new", "open", "pending"))
+        updated = (
+            created
+            if status == "new"
+            else _between(rng, created, min(end - timedelta(minutes=2), created + timedelta(days=rng.randint(1, 20))))
+        )
+        assignee = None if status == "new" else rng.choice(agents)["id"]
+        custom = {}
+        for fid, _title, ftype, options in TICKET_FIELDS:
+            if (
+                (fid == 4490267156124
+                and kind != "partner")
+                or (fid in (4490222594460, 13689298822684)
+                and kind == "partner")
+            ):
+                value = None
+            elif ftype == "multiselect":
+                value = rng.sample(options, rng.randint(0, 2)) if (fid != 13689298822684 or group == groups[2]) else []
+            elif ftype == "text":
+                value = (
+                    next(
+                        o
+                        for o in world.offerers
+                        if o["id"] == next(v for v in world.venues if v["id"] == req["_venue_id"])["managingOffererId"]
+                    )["siren"]
+                    if kind == "partner" and rng.random() < 0.5
+                    else None
+                )
+            else:
+                value = rng.choice(options) if rng.random() < 0.85 else None
+            custom[fid] = value
+        tags = sorted(
+            {v for v in custom.values() if isinstance(v, str) and not v.isdigit()}
+            | {t for v in custom.values() if isinstance(v, list) for t in v}
+            | {kind}
+        )
+        ticket = {
+            "id": TICKET_ID_BASE + k + 1,
+            "created_at": created,
+            "updated_at": updated,
+            "status": status,
+            "priority": rng.choice((None, "low", "normal", "normal", "high", "urgent")),
+            "type": rng.choice((None, "question", "incident", "problem", "task")),
+            "subject": rng.choice(
+                (
+                    "Problème de réservation",
+                    "Mon crédit n'apparaît pas",
+                    "Question sur mon compte",
+                    "Remboursement d'une offre",
+                    "Validation de mon identité",
+                )
+            ),
+            "description": f"Bonjour, je suis {req['name']} ({req['email']}), j'ai un souci.",
+            "requester_id": req["id"],
+            "submitter_id": req["id"],
+            "assignee_id": assignee,
+            "group_id": group,
+            "brand_id": brands[0],
+            "organization_id": None,
+            "ticket_form_id": 360000222333 if kind != "partner" else 360000222444,
+            "via": {
+                "channel": rng.choice(CHANNELS),
+                "source": {"from": {"address": req["email"], "name": req["name"]}, "to": {}, "rel": None},
+            },
+            "tags": tags,
+            "custom_fields": [{"id": fid, "value": v} for fid, v in custom.items()],
+            "_kind": kind,
+        }
+        tickets.append(ticket)
+        if status in ("solved", "closed") and rng.random() < 0.35:
+            rated = _between(rng, updated, min(end - timedelta(minutes=1), updated + timedelta(days=3)))
+            score = "good" if rng.random() < 0.75 else "bad"
+            ratings.append(
+                {
+                    "id": 900_000 + len(ratings) + 1,
+                    "ticket_id": ticket["id"],
+                    "assignee_id": assignee,
+                    "group_id": group,
+                    "requester_id": req["id"],
+                    "score": score,
+                    "comment": rng.choice((None, "Merci !", "Réponse trop lente")),
+                    "reason": None if score == "good" else "Problem not solved",
+                    "reason_code": 0 if score == "good" else 7,
+                    "created_at": rated,
+                    "updated_at": rated,
+                }
+            )
+            ticket["satisfaction_rating"] = {"id": ratings[-1]["id"], "score": score}
+            # rating a ticket changes it
+            ticket["updated_at"] = max(ticket["updated_at"], rated)
+        ticket.setdefault(
+            "satisfaction_rating", {"score": "offered" if status in ("solved", "closed") else "unoffered"}
+        )
+
+    macros = []
+    for i, (title, tags) in enumerate(
+        [
+            ("Crédit::Délai de versement", "credit delai"),
+            ("Réservation::Annulation", "reservation annulation"),
+            ("Identité::Relance pièce justificative", "identite relance"),
+            ("Pro::Remboursement", "pro remboursement"),
+            ("Pro::Création d'offre", "pro offre"),
+            ("Fraude::Signalement", "fraude"),
+            ("Clôture::Sans réponse", "cloture"),
+            ("Compte::Changement d'email", "compte email"),
+            ("Adage::Accès plateforme", "pro adage"),
+            ("Bug::Transfert technique", "bug"),
+            ("Crédit::Expiration", "credit expiration"),
+            ("Réservation::Contremarque", "reservation contremarque"),
+        ]
+    ):
+        created = _between(rng, WORLD_START - timedelta(days=300), end - timedelta(days=30))
+        u7 = rng.randint(0, 60)
+        macros.append(
+            {
+                "id": 360_100_000 + i,
+                "title": title,
+                "raw_title": title,
+                "active": True,
+                "description": None,
+                "position": i,
+                "created_at": created,
+                "updated_at": _between(rng, created, end - timedelta(days=1)),
+                "actions": [
+                    {"field": "set_tags", "value": tags},
+                    {"field": "comment_value_html", "value": f"<p>Bonjour, {title.split('::')[1].lower()}.</p>"},
+                    {
+                        "field": "custom_fields_4490222594460",
+                        "value": ["native_credit"] if "Crédit" in title else ["native_reservation"],
+                    },
+                    {"field": "status", "value": "pending"},
+                ],
+                "usage_1h": rng.randint(0, 2),
+                "usage_24h": rng.randint(0, 10),
+                "usage_7d": u7,
+                "usage_30d": u7 * 4 + rng.randint(0, 20),
+            }
+        )
+    return ZendeskSlice(users, tickets, fields, macros, ratings, groups, brands)
+
+
+def iso(t: datetime) -> str:
+    return _iso(t)

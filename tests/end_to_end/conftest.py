@@ -1,0 +1,55 @@
+"""The demo, run once for every end-to-end test module: `python -m sandbox demo` on a small world.
+
+Each mart domain has its own test module here comparing its marts with the
+world's ground truth; they all read the warehouse of this one run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sandbox.world import World, build_world
+
+SEED, SCALE = 11, 0.15
+
+
+def run_demo(home: Path, seed: int = SEED, scale: float = SCALE) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PII_SALT", "PCDATA_"))}
+    env.update(PCDATA_HOME=str(home), COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", "demo", "--seed", str(seed), "--scale", str(scale)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@dataclass
+class Demo:
+    home: Path
+    run: subprocess.CompletedProcess
+    world: World
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Demo:
+    home = tmp_path_factory.mktemp("demo")
+    first = run_demo(home)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return Demo(home, first, build_world(SEED, SCALE))
