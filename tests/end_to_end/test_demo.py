@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from sandbox.world import truth
+from sandbox.truth import regional as truth
 from tests.end_to_end.conftest import run_demo
 
 

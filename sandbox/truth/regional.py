@@ -1,4 +1,4 @@
-"""Ground truth: what the marts must show, computed straight from the world.
+"""Ground truth of the regional marts, computed straight from the world.
 
 Tests compare the marts with these figures end to end (world -> PostgreSQL and
 sandboxes -> dlt -> dbt), so a bug anywhere on the way shows up as a mismatch.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from .generator import World
+from sandbox.world import World
 
 
 def beneficiaries_by_department(world: World, as_of: datetime | None = None) -> Counter:
