@@ -19,7 +19,8 @@ renamed as (
         loyal_users,
         cast(total_cost as {{ dbt.type_float() }}) as total_cost,
         cast(total_revenue as {{ dbt.type_float() }}) as total_revenue,
-        cast(average_ecpi as {{ dbt.type_float() }}) as average_ecpi
+        cast(average_ecpi as {{ dbt.type_float() }}) as average_ecpi,
+        _dlt_load_id as load_id
 
     from source
 

@@ -27,7 +27,8 @@ renamed as (
         city,
         postal_code,
         os_version,
-        app_version
+        app_version,
+        _dlt_load_id as load_id
 
     from source
 

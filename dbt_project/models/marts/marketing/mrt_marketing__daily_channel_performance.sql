@@ -1,0 +1,30 @@
+-- One row per day x channel x platform x campaign (UTM tag, 'none' outside
+-- campaigns), every channel on the unified columns of marketing_field_mapping.
+-- Installs and what their users did next are dated by the install day.
+with unioned as (
+
+    select * from {{ ref('int_marketing__channel_daily_unioned') }}
+
+),
+
+final as (
+
+    select
+        activity_date,
+        channel,
+        channel_type,
+        platform,
+        utm_campaign,
+        {%- for name, type in marketing_unified_measures() %}
+        sum({{ name }}) as {{ name }},
+        {%- endfor %}
+        {{ safe_divide('sum(clicks)', 'sum(sends_or_impressions)') }} as click_rate,
+        {{ safe_divide('sum(sign_ups)', 'sum(installs)') }} as install_to_sign_up_rate,
+        {{ safe_divide('sum(new_beneficiaries)', 'sum(installs)') }} as install_to_beneficiary_rate
+
+    from unioned
+    group by 1, 2, 3, 4, 5
+
+)
+
+select * from final
