@@ -22,14 +22,18 @@
         ('sign_ups', dbt.type_bigint()),
         ('new_beneficiaries', dbt.type_bigint()),
         ('first_bookings', dbt.type_bigint()),
-        ('cost', dbt.type_float()),
+        ('cost', dbt.type_numeric()),
     ]) }}
 {%- endmacro %}
 
 {#- How each vendor's own fields map onto the unified columns: one entry per
     input of int_marketing__channel_daily_unioned (the import CTE of that
     name), each value a SQL expression over that input's columns. A unified
-    measure a vendor does not report is left out (NULL), never guessed. -#}
+    measure a vendor does not report is left out (NULL), never guessed.
+    AppsFlyer's daily report gives the audience and spend of bought media
+    only (push and email sends come from Batch and Brevo) and organic
+    installs (attributed installs are counted one by one from
+    appsflyer_installs, with what their users did next). -#}
 {% macro marketing_field_mapping() -%}
     {{ return({
         'appsflyer_daily_report': {
@@ -38,10 +42,10 @@
             'channel_type': 'channel_type',
             'platform': 'platform',
             'utm_campaign': 'utm_campaign',
-            'sends_or_impressions': 'impressions',
-            'clicks': 'clicks',
-            'installs': "case when channel = 'organic' then installs end",
-            'cost': 'total_cost',
+            'sends_or_impressions': "case when channel_type = 'paid' then impressions end",
+            'clicks': "case when channel_type = 'paid' then clicks end",
+            'installs': "case when channel_type = 'organic' then installs end",
+            'cost': "case when channel_type = 'paid' then total_cost end",
         },
         'appsflyer_installs': {
             'activity_date': 'install_date',

@@ -84,8 +84,13 @@ final as (
         {{ safe_divide('campaigns.clicks', 'campaigns.reach') }} as click_rate,
         {{ safe_divide('campaigns.sign_ups', 'campaigns.installs') }} as install_to_sign_up_rate,
         {{ safe_divide('campaigns.new_beneficiaries', 'campaigns.installs') }} as install_to_beneficiary_rate,
-        {{ safe_divide('campaigns.cost', 'campaigns.installs') }} as cost_per_install,
-        {{ safe_divide('campaigns.cost', 'campaigns.new_beneficiaries') }} as cost_per_new_beneficiary
+        -- owned channels (push, email) have no media spend to divide
+        case
+            when campaigns.channel_type = 'paid' then {{ safe_divide('campaigns.cost', 'campaigns.installs') }}
+        end as cost_per_install,
+        case
+            when campaigns.channel_type = 'paid' then {{ safe_divide('campaigns.cost', 'campaigns.new_beneficiaries') }}
+        end as cost_per_new_beneficiary
 
     from campaigns
     left join campaign_names

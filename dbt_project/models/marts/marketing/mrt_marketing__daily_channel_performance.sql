@@ -18,7 +18,10 @@ final as (
         {%- for name, type in marketing_unified_measures() %}
         sum({{ name }}) as {{ name }},
         {%- endfor %}
-        {{ safe_divide('sum(clicks)', 'sum(sends_or_impressions)') }} as click_rate,
+        -- social 'clicks' are interactions, several per account reached: no rate
+        case
+            when channel_type != 'social' then {{ safe_divide('sum(clicks)', 'sum(sends_or_impressions)') }}
+        end as click_rate,
         {{ safe_divide('sum(sign_ups)', 'sum(installs)') }} as install_to_sign_up_rate,
         {{ safe_divide('sum(new_beneficiaries)', 'sum(installs)') }} as install_to_beneficiary_rate
 

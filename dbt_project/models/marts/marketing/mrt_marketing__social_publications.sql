@@ -64,9 +64,9 @@ instagram as (
         instagram_posts.total_interactions as engagements,
         instagram_posts.follows,
         instagram_posts.profile_visits,
-        cast(null as {{ dbt.type_float() }}) as video_duration_seconds,
-        cast(null as {{ dbt.type_float() }}) as full_video_watched_rate,
-        cast(null as {{ dbt.type_float() }}) as average_time_watched_seconds
+        cast(null as {{ type_double() }}) as video_duration_seconds,
+        cast(null as {{ type_double() }}) as full_video_watched_rate,
+        cast(null as {{ type_double() }}) as average_time_watched_seconds
 
     from instagram_posts
     left join instagram_usernames
@@ -99,9 +99,9 @@ tiktok as (
         + coalesce(tiktok_videos.shares, 0) as engagements,
         cast(null as {{ dbt.type_bigint() }}) as follows,
         cast(null as {{ dbt.type_bigint() }}) as profile_visits,
-        cast(tiktok_videos.video_duration as {{ dbt.type_float() }}) as video_duration_seconds,
-        cast(tiktok_videos.full_video_watched_rate as {{ dbt.type_float() }}) as full_video_watched_rate,
-        cast(tiktok_videos.average_time_watched as {{ dbt.type_float() }}) as average_time_watched_seconds
+        cast(tiktok_videos.video_duration as {{ type_double() }}) as video_duration_seconds,
+        cast(tiktok_videos.full_video_watched_rate as {{ type_double() }}) as full_video_watched_rate,
+        cast(tiktok_videos.average_time_watched as {{ type_double() }}) as average_time_watched_seconds
 
     from tiktok_videos
     left join tiktok_usernames

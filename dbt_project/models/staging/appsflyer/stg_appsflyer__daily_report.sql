@@ -17,9 +17,9 @@ renamed as (
         installs,
         sessions,
         loyal_users,
-        cast(total_cost as {{ dbt.type_float() }}) as total_cost,
-        cast(total_revenue as {{ dbt.type_float() }}) as total_revenue,
-        cast(average_ecpi as {{ dbt.type_float() }}) as average_ecpi,
+        cast(total_cost as {{ dbt.type_numeric() }}) as total_cost,
+        cast(total_revenue as {{ dbt.type_numeric() }}) as total_revenue,
+        cast(average_ecpi as {{ dbt.type_numeric() }}) as average_ecpi,
         _dlt_load_id as load_id
 
     from source

@@ -13,7 +13,7 @@ renamed as (
         {{ utc_timestamp('event_time') }} as event_at,
         {{ utc_timestamp('install_time') }} as installed_at,
         event_value,
-        cast(event_revenue as {{ dbt.type_float() }}) as event_revenue,
+        cast(event_revenue as {{ dbt.type_numeric() }}) as event_revenue,
         platform,
         cast(customer_user_id as {{ dbt.type_bigint() }}) as user_id,
         media_source,

@@ -20,7 +20,7 @@ renamed as (
         campaign_id,
         adset,
         ad,
-        cast(cost_value as {{ dbt.type_float() }}) as cost_value,
+        cast(cost_value as {{ dbt.type_numeric() }}) as cost_value,
         cost_currency,
         country_code,
         state as department_code,
