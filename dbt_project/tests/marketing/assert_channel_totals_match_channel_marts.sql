@@ -36,12 +36,12 @@ social_daily as (
 unified as (
 
     {%- for measure in measures %}
-    select channel, '{{ measure }}' as measure, cast(sum({{ measure }}) as {{ dbt.type_numeric() }}) as total
-    from performance
-    group by 1
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select channel, '{{ measure }}' as measure, cast(sum({{ measure }}) as {{ dbt.type_numeric() }}) as total
+        from performance
+        group by 1
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -57,31 +57,31 @@ unified as (
 channel_marts as (
 
     {%- for measure, expression in acquisition.items() %}
-    select channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
-    from install_acquisition
-    group by 1
-    union all
+        select channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
+        from install_acquisition
+        group by 1
+        union all
     {%- endfor %}
 
     {%- for measure, expression in {'sends_or_impressions': 'sent', 'opens_or_views': 'opens', 'clicks': 'direct_opens'}.items() %}
-    select 'push' as channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
-    from push_campaigns
-    union all
+        select 'push' as channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
+        from push_campaigns
+        union all
     {%- endfor %}
 
     {%- for measure, expression in {'sends_or_impressions': 'sent', 'deliveries': 'delivered', 'opens_or_views': 'unique_opens', 'clicks': 'unique_clicks'}.items() %}
-    select 'email' as channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
-    from email_campaigns
-    union all
+        select 'email' as channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
+        from email_campaigns
+        union all
     {%- endfor %}
 
     {%- for measure, expression in {'sends_or_impressions': 'reach', 'opens_or_views': 'views', 'clicks': 'engagements'}.items() %}
-    select network as channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
-    from social_daily
-    group by 1
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select network as channel, '{{ measure }}' as measure, cast(sum({{ expression }}) as {{ dbt.type_numeric() }}) as total
+        from social_daily
+        group by 1
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -109,8 +109,9 @@ compared as (
 
     from unified
     full outer join channel_mart_totals as channel_marts
-        on unified.channel = channel_marts.channel
-        and unified.measure = channel_marts.measure
+        on
+            unified.channel = channel_marts.channel
+            and unified.measure = channel_marts.measure
 
 )
 

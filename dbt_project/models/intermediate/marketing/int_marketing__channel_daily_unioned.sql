@@ -36,13 +36,13 @@ unioned as (
 
     {%- for source_name in marketing_field_mapping() %}
 
-    select
-        {{ marketing_unified_select(source_name) | indent(8) }}
-    from {{ source_name }}
-    {%- if not loop.last %}
+        select
+            {{ marketing_unified_select(source_name) | indent(8) }}
+        from {{ source_name }}
+        {%- if not loop.last %}
 
-    union all
-    {%- endif %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 )

@@ -77,8 +77,9 @@ instagram as (
     left join instagram_usernames
         on instagram_daily.account_id = instagram_usernames.account_id
     left join instagram_accounts
-        on instagram_daily.account_id = instagram_accounts.account_id
-        and instagram_daily.activity_date = instagram_accounts.export_date
+        on
+            instagram_daily.account_id = instagram_accounts.account_id
+            and instagram_daily.activity_date = instagram_accounts.export_date
 
 ),
 
@@ -122,9 +123,10 @@ tiktok as (
 
     from tiktok_activity
     left join tiktok_peak_hour
-        on tiktok_activity.business_id = tiktok_peak_hour.business_id
-        and tiktok_activity.activity_date = tiktok_peak_hour.activity_date
-        and tiktok_peak_hour.hour_rank = 1
+        on
+            tiktok_activity.business_id = tiktok_peak_hour.business_id
+            and tiktok_activity.activity_date = tiktok_peak_hour.activity_date
+            and tiktok_peak_hour.hour_rank = 1
 
 ),
 

@@ -93,7 +93,8 @@ google_unallocated as (
     from google_overview_daily as overview
     left join google_country_totals as countries
         on overview.download_date = countries.download_date
-    where overview.downloads != coalesce(countries.downloads, 0)
+    where
+        overview.downloads != coalesce(countries.downloads, 0)
         or overview.updates != coalesce(countries.updates, 0)
         or overview.uninstalls != coalesce(countries.uninstalls, 0)
 

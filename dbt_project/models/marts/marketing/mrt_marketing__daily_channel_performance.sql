@@ -16,7 +16,7 @@ final as (
         platform,
         utm_campaign,
         {%- for name, type in marketing_unified_measures() %}
-        sum({{ name }}) as {{ name }},
+            sum({{ name }}) as {{ name }},
         {%- endfor %}
         -- social 'clicks' are interactions, several per account reached: no rate
         case

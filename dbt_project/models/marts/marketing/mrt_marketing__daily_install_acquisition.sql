@@ -123,20 +123,23 @@ final as (
 
     from keys
     left join report_daily
-        on keys.install_date = report_daily.install_date
-        and keys.platform = report_daily.platform
-        and keys.media_source = report_daily.media_source
-        and keys.utm_campaign = report_daily.utm_campaign
+        on
+            keys.install_date = report_daily.install_date
+            and keys.platform = report_daily.platform
+            and keys.media_source = report_daily.media_source
+            and keys.utm_campaign = report_daily.utm_campaign
     left join installs_daily
-        on keys.install_date = installs_daily.install_date
-        and keys.platform = installs_daily.platform
-        and keys.media_source = installs_daily.media_source
-        and keys.utm_campaign = installs_daily.utm_campaign
+        on
+            keys.install_date = installs_daily.install_date
+            and keys.platform = installs_daily.platform
+            and keys.media_source = installs_daily.media_source
+            and keys.utm_campaign = installs_daily.utm_campaign
     left join events_daily
-        on keys.install_date = events_daily.install_date
-        and keys.platform = events_daily.platform
-        and keys.media_source = events_daily.media_source
-        and keys.utm_campaign = events_daily.utm_campaign
+        on
+            keys.install_date = events_daily.install_date
+            and keys.platform = events_daily.platform
+            and keys.media_source = events_daily.media_source
+            and keys.utm_campaign = events_daily.utm_campaign
 
 )
 

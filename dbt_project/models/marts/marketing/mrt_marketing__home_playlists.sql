@@ -97,7 +97,8 @@ item_owners as (
     from relationships
     inner join modules
         on relationships.parent_entry_id = modules.entry_id
-    where relationships.child_type = 'Entry'
+    where
+        relationships.child_type = 'Entry'
         and relationships.is_resolved
 
 ),
@@ -127,7 +128,8 @@ home_pages as (
     from relationships
     inner join entries as homes
         on relationships.parent_entry_id = homes.entry_id
-    where relationships.field_name = 'modules'
+    where
+        relationships.field_name = 'modules'
         and homes.content_type = 'homepageNatif'
     group by 1
 
@@ -174,8 +176,9 @@ item_bookings as (
     inner join modules
         on module_items.module_entry_id = modules.entry_id
     left join booked
-        on (module_items.item_type = 'offer' and booked.offer_id = module_items.item_id)
-        or (module_items.item_type = 'venue' and booked.venue_id = module_items.item_id)
+        on
+            (module_items.item_type = 'offer' and booked.offer_id = module_items.item_id)
+            or (module_items.item_type = 'venue' and booked.venue_id = module_items.item_id)
     group by 1, 2, 3
 
 ),
@@ -216,9 +219,10 @@ final as (
     left join venues
         on module_items.item_type = 'venue' and module_items.item_id = venues.venue_id
     left join item_bookings
-        on module_items.module_entry_id = item_bookings.module_entry_id
-        and module_items.item_type = item_bookings.item_type
-        and module_items.item_id = item_bookings.item_id
+        on
+            module_items.module_entry_id = item_bookings.module_entry_id
+            and module_items.item_type = item_bookings.item_type
+            and module_items.item_id = item_bookings.item_id
 
 )
 

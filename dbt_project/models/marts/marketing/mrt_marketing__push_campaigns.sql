@@ -20,10 +20,10 @@ totals as (
         min(stats_date) as first_stats_date,
         max(stats_date) as last_stats_date,
         {%- for version in ['all', 'a', 'b'] %}
-        {%- set prefix = '' if version == 'all' else 'version_' ~ version ~ '_' %}
-        sum(case when version = '{{ version }}' then sent end) as {{ prefix }}sent,
-        sum(case when version = '{{ version }}' then direct_open end) as {{ prefix }}direct_opens,
-        sum(case when version = '{{ version }}' then influenced_open end) as {{ prefix }}influenced_opens,
+            {%- set prefix = '' if version == 'all' else 'version_' ~ version ~ '_' %}
+            sum(case when version = '{{ version }}' then sent end) as {{ prefix }}sent,
+            sum(case when version = '{{ version }}' then direct_open end) as {{ prefix }}direct_opens,
+            sum(case when version = '{{ version }}' then influenced_open end) as {{ prefix }}influenced_opens,
         {%- endfor %}
         sum(case when version = 'all' then sent_optins end) as sent_optins,
         sum(case when version = 'all' then reengaged end) as reengaged,
