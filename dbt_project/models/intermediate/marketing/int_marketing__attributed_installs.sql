@@ -78,7 +78,7 @@ final as (
         coalesce(first_deposits.first_deposit_at >= installs.installed_at, false) as is_new_beneficiary,
         coalesce(
             first_bookings.first_booking_at >= installs.installed_at
-            and first_bookings.first_booking_at < {{ dbt.dateadd('day', 30, 'installs.installed_at') }},
+            and first_bookings.first_booking_at < {{ timestamp_add_days('installs.installed_at', 30) }},
             false
         ) as has_first_booking_within_30_days
 

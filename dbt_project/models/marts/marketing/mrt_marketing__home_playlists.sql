@@ -163,22 +163,49 @@ booked as (
 
 ),
 
-item_bookings as (
+-- offers and venues joined separately: equality joins only (BigQuery refuses OR in an outer join)
+item_booked as (
 
     select
         module_items.module_entry_id,
         module_items.item_type,
         module_items.item_id,
-        count(booked.booking_id) as bookings,
-        sum(case when booked.created_at >= modules.created_at then 1 else 0 end) as bookings_since_module_created
+        booked.booking_id,
+        booked.created_at
 
     from module_items
-    inner join modules
-        on module_items.module_entry_id = modules.entry_id
     left join booked
-        on
-            (module_items.item_type = 'offer' and booked.offer_id = module_items.item_id)
-            or (module_items.item_type = 'venue' and booked.venue_id = module_items.item_id)
+        on module_items.item_id = booked.offer_id
+    where module_items.item_type = 'offer'
+
+    union all
+
+    select
+        module_items.module_entry_id,
+        module_items.item_type,
+        module_items.item_id,
+        booked.booking_id,
+        booked.created_at
+
+    from module_items
+    left join booked
+        on module_items.item_id = booked.venue_id
+    where module_items.item_type = 'venue'
+
+),
+
+item_bookings as (
+
+    select
+        item_booked.module_entry_id,
+        item_booked.item_type,
+        item_booked.item_id,
+        count(item_booked.booking_id) as bookings,
+        sum(case when item_booked.created_at >= modules.created_at then 1 else 0 end) as bookings_since_module_created
+
+    from item_booked
+    inner join modules
+        on item_booked.module_entry_id = modules.entry_id
     group by 1, 2, 3
 
 ),
