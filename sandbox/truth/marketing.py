@@ -147,3 +147,39 @@ def downloads_by_store_and_day(world: World) -> dict[tuple[str, date], int]:
         if first <= day <= last:
             out[("google_play", day)] += sum(c["daily_device_installs"] for c in countries.values())
     return dict(out)
+
+
+def transactional_pushes_by_group(world: World) -> Counter:
+    """Batch transactional notifications sent per group (both apps)."""
+    sent: Counter = Counter()
+    for row in marketing(world).batch_transactional:
+        sent[row["group_id"]] += row["sent"]
+    return sent
+
+
+def social_by_network(world: World) -> dict[str, dict[str, int]]:
+    """Views and engagements per network over the days the demo loads (both Instagram accounts)."""
+    from sandbox.vendors.instagram.server import InstagramSandbox
+    from sandbox.vendors.instagram.world import instagram
+    from sandbox.vendors.tiktok.server import TikTokSandbox
+    from sandbox.vendors.tiktok.world import tiktok
+
+    def window(sandbox) -> tuple[date, date]:
+        config = sandbox.client_config("http://sandbox", "key", ".")
+        return date.fromisoformat(config["start_date"]), date.fromisoformat(config["end_date"])
+
+    first, last = window(InstagramSandbox)
+    days = [m for (_account, day), m in instagram(world).daily.items() if first <= day <= last]
+    out = {
+        "instagram": {
+            "views": sum(m["views"] for m in days),
+            "engagements": sum(m["total_interactions"] for m in days),
+        }
+    }
+    first, last = window(TikTokSandbox)
+    days = [m for day, m in tiktok(world).days.items() if first <= day <= last]
+    out["tiktok"] = {
+        "views": sum(m["video_views"] for m in days),
+        "engagements": sum(m["likes"] + m["comments"] + m["shares"] for m in days),
+    }
+    return out

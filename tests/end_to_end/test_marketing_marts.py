@@ -152,3 +152,22 @@ def test_downloads_per_store_and_day_equal_the_ground_truth(demo):
     expected = truth.downloads_by_store_and_day(demo.world)
     assert got == expected
     assert {store for store, _ in got} == {"app_store", "google_play"}
+
+
+def test_transactional_pushes_per_group_equal_the_ground_truth(demo):
+    got = dict(
+        demo.query(
+            "select group_id, sum(sent) from marts_marketing.mrt_marketing__daily_transactional_pushes group by 1"
+        )
+    )
+    assert Counter(got) == truth.transactional_pushes_by_group(demo.world)
+
+
+def test_social_views_and_engagements_per_network_equal_the_ground_truth(demo):
+    got = {
+        network: {"views": views, "engagements": engagements}
+        for network, views, engagements in demo.query(
+            "select network, sum(views), sum(engagements) from marts_marketing.mrt_marketing__social_daily group by 1"
+        )
+    }
+    assert got == truth.social_by_network(demo.world)
