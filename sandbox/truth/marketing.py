@@ -183,3 +183,44 @@ def social_by_network(world: World) -> dict[str, dict[str, int]]:
         "engagements": sum(m["likes"] + m["comments"] + m["shares"] for m in days),
     }
     return out
+
+
+def home_playlist_bookings(world: World) -> dict[tuple[str, str, int], int]:
+    """Per home-page module x item it shows (offer or venue): the item's non-cancelled bookings.
+
+    A module's items are its own offerId / offerIds and those of the parameter
+    blocks it links (algoliaParameters offerIds, venuesSearchParameters venueIds).
+    """
+    from sandbox.vendors.contentful.world import BLOCK_TYPES
+    from sandbox.vendors.contentful.world import build as build_contentful
+
+    cms = world.slice("contentful", build_contentful)
+    by_id = cms.by_id()
+    snap = world.snapshot()
+    offer_of_stock = {s["id"]: s["offerId"] for s in snap["stock"]}
+    kept = [b for b in snap["booking"] if b["status"] != "CANCELLED"]
+    per_item = {
+        "offer": Counter(offer_of_stock[b["stockId"]] for b in kept),
+        "venue": Counter(b["venueId"] for b in kept),
+    }
+    out: dict[tuple[str, str, int], int] = {}
+    for entry in cms.entries:
+        if entry["content_type"] in BLOCK_TYPES or entry["content_type"] == "homepageNatif":
+            continue
+        owners = [entry] + [
+            by_id[value["sys"]["id"]]
+            for value in entry["fields"].values()
+            if isinstance(value, dict)
+            and value.get("sys", {}).get("linkType") == "Entry"
+            and value["sys"]["id"] in by_id
+        ]
+        for owner in owners:
+            fields = owner["fields"]
+            items = [("offer", i) for i in fields.get("offerIds", [])] + [
+                ("venue", i) for i in fields.get("venueIds", [])
+            ]
+            if fields.get("offerId"):
+                items.append(("offer", fields["offerId"]))
+            for kind, item in items:
+                out[(entry["id"], kind, int(item))] = per_item[kind][int(item)]
+    return out

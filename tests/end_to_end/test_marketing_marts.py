@@ -171,3 +171,13 @@ def test_social_views_and_engagements_per_network_equal_the_ground_truth(demo):
         )
     }
     assert got == truth.social_by_network(demo.world)
+
+
+def test_home_playlist_items_and_their_bookings_equal_the_ground_truth(demo):
+    got = {
+        (module, kind, item): bookings
+        for module, kind, item, bookings in demo.query(
+            "select module_entry_id, item_type, item_id, bookings from marts_marketing.mrt_marketing__home_playlists"
+        )
+    }
+    assert got == truth.home_playlist_bookings(demo.world)
