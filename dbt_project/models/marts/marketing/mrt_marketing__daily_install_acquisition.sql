@@ -20,12 +20,6 @@ in_app_events as (
 
 ),
 
-media_sources as (
-
-    select * from {{ ref('marketing_media_sources') }}
-
-),
-
 report_daily as (
 
     select
@@ -64,24 +58,38 @@ installs_daily as (
 
 ),
 
--- what AppsFlyer itself reports (its SDK events), per install day, to set beside the app database
+-- what AppsFlyer itself reports (its SDK events), per install: each event is
+-- put on the latest version of its install, so a restated install counts once
+events_per_install as (
+
+    select
+        app_id,
+        appsflyer_id,
+        max(case when event_name = 'af_complete_registration' then 1 else 0 end) as has_registration,
+        max(case when event_name = 'af_complete_beneficiary' then 1 else 0 end) as has_beneficiary
+
+    from in_app_events
+    group by 1, 2
+
+),
+
 events_daily as (
 
     select
-        cast(in_app_events.installed_at as date) as install_date,
-        in_app_events.platform,
-        in_app_events.media_source,
-        coalesce(media_sources.channel, 'other') as channel,
-        coalesce(media_sources.channel_type, 'paid') as channel_type,
-        coalesce(in_app_events.utm_campaign, 'none') as utm_campaign,
-        count(distinct case when in_app_events.event_name = 'af_complete_registration' then in_app_events.appsflyer_id end)
-            as appsflyer_registrations,
-        count(distinct case when in_app_events.event_name = 'af_complete_beneficiary' then in_app_events.appsflyer_id end)
-            as appsflyer_beneficiaries
+        installs.install_date,
+        installs.platform,
+        installs.media_source,
+        installs.channel,
+        installs.channel_type,
+        installs.utm_campaign,
+        sum(events_per_install.has_registration) as appsflyer_registrations,
+        sum(events_per_install.has_beneficiary) as appsflyer_beneficiaries
 
-    from in_app_events
-    left join media_sources
-        on in_app_events.media_source = media_sources.media_source
+    from events_per_install
+    inner join installs
+        on
+            events_per_install.app_id = installs.app_id
+            and events_per_install.appsflyer_id = installs.appsflyer_id
     group by 1, 2, 3, 4, 5, 6
 
 ),
