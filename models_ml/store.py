@@ -13,5 +13,6 @@ def use_store(home: Path) -> None:
     """
     from bentoml._internal.configuration.containers import BentoMLContainer
 
-    home.mkdir(parents=True, exist_ok=True)
+    for folder in ("models", "bentos", "envs", "tmp"):  # what BentoML creates itself when it reads BENTOML_HOME
+        (home / folder).mkdir(parents=True, exist_ok=True)
     BentoMLContainer.bentoml_home.set(str(home))
