@@ -54,6 +54,15 @@ def card_failures(world: World) -> Counter:
     )
 
 
+def card_last_runs(world: World) -> dict[int, datetime]:
+    """Last execution of each card that ever ran."""
+    last: dict[int, datetime] = {}
+    for e in _executions(world):
+        if e["card_id"] is not None:
+            last[e["card_id"]] = max(e["started_at"], last.get(e["card_id"], e["started_at"]))
+    return last
+
+
 def stale_content(world: World) -> set[tuple[str, int]]:
     """(content type, id) of the cards and dashboards nobody ran for 90 days."""
     db = metabase(world).as_of()

@@ -112,13 +112,16 @@ def _age_band(age: int) -> str:
     return "21 and over"
 
 
-def requester_profiles(world: World) -> dict[int, tuple[bool, bool, str]]:
-    """Per ticket id: (resolved to an app user, beneficiary when the ticket was created, age band)."""
+def requester_profiles(world: World) -> dict[int, tuple[bool, bool, str, str]]:
+    """Per ticket id: (resolved to an app user, beneficiary when the ticket was created, age band,
+    current department, '-1' when unresolved)."""
     z = zendesk(world)
     users = {u.id: u for u in world.users}
     requesters = {u["id"]: u for u in z.users}
+    snap = world.snapshot()
+    department = {u["id"]: u["departementCode"] for u in snap["user"]}
     first_deposit: dict[int, datetime] = {}
-    for d in world.snapshot()["deposit"]:
+    for d in snap["deposit"]:
         first_deposit[d["userId"]] = min(d["dateCreated"], first_deposit.get(d["userId"], d["dateCreated"]))
     profiles = {}
     for t in z.tickets:
@@ -127,12 +130,13 @@ def requester_profiles(world: World) -> dict[int, tuple[bool, bool, str]]:
         recorded = (req["user_fields"] or {}).get("user_id")
         resolved = app_user is not None and (req["email"] == app_user.email or recorded == str(app_user.id))
         if not resolved:
-            profiles[t["id"]] = (False, False, "unknown")
+            profiles[t["id"]] = (False, False, "unknown", "-1")
             continue
         deposit = first_deposit.get(app_user.id)
         profiles[t["id"]] = (
             True,
             deposit is not None and deposit <= t["created_at"],
             _age_band(app_user.age_on(t["created_at"].date())),
+            department[app_user.id],
         )
     return profiles

@@ -33,6 +33,12 @@ def test_card_users_and_failures_per_month_equal_the_ground_truth(demo):
     assert Counter({(c, m): f for c, m, _, f in rows if f}) == truth.card_failures(demo.world)
 
 
+def test_card_last_runs_equal_the_ground_truth(demo):
+    # the ingredient of staleness, checked on every card (the small demo world may have nothing stale)
+    got = dict(demo.query(f"select card_id, max(last_run_at) from {USAGE} group by 1"))
+    assert got == truth.card_last_runs(demo.world)
+
+
 def test_stale_content_equals_the_ground_truth(demo):
     got = set(demo.query(f"select content_type, content_id from {STALE}"))
     assert got == truth.stale_content(demo.world)

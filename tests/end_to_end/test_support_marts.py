@@ -83,9 +83,10 @@ def test_resolution_hours_equal_the_ground_truth(demo):
 
 def test_requester_profiles_equal_the_ground_truth(demo):
     rows = demo.query(
-        f"select ticket_id, requester_is_app_user, requester_is_beneficiary, requester_age_band from {TICKETS}"
+        "select ticket_id, requester_is_app_user, requester_is_beneficiary, requester_age_band, "
+        f"requester_department_code from {TICKETS}"
     )
-    got = {tid: (app, beneficiary, band) for tid, app, beneficiary, band in rows}
+    got = {tid: tuple(profile) for tid, *profile in rows}
     assert got == truth.requester_profiles(demo.world)
 
 

@@ -63,9 +63,9 @@ monthly as (
         {{ month_start('started_at') }} as usage_month,
         card_id,
         count(*) as executions,
-        sum(case when execution_context = 'dashboard' then 1 else 0 end) as dashboard_executions,
-        sum(case when is_cache_hit then 1 else 0 end) as cache_hits,
-        sum(case when error is not null then 1 else 0 end) as failed_executions,
+        cast(sum(case when execution_context = 'dashboard' then 1 else 0 end) as {{ dbt.type_bigint() }}) as dashboard_executions,
+        cast(sum(case when is_cache_hit then 1 else 0 end) as {{ dbt.type_bigint() }}) as cache_hits,
+        cast(sum(case when error is not null then 1 else 0 end) as {{ dbt.type_bigint() }}) as failed_executions,
         count(distinct executor_id) as distinct_users,
         {{ percentile_cont('running_time_ms', 0.5) }} as median_running_time_ms,
         max(started_at) as last_run_at

@@ -38,7 +38,8 @@ reference_time as (
 
     select
         max(started_at) as as_of_at,
-        {{ dbt.dateadd('day', -stale_after_days, 'max(started_at)') }} as stale_before
+        cast({{ dbt.dateadd('day', -stale_after_days, 'max(started_at)') }} as {{ dbt.type_timestamp() }})
+            as stale_before
 
     from executions
 

@@ -103,7 +103,7 @@ rated as (
         topic,
         channel,
         count(*) as rated_tickets,
-        sum(case when satisfaction_score = 'good' then 1 else 0 end) as good_ratings
+        cast(sum(case when satisfaction_score = 'good' then 1 else 0 end) as {{ dbt.type_bigint() }}) as good_ratings
 
     from tickets
     where is_rated
@@ -148,11 +148,11 @@ final as (
         channel,
         created_tickets,
         solved_tickets,
-        sum(created_tickets - solved_tickets) over (
+        cast(sum(created_tickets - solved_tickets) over (
             partition by topic, channel
             order by ticket_date
             rows between unbounded preceding and current row
-        ) as backlog_tickets,
+        ) as {{ dbt.type_bigint() }}) as backlog_tickets,
         median_resolution_hours,
         p90_resolution_hours,
         rated_tickets,

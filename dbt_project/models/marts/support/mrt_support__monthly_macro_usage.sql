@@ -35,7 +35,7 @@ monthly as (
         usage_month,
         macro_id,
         count(*) as export_days,
-        sum(usage_24h) as daily_uses_summed
+        cast(sum(usage_24h) as {{ dbt.type_bigint() }}) as daily_uses_summed
 
     from exports
     group by 1, 2
