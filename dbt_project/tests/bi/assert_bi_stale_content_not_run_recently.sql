@@ -15,8 +15,9 @@ executions as (
 select stale.content_type, stale.content_id, executions.execution_id, executions.started_at
 from stale
 inner join executions
-    on (stale.content_type = 'card' and executions.card_id = stale.content_id)
-    or (stale.content_type = 'dashboard' and executions.dashboard_id = stale.content_id)
+    on
+        (stale.content_type = 'card' and executions.card_id = stale.content_id)
+        or (stale.content_type = 'dashboard' and executions.dashboard_id = stale.content_id)
 where executions.started_at >= cast({{ dbt.dateadd('day', -90, 'stale.as_of_at') }} as {{ dbt.type_timestamp() }})
 
 union all

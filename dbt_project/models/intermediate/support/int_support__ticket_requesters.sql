@@ -90,7 +90,8 @@ ages as (
         resolved.ticket_id,
         extract(year from resolved.created_at) - extract(year from app_users.birth_date)
         - case
-            when extract(month from resolved.created_at) * 100 + extract(day from resolved.created_at)
+            when
+                extract(month from resolved.created_at) * 100 + extract(day from resolved.created_at)
                 < extract(month from app_users.birth_date) * 100 + extract(day from app_users.birth_date)
                 then 1
             else 0

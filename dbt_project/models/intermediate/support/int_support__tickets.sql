@@ -73,8 +73,9 @@ final as (
 
     from tickets
     left join latest_ratings
-        on tickets.ticket_id = latest_ratings.ticket_id
-        and latest_ratings.rating_rank = 1
+        on
+            tickets.ticket_id = latest_ratings.ticket_id
+            and latest_ratings.rating_rank = 1
     left join requesters on tickets.ticket_id = requesters.ticket_id
     where tickets.ticket_status != 'deleted'
 

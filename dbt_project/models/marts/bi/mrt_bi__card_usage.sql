@@ -72,7 +72,7 @@ monthly as (
 
     from executions
     where card_id is not null
-    group by 1, 2
+    group by {{ month_start('started_at') }}, card_id
 
 ),
 

@@ -126,17 +126,20 @@ flows as (
 
     from grid
     left join created
-        on grid.ticket_date = created.ticket_date
-        and grid.topic = created.topic
-        and grid.channel = created.channel
+        on
+            grid.ticket_date = created.ticket_date
+            and grid.topic = created.topic
+            and grid.channel = created.channel
     left join solved
-        on grid.ticket_date = solved.ticket_date
-        and grid.topic = solved.topic
-        and grid.channel = solved.channel
+        on
+            grid.ticket_date = solved.ticket_date
+            and grid.topic = solved.topic
+            and grid.channel = solved.channel
     left join rated
-        on grid.ticket_date = rated.ticket_date
-        and grid.topic = rated.topic
-        and grid.channel = rated.channel
+        on
+            grid.ticket_date = rated.ticket_date
+            and grid.topic = rated.topic
+            and grid.channel = rated.channel
 
 ),
 

@@ -59,8 +59,9 @@ final as (
 
     from exports
     inner join monthly
-        on exports.usage_month = monthly.usage_month
-        and exports.macro_id = monthly.macro_id
+        on
+            exports.usage_month = monthly.usage_month
+            and exports.macro_id = monthly.macro_id
     where exports.export_rank = 1
 
 )
