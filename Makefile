@@ -9,7 +9,7 @@ UV := .uv/bin/uv
 VENV := .venv
 SCALE ?= 1.0
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint format clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -26,6 +26,18 @@ demo: install
 
 test: install
 	$(VENV)/bin/python -m pytest
+
+# ruff (lint + format), mypy on the product's Python, sqlfluff on the dbt models (dbt templater)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/sqlfluff fix dbt_project/models
 
 clean:
 	-$(VENV)/bin/python -m sandbox stop

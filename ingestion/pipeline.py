@@ -1,9 +1,9 @@
 """Running a source: one dlt pipeline per source, into its own `raw_<source>` dataset.
 
-The destination is chosen by configuration alone: the DuckDB warehouse file by
-default, BigQuery with `PCDATA_DESTINATION=bigquery` (credentials from dlt's
-usual `DESTINATION__BIGQUERY__CREDENTIALS__*` settings). Load files are
-parquet, never insert-values.
+The destination is chosen by configuration alone (`pcdata.destination`, see
+`warehouse.settings`): the DuckDB warehouse file by default, or BigQuery with
+dlt's own `destination.bigquery` settings. Load files are parquet, never
+insert-values.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import dlt
 import sqlalchemy as sa
 from dlt.common.pipeline import LoadInfo
 
-from pcdata.settings import Settings
+from warehouse import Settings
 
 from .registry import SOURCES
 
@@ -53,10 +53,9 @@ class Runner:
 
     def app_engine(self) -> sa.Engine:
         if self._app_engine is None:
-            from .embedded_postgres import start_embedded
+            from .embedded_postgres import app_database_url
 
-            url = self.settings.app_db_url or start_embedded(self.settings.pgdata)
-            self._app_engine = sa.create_engine(url)
+            self._app_engine = sa.create_engine(app_database_url(self.settings.pgdata))
         return self._app_engine
 
     def rows(self, source: str, table: str, columns: str) -> list[tuple]:

@@ -18,15 +18,16 @@ from typing import NoReturn
 import click
 from rich.console import Console
 
+from warehouse import Settings
+
 from . import steps
-from .settings import Settings
 
 console = Console()
 DEFAULT_SEED = 42
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    return Settings.load()
 
 
 @click.group()

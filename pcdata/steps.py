@@ -13,7 +13,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from .settings import REPO, Settings
+from warehouse import Settings
+
+from . import REPO
 
 
 class StepFailed(RuntimeError):
@@ -33,16 +35,17 @@ def step(name: str) -> Iterator[None]:
 
 
 def app_engine(settings: Settings) -> sa.Engine:
-    from ingestion.embedded_postgres import start_embedded
+    from ingestion.embedded_postgres import app_database_url
 
     with step("app database"):
-        return sa.create_engine(settings.app_db_url or start_embedded(settings.pgdata))
+        return sa.create_engine(app_database_url(settings.pgdata))
 
 
 def stop_app_database(settings: Settings) -> bool:
-    from ingestion.embedded_postgres import stop_embedded
+    """Stop the embedded app database, if that is the one in use."""
+    from ingestion.embedded_postgres import configured_url, stop_embedded
 
-    return settings.app_db_url is None and stop_embedded(settings.pgdata)
+    return configured_url() is None and stop_embedded(settings.pgdata)
 
 
 def ingest(settings: Settings, sources: list[str], on_done: Callable | None = None) -> list:
@@ -79,12 +82,12 @@ def raw_row_counts(settings: Settings, sources: list[str]) -> dict[str, int]:
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:
     """Rows per mart table (`marts_<domain>.<table>`), what analysts read."""
-    from .warehouse import query
+    from warehouse import query
 
     tables = query(
         settings,
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema like 'marts_%' order by 1, 2",
+        f"where table_schema like '{settings.schema_prefix}marts_%' order by 1, 2",
     )
     return {
         f"{schema}.{table}": query(settings, f'select count(*) from {schema}."{table}"')[0][0]
@@ -102,21 +105,16 @@ def transform(settings: Settings, *dbt_args: str):
     return summary
 
 
-def _use_bentoml_store(settings: Settings) -> None:
-    # BentoML reads BENTOML_HOME when first imported: set it before any bentoml import
-    os.environ["BENTOML_HOME"] = str(settings.bentoml_home)
-    settings.bentoml_home.mkdir(parents=True, exist_ok=True)
-
-
 def train_compliance(settings: Settings, seed: int = 42) -> dict:
     """Train on the compliance mart, register the model, write the evaluation report."""
-    _use_bentoml_store(settings)
     from models_ml.compliance.report import write_report
     from models_ml.compliance.train import register, train
-    from models_ml.warehouse import read_mart
+    from models_ml.store import use_store
+    from warehouse import read_table
 
     with step("train compliance"):
-        data = read_mart(settings, "marts_ml", "mrt_ml__compliance_training_offers")
+        use_store(settings.bentoml_home)
+        data = read_table(settings, "marts_ml", "mrt_ml__compliance_training_offers")
         result = train(data, seed=seed)
         tag = register(result)
         report = write_report(result, settings.reports_dir / "compliance", tag)
@@ -125,10 +123,12 @@ def train_compliance(settings: Settings, seed: int = 42) -> dict:
 
 def build_bento(settings: Settings, service: str) -> str:
     """`bentoml build` of bentos/<service>/bentofile.yaml from the repo root; returns the bento tag."""
-    _use_bentoml_store(settings)
     import bentoml
 
+    from models_ml.store import use_store
+
     with step(f"build {service} bento"):
+        use_store(settings.bentoml_home)
         bento = bentoml.bentos.build_bentofile(str(REPO / "bentos" / service / "bentofile.yaml"), build_ctx=str(REPO))
     return str(bento.tag)
 

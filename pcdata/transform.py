@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import json
 from collections import Counter
 from dataclasses import dataclass
 
-from .settings import REPO, Settings
+from warehouse import Settings
+
+from . import REPO
 
 
 @dataclass
@@ -22,13 +24,32 @@ class DbtSummary:
         return ", ".join(f"{n} {key}" for key, n in sorted(by_type.items()))
 
 
+def profile_args(settings: Settings) -> list[str]:
+    """dbt's target and the profile's variables, from the same settings dlt loads with (profiles.yml reads them)."""
+    variables = {"pcdata_duckdb_path": str(settings.warehouse), "pcdata_schema_prefix": settings.schema_prefix}
+    if settings.destination == "bigquery":
+        import dlt
+
+        variables["pcdata_bigquery_project"] = dlt.secrets.get("destination.bigquery.credentials.project_id")
+        variables["pcdata_bigquery_location"] = dlt.config.get("destination.bigquery.location") or "EU"
+    return [
+        "--project-dir",
+        str(REPO),
+        "--profiles-dir",
+        str(REPO),
+        "--target",
+        settings.destination,
+        "--vars",
+        json.dumps(variables),
+    ]
+
+
 def dbt(settings: Settings, *args: str) -> DbtSummary:
     from dbt.adapters.factory import reset_adapters
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(settings.dbt_env())
     try:
-        result = dbtRunner().invoke([*args, "--project-dir", str(REPO), "--profiles-dir", str(REPO)])
+        result = dbtRunner().invoke([*args, *profile_args(settings)])
     finally:
         reset_adapters()  # close dbt's DuckDB connection: the next step opens the file too
     counts: Counter = Counter()

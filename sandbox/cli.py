@@ -18,9 +18,9 @@ from rich.table import Table
 
 from pcdata import steps
 from pcdata.cli import fail, print_load, print_training
-from pcdata.settings import Settings
 from sandbox import server
 from sandbox.config import sandbox_config, use
+from warehouse import Settings
 
 console = Console()
 DEFAULT_SEED, DEFAULT_SCALE = 42, 1.0
@@ -37,7 +37,7 @@ def main() -> None:
 def start(seed: int, scale: float) -> None:
     """Start the vendor sandboxes (one local server)."""
     try:
-        handle = start_sandbox(Settings.from_env(), seed, scale)
+        handle = start_sandbox(Settings.load(), seed, scale)
     except steps.StepFailed as exc:
         fail(exc)
     console.print(f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale})")
@@ -45,19 +45,19 @@ def start(seed: int, scale: float) -> None:
 
 @main.command()
 def stop() -> None:
-    console.print("sandbox stopped" if server.stop(Settings.from_env().sandbox_state) else "no sandbox was running")
+    console.print("sandbox stopped" if server.stop(Settings.load().sandbox_state) else "no sandbox was running")
 
 
 @main.command()
 def status() -> None:
-    handle = server.read_state(Settings.from_env().sandbox_state)
+    handle = server.read_state(Settings.load().sandbox_state)
     console.print(f"running at {handle.base_url} (pid {handle.pid})" if handle else "not running")
 
 
 @main.command()
 def env() -> None:
     """Print the dlt configuration of sandbox mode as shell `export` lines."""
-    settings = Settings.from_env()
+    settings = Settings.load()
     handle = server.read_state(settings.sandbox_state)
     if handle is None:
         fail(RuntimeError("no sandbox is running: start one with `python -m sandbox start`"))
@@ -67,7 +67,7 @@ def env() -> None:
 
 @main.group()
 def appdb() -> None:
-    """The app database (embedded PostgreSQL unless PCDATA_APP_DB_URL is set), written from the world."""
+    """The app database (embedded PostgreSQL unless sources.app.credentials is set), written from the world."""
 
 
 @appdb.command("load")
@@ -76,7 +76,7 @@ def appdb() -> None:
 @click.option("--as-of", type=click.DateTime(), default=None, help="Write the world as it stood then.")
 def appdb_load(seed: int, scale: float, as_of: datetime | None) -> None:
     try:
-        counts = load_app_database(Settings.from_env(), seed, scale, as_of)
+        counts = load_app_database(Settings.load(), seed, scale, as_of)
     except steps.StepFailed as exc:
         fail(exc)
     console.print("app database written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
@@ -84,7 +84,7 @@ def appdb_load(seed: int, scale: float, as_of: datetime | None) -> None:
 
 @appdb.command("stop")
 def appdb_stop() -> None:
-    stopped = steps.stop_app_database(Settings.from_env())
+    stopped = steps.stop_app_database(Settings.load())
     console.print("app database stopped" if stopped else "no embedded app database was running")
 
 
@@ -117,7 +117,7 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
     from ingestion.registry import SOURCES
     from pcdata import reports
 
-    settings = Settings.from_env()
+    settings = Settings.load()
     timings: dict[str, float] = {}
     total = 7
 

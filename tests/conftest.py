@@ -14,9 +14,9 @@ import requests
 import sqlalchemy as sa
 
 from ingestion.embedded_postgres import start_embedded, stop_embedded
-from pcdata.settings import Settings
 from sandbox import server
 from sandbox.world import World, build_world
+from warehouse import Settings
 
 SEED, SCALE = 7, 0.2
 SALT = "test-salt"
@@ -90,13 +90,12 @@ _counter = iter(range(1_000_000))
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch, sandbox) -> Settings:
-    """A private PCDATA_HOME (warehouse, dlt state) with every source pointed at the sandbox."""
-    monkeypatch.setenv("PCDATA_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("PCDATA_DUCKDB_PATH", raising=False)
+    """A private home (warehouse, dlt state) with every source pointed at the sandbox."""
+    monkeypatch.setenv("PCDATA__HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PII_SALT", SALT)
     for key, value in sandbox.client_config().items():
         monkeypatch.setenv(key, value)
-    return Settings.from_env()
+    return Settings.load()
 
 
 @pytest.fixture
@@ -114,5 +113,5 @@ def duck(settings):
 def pytest_configure(config):
     # tests must not reach real vendors even if a developer's env points elsewhere
     for key in list(os.environ):
-        if key.startswith("SOURCES__") or key.startswith("DESTINATION__"):
+        if key.startswith(("SOURCES__", "DESTINATION__", "PCDATA__")):
             del os.environ[key]

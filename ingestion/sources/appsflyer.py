@@ -264,9 +264,7 @@ def appsflyer(
                         a,
                         last,
                     )
-                    dlt.current.resource_state().setdefault("quota_reached", {})[app_id] = datetime.now(
-                        UTC
-                    ).isoformat()
+                    dlt.current.resource_state().setdefault("quota_reached", {})[app_id] = datetime.now(UTC).isoformat()
                     break
                 for r in rows:
                     r["app_id"] = r.get("app_id") or app_id

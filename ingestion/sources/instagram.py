@@ -341,8 +341,7 @@ def instagram(
         _, end = window({}, start_date, end_date, lookback_days)
         last_end = state.get("last_end")
         cutoff = (
-            datetime.combine(date.fromisoformat(last_end), datetime.min.time(), UTC)
-            - timedelta(days=post_refresh_days)
+            datetime.combine(date.fromisoformat(last_end), datetime.min.time(), UTC) - timedelta(days=post_refresh_days)
             if last_end
             else None
         )

@@ -12,7 +12,7 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
-from ..settings import Settings
+from warehouse import Settings
 
 
 def available() -> dict[str, ModuleType]:

@@ -17,10 +17,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from ..settings import Settings
-from ..warehouse import query
+from warehouse import Settings, query
 
 TITLE = "Marketing: funnel per channel, cost per new beneficiary, installs and downloads"
 MARTS = "marts_marketing"
@@ -199,8 +199,9 @@ def _daily_chart(installs: dict[date, int], downloads: dict[str, dict[date, int]
     fig, ax = plt.subplots(figsize=(10, 4))
     for store, per_day in sorted(downloads.items()):
         store_days = sorted(per_day)  # the App Store's latest day comes a day later: no false zero
-        ax.plot(store_days, [per_day[d] for d in store_days], label=f"{store} downloads")
-    ax.plot(days, [installs.get(d, 0) for d in days], label="AppsFlyer installs", color="black", lw=1)
+        ax.plot(mdates.date2num(store_days), [per_day[d] for d in store_days], label=f"{store} downloads")
+    ax.plot(mdates.date2num(days), [installs.get(d, 0) for d in days], label="AppsFlyer installs", color="black", lw=1)
+    ax.xaxis_date()
     ax.set_ylabel("per day")
     ax.set_title("Daily store downloads and measured installs")
     ax.legend()

@@ -21,8 +21,10 @@ SEED, SCALE = 11, 0.15
 
 
 def run_demo(home: Path, seed: int = SEED, scale: float = SCALE) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PII_SALT", "PCDATA_"))}
-    env.update(PCDATA_HOME=str(home), COLUMNS="200")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PII_SALT", "PCDATA__", "DESTINATION__"))
+    }
+    env.update(PCDATA__HOME=str(home), COLUMNS="200")
     return subprocess.run(
         [sys.executable, "-m", "sandbox", "demo", "--seed", str(seed), "--scale", str(scale)],
         env=env,

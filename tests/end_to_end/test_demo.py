@@ -62,12 +62,12 @@ def test_second_run_changes_no_row_count(demo):
 
 
 def test_a_failing_step_is_named_and_exits_non_zero(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PCDATA_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PCDATA__", "DESTINATION__"))}
     # the app database is down: nothing listens on that socket
     env.update(
-        PCDATA_HOME=str(tmp_path),
+        PCDATA__HOME=str(tmp_path),
         PII_SALT="x",
-        PCDATA_APP_DB_URL=f"postgresql+psycopg2://postgres@/postgres?host={tmp_path}",
+        SOURCES__APP__CREDENTIALS=f"postgresql+psycopg2://postgres@/postgres?host={tmp_path}",
     )
     run = subprocess.run(
         [sys.executable, "-m", "pcdata.cli", "ingest", "app"], env=env, capture_output=True, text=True, timeout=300

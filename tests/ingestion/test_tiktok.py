@@ -89,11 +89,11 @@ def test_a_client_that_forgets_the_rotated_token_fails_on_its_second_run(
     runner, settings, vendor, tmp_path, monkeypatch
 ):
     runner.run("tiktok")
-    monkeypatch.setenv("PCDATA_HOME", str(tmp_path / "amnesic"))  # a fresh pipeline state: the rotated token is lost
-    from pcdata.settings import Settings
+    monkeypatch.setenv("PCDATA__HOME", str(tmp_path / "amnesic"))  # a fresh pipeline state: the rotated token is lost
+    from warehouse import Settings
 
     with pytest.raises(IngestionFailed) as err:
-        Runner(Settings.from_env()).run("tiktok")
+        Runner(Settings.load()).run("tiktok")
     assert "invalid_grant" in str(err.value) and "re-authorise" in str(err.value)
 
 

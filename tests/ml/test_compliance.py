@@ -5,7 +5,6 @@ dlt, built by dbt. The service runs in process (one ASGI app per process) and
 once for real under `bentoml serve`.
 """
 
-import os
 import socket
 import subprocess
 import time
@@ -28,13 +27,13 @@ def mart(tmp_path_factory, pg_url):
     """The training mart of a world big enough to learn from (about 700 reviewed offers)."""
     import sqlalchemy as sa
 
-    from pcdata.settings import Settings
+    from warehouse import Settings
 
     home = tmp_path_factory.mktemp("compliance")
     mp = pytest.MonkeyPatch()
-    mp.setenv("PCDATA_HOME", str(home))
+    mp.setenv("PCDATA__HOME", str(home))
     mp.setenv("PII_SALT", "test-salt")
-    settings = Settings.from_env()
+    settings = Settings.load()
     admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text("drop database if exists compliance_app"))
@@ -44,9 +43,9 @@ def mart(tmp_path_factory, pg_url):
     Runner(settings, engine).run("app")
     summary = dbt(settings, "build", "--select", f"+{MART}", "--indirect-selection", "cautious")
     assert summary.success, summary.failures
-    from models_ml.warehouse import read_mart
+    from warehouse import read_table
 
-    data = read_mart(settings, "marts_ml", MART)
+    data = read_table(settings, "marts_ml", MART)
     engine.dispose()
     yield settings, data
     mp.undo()
@@ -128,10 +127,12 @@ def test_report_has_metrics_and_plots(trained, tmp_path):
 # --- the service --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def model_store(trained, tmp_path_factory):
-    """A BentoML store holding the trained model (BENTOML_HOME set before bentoml is first used)."""
-    home = tmp_path_factory.mktemp("bentoml")
-    os.environ["BENTOML_HOME"] = str(home)
+    """A BentoML store holding the trained model (chosen before bentoml is first used)."""
     from models_ml.compliance.train import register
+    from models_ml.store import use_store
+
+    home = tmp_path_factory.mktemp("bentoml")
+    use_store(home)
 
     tag = register(trained)
     return home, tag
@@ -219,11 +220,11 @@ def _free_port() -> int:
 
 
 def test_real_bentoml_serve_round_trip(model_store, tmp_path):
-    from pcdata.settings import Settings
     from pcdata.steps import serve_command
+    from warehouse import Settings
 
     port = _free_port()
-    command, env = serve_command(Settings.from_env(), "compliance", port)
+    command, env = serve_command(Settings.load(), "compliance", port)
     env["BENTOML_HOME"] = str(model_store[0])
     with (tmp_path / "serve.log").open("w") as log:  # never an undrained PIPE: the access log would block it
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -203,9 +203,7 @@ class DmsSandbox(VendorSandbox):
             )
         since_raw = variables.get("updatedSince")
         try:
-            since = (
-                datetime.fromisoformat(since_raw).astimezone(UTC).replace(tzinfo=None) if since_raw else None
-            )
+            since = datetime.fromisoformat(since_raw).astimezone(UTC).replace(tzinfo=None) if since_raw else None
         except ValueError:
             return Response.json(
                 {

@@ -210,11 +210,8 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         assignee = None if status == "new" else rng.choice(agents)["id"]
         custom = {}
         for fid, _title, ftype, options in TICKET_FIELDS:
-            if (
-                (fid == 4490267156124
-                and kind != "partner")
-                or (fid in (4490222594460, 13689298822684)
-                and kind == "partner")
+            if (fid == 4490267156124 and kind != "partner") or (
+                fid in (4490222594460, 13689298822684) and kind == "partner"
             ):
                 value = None
             elif ftype == "multiselect":

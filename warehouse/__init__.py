@@ -1,0 +1,12 @@
+"""Where the platform's data lives, shared by every stage (ingestion, dbt, quality, models, CLI).
+
+`Settings` reads dlt's configuration, the one source of truth: `.dlt/config.toml`
+(committed defaults), `.dlt/secrets.toml` (never committed) or environment
+variables in dlt's form (`PCDATA__HOME`, `DESTINATION__BIGQUERY__...`).
+`query` and `read_table` read the warehouse that configuration selects.
+"""
+
+from .query import query, read_table
+from .settings import Settings
+
+__all__ = ["Settings", "query", "read_table"]

@@ -1,0 +1,73 @@
+"""The platform's settings, from dlt's configuration.
+
+    [pcdata]                  # .dlt/config.toml, or PCDATA__HOME / PCDATA__DESTINATION
+    home = ".pcdata"          # local state: DuckDB file, dlt pipelines, embedded PostgreSQL, BentoML store, reports
+    destination = "duckdb"    # or "bigquery": dlt's destination, its credentials under [destination.bigquery]
+    schema_prefix = ""        # e.g. "dev_me_": personal dev schemas (dev_me_marts_regional)
+
+A relative `home` is relative to the project directory (dlt's run directory:
+the current directory, or `DLT_PROJECT_DIR`). The DuckDB file is dlt's own
+`destination.duckdb.credentials` when set, else `<home>/warehouse.duckdb`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlt
+
+DESTINATIONS = ("duckdb", "bigquery")
+
+
+def _config(key: str) -> str | None:
+    # config.toml holds the defaults, env vars and secrets.toml may override: read both accessors
+    value = dlt.config.get(key) or dlt.secrets.get(key)
+    return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    destination: str  # 'duckdb' or 'bigquery'
+    warehouse: Path  # the DuckDB file (DuckDB destination only)
+    schema_prefix: str = ""  # before every dbt schema name: personal dev datasets
+
+    @classmethod
+    def load(cls) -> Settings:
+        project = Path(dlt.current.run_context().run_dir)
+        home = project / (_config("pcdata.home") or ".pcdata")
+        destination = _config("pcdata.destination") or "duckdb"
+        if destination not in DESTINATIONS:
+            raise ValueError(f"pcdata.destination is {destination!r}: set it to one of {', '.join(DESTINATIONS)}")
+        duckdb_file = _config("destination.duckdb.credentials")
+        warehouse = project / duckdb_file if duckdb_file else home / "warehouse.duckdb"
+        return cls(
+            home=home.resolve(),
+            destination=destination,
+            warehouse=warehouse.resolve(),
+            schema_prefix=_config("pcdata.schema_prefix") or "",
+        )
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt's pipelines: `DLT_DATA_DIR=<home>/dlt dlt pipeline pcdata_app info` finds them."""
+        return self.home / "dlt" / "pipelines"
+
+    @property
+    def pgdata(self) -> Path:
+        """The embedded PostgreSQL's data, when no app database URL is configured."""
+        return self.home / "pgdata"
+
+    @property
+    def sandbox_state(self) -> Path:
+        return self.home / "sandbox.json"
+
+    @property
+    def bentoml_home(self) -> Path:
+        """The BentoML store: `BENTOML_HOME=<home>/bentoml bentoml models list` reads it."""
+        return self.home / "bentoml"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
