@@ -73,7 +73,7 @@ additive as (
     {{ unroll_geo_levels(
         'located_kpis', 'month', ['kpi_name'],
         [('numerator', 'sum(numerator)'), ('denominator', 'sum(denominator)'),
-         ('median_value', 'cast(null as ' ~ dbt.type_float() ~ ')')]
+         ('median_value', 'cast(null as ' ~ type_double() ~ ')')]
     ) }}
 
 ),
@@ -84,7 +84,7 @@ medians as (
         'located_processed_dossiers', 'processed_month', ['kpi_name'],
         [('numerator', 'cast(null as ' ~ dbt.type_numeric() ~ ')'),
          ('denominator', 'cast(count(*) as ' ~ dbt.type_numeric() ~ ')'),
-         ('median_value', 'cast(' ~ median_of('processing_days') ~ ' as ' ~ dbt.type_float() ~ ')')]
+         ('median_value', 'cast(' ~ median_of('processing_days') ~ ' as ' ~ type_double() ~ ')')]
     ) }}
 
 ),
@@ -116,10 +116,10 @@ labelled as (
         unrolled.denominator,
         case
             when kpi_catalogue.kpi_type in ('count', 'amount')
-                then cast(unrolled.numerator as {{ dbt.type_float() }})
+                then cast(unrolled.numerator as {{ type_double() }})
             when kpi_catalogue.kpi_type = 'median'
                 then unrolled.median_value
-            else cast({{ safe_divide('unrolled.numerator', 'unrolled.denominator') }} as {{ dbt.type_float() }})
+            else cast({{ safe_divide('unrolled.numerator', 'unrolled.denominator') }} as {{ type_double() }})
         end as kpi
 
     from unrolled
