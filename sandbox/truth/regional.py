@@ -147,6 +147,16 @@ def beneficiary_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
     return out
 
 
+def engagement_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
+    """Offer consultations (ConsultOffer tracking events) per month, by the user's current department."""
+    where = user_departments(world)
+    out: dict[Key, tuple[float, float | None]] = {}
+    for e in world.snapshot()["tracking_event"]:
+        if e["eventName"] == "ConsultOffer":
+            _add(out, ("offer_consultations", _month(e["eventTimestamp"]), where[e["userId"]]), 1)
+    return out
+
+
 def booking_mix_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
     """Share of each month's non-cancelled bookings per offer category, by the booker's department."""
     where = user_departments(world)

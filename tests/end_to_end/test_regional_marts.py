@@ -61,6 +61,10 @@ def test_beneficiaries_and_user_side_bookings_equal_the_ground_truth(demo):
     )
 
 
+def test_app_engagement_equals_the_ground_truth(demo):
+    _assert_family(demo, "kpi_family = 'engagement'", truth.engagement_kpis(demo.world))
+
+
 def test_booking_mix_equals_the_ground_truth(demo):
     _assert_family(demo, "kpi_family = 'booking_mix'", truth.booking_mix_kpis(demo.world))
 
@@ -102,7 +106,7 @@ def test_satisfaction_kpis_equal_the_ground_truth(demo):
 def test_every_kpi_of_the_catalogue_is_in_the_mart(demo):
     catalogue = {k for (k,) in demo.query("select kpi_name from seeds.regional_kpis")}
     in_mart = {k for (k,) in demo.query(f"select distinct kpi_name from {MART}")}
-    assert in_mart == catalogue and len(catalogue) >= 40
+    assert in_mart == catalogue and len(catalogue) >= 41
 
 
 def test_national_figures_are_the_sums_of_the_departments_and_of_the_regions(demo):
@@ -162,3 +166,27 @@ def test_demo_summary_names_the_regional_marts_and_report(demo):
         assert name in out
     report = demo.home / "reports" / "regional" / "index.html"
     assert report.exists() and "<svg" in report.read_text(encoding="utf-8")
+
+
+def test_every_staging_model_of_the_regional_sources_feeds_a_mart(demo):
+    import json
+
+    from pcdata.settings import REPO
+
+    # the manifest of the demo's dbt build (dbt writes it in the project's target/)
+    manifest = json.loads((REPO / "target" / "manifest.json").read_text(encoding="utf-8"))
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    sources = ("app", "api_adresse", "sirene", "adage", "dms", "qualtrics")
+    staging = [uid for uid, node in models.items() if node["fqn"][1:3] in [["staging", s] for s in sources]]
+    assert len(staging) >= 17
+
+    def feeds_a_mart(uid: str, seen: set) -> bool:
+        for child in manifest["child_map"].get(uid, []):
+            if child in models and child not in seen:
+                seen.add(child)
+                if models[child]["name"].startswith("mrt_") or feeds_a_mart(child, seen):
+                    return True
+        return False
+
+    leaves = sorted(models[uid]["name"] for uid in staging if not feeds_a_mart(uid, set()))
+    assert leaves == []

@@ -82,6 +82,12 @@ stocks as (
 
 ),
 
+tracking_events as (
+
+    select * from {{ ref('stg_app__tracking_events') }}
+
+),
+
 adage_partners as (
 
     select * from {{ ref('int_regional__adage_partners') }}
@@ -219,6 +225,39 @@ user_side_kpis as (
     from user_side_cumulated
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+
+),
+
+-- engagement: offer consultations in the app, by the user's current department
+
+consultations as (
+
+    select
+        {{ month_start('tracking_events.event_at') }} as month,
+        user_location.department_code,
+        count(*) as consultations
+
+    from tracking_events
+    inner join user_location
+        on tracking_events.user_id = user_location.user_id
+    where tracking_events.event_name = 'ConsultOffer'
+    group by 1, 2
+
+),
+
+engagement_kpis as (
+
+    select
+        coalesce(spine.month, consultations.month) as month,
+        coalesce(spine.department_code, consultations.department_code) as department_code,
+        'offer_consultations' as kpi_name,
+        cast(coalesce(consultations.consultations, 0) as {{ dbt.type_numeric() }}) as numerator,
+        cast(null as {{ dbt.type_numeric() }}) as denominator
+
+    from spine
+    full outer join consultations
+        on spine.month = consultations.month
+        and spine.department_code = consultations.department_code
 
 ),
 
@@ -558,6 +597,8 @@ sparse_kpis_dense as (
 final as (
 
     select * from user_side_kpis
+    union all
+    select * from engagement_kpis
     union all
     select * from booking_mix_kpis
     union all
