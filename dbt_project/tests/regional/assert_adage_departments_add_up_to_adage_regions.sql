@@ -62,8 +62,9 @@ select
 
 from published
 full outer join from_departments
-    on published.school_year_adage_id = from_departments.school_year_adage_id
-    and published.region_id = from_departments.region_id
+    on
+        published.school_year_adage_id = from_departments.school_year_adage_id
+        and published.region_id = from_departments.region_id
 where
     published.region_id is null
     or from_departments.region_id is null

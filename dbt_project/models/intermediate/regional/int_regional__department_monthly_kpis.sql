@@ -133,7 +133,7 @@ beneficiary_months as (
         min(case when bookings > 0 then activity_month end) as first_booking_month
 
     from user_monthly_activity
-    group by user_id
+    group by 1
 
 ),
 
@@ -184,11 +184,13 @@ user_side_dense as (
 
     from spine
     left join user_activity_by_department as activity
-        on spine.month = activity.month
-        and spine.department_code = activity.department_code
+        on
+            spine.month = activity.month
+            and spine.department_code = activity.department_code
     left join first_bookings_by_department as first_bookings
-        on spine.month = first_bookings.month
-        and spine.department_code = first_bookings.department_code
+        on
+            spine.month = first_bookings.month
+            and spine.department_code = first_bookings.department_code
 
 ),
 
@@ -216,14 +218,14 @@ user_side_cumulated as (
 user_side_kpis as (
 
     {% for kpi_name, numerator, denominator in user_kpis %}
-    select
-        month,
-        department_code,
-        '{{ kpi_name }}' as kpi_name,
-        cast({{ numerator }} as {{ dbt.type_numeric() }}) as numerator,
-        cast({{ denominator if denominator else 'null' }} as {{ dbt.type_numeric() }}) as denominator
-    from user_side_cumulated
-    {% if not loop.last %}union all{% endif %}
+        select
+            month,
+            department_code,
+            '{{ kpi_name }}' as kpi_name,
+            cast({{ numerator }} as {{ dbt.type_numeric() }}) as numerator,
+            cast({{ denominator if denominator else 'null' }} as {{ dbt.type_numeric() }}) as denominator
+        from user_side_cumulated
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -256,8 +258,9 @@ engagement_kpis as (
 
     from spine
     full outer join consultations
-        on spine.month = consultations.month
-        and spine.department_code = consultations.department_code
+        on
+            spine.month = consultations.month
+            and spine.department_code = consultations.department_code
 
 ),
 
@@ -307,9 +310,10 @@ booking_mix_kpis as (
     from user_side_dense
     cross join categories
     left join category_bookings
-        on user_side_dense.month = category_bookings.month
-        and user_side_dense.department_code = category_bookings.department_code
-        and categories.category_id = category_bookings.category_id
+        on
+            user_side_dense.month = category_bookings.month
+            and user_side_dense.department_code = category_bookings.department_code
+            and categories.category_id = category_bookings.category_id
 
 ),
 
@@ -384,9 +388,10 @@ bookable_offers as (
     inner join venue_location
         on offers.venue_id = venue_location.venue_id
     inner join month_ends
-        on offers.last_validated_at < month_ends.next_month_start
-        and stocks.created_at < month_ends.next_month_start
-        and (stocks.beginning_at is null or stocks.beginning_at >= month_ends.next_month_start)
+        on
+            offers.last_validated_at < month_ends.next_month_start
+            and stocks.created_at < month_ends.next_month_start
+            and (stocks.beginning_at is null or stocks.beginning_at >= month_ends.next_month_start)
     where offers.validation_status = 'VALIDATED'
     group by 1, 2
 
@@ -405,28 +410,31 @@ supply_dense as (
 
     from spine
     left join venue_side_bookings
-        on spine.month = venue_side_bookings.month
-        and spine.department_code = venue_side_bookings.department_code
+        on
+            spine.month = venue_side_bookings.month
+            and spine.department_code = venue_side_bookings.department_code
     left join active_offerers
-        on spine.month = active_offerers.month
-        and spine.department_code = active_offerers.department_code
+        on
+            spine.month = active_offerers.month
+            and spine.department_code = active_offerers.department_code
     left join bookable_offers
-        on spine.month = bookable_offers.month
-        and spine.department_code = bookable_offers.department_code
+        on
+            spine.month = bookable_offers.month
+            and spine.department_code = bookable_offers.department_code
 
 ),
 
 supply_kpis as (
 
     {% for kpi_name in ['bookings_venue_side', 'spend_venue_side', 'venues_active', 'offerers_active', 'offers_bookable'] %}
-    select
-        month,
-        department_code,
-        '{{ kpi_name }}' as kpi_name,
-        cast({{ kpi_name }} as {{ dbt.type_numeric() }}) as numerator,
-        cast(null as {{ dbt.type_numeric() }}) as denominator
-    from supply_dense
-    union all
+        select
+            month,
+            department_code,
+            '{{ kpi_name }}' as kpi_name,
+            cast({{ kpi_name }} as {{ dbt.type_numeric() }}) as numerator,
+            cast(null as {{ dbt.type_numeric() }}) as denominator
+        from supply_dense
+        union all
     {% endfor %}
     -- offers are created before the first deposit too: not limited to the spine
     select
@@ -437,8 +445,9 @@ supply_kpis as (
         cast(null as {{ dbt.type_numeric() }}) as denominator
     from spine
     full outer join offers_created
-        on spine.month = offers_created.month
-        and spine.department_code = offers_created.department_code
+        on
+            spine.month = offers_created.month
+            and spine.department_code = offers_created.department_code
 
 ),
 
@@ -461,8 +470,9 @@ adage_kpis as (
     from departments
     cross join current_school_year
     left join adage_partners
-        on departments.department_code = adage_partners.department_code
-        and adage_partners.is_active
+        on
+            departments.department_code = adage_partners.department_code
+            and adage_partners.is_active
     group by 1, 2
 
     union all
@@ -588,9 +598,10 @@ sparse_kpis_dense as (
     left join kpi_catalogue
         on sparse_kpi_months.kpi_name = kpi_catalogue.kpi_name
     left join sparse_kpis
-        on sparse_kpi_months.month = sparse_kpis.month
-        and sparse_kpi_months.kpi_name = sparse_kpis.kpi_name
-        and departments.department_code = sparse_kpis.department_code
+        on
+            sparse_kpi_months.month = sparse_kpis.month
+            and sparse_kpi_months.kpi_name = sparse_kpis.kpi_name
+            and departments.department_code = sparse_kpis.department_code
 
 ),
 

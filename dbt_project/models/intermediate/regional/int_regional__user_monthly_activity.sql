@@ -44,7 +44,7 @@ first_deposits as (
         min(created_at) as first_deposit_at
 
     from deposits
-    group by user_id
+    group by 1
 
 ),
 
@@ -85,9 +85,7 @@ bookings_by_month as (
     from bookings
     where
         not is_cancelled
-        {% if is_incremental() %}
-            and user_id in (select user_id from changed_users)
-        {% endif %}
+        and {% if is_incremental() %}user_id in (select user_id from changed_users){% else %}true{% endif %}
     group by 1, 2
 
 ),
@@ -144,11 +142,13 @@ final as (
 
     from user_months
     left join deposits_by_month
-        on user_months.user_id = deposits_by_month.user_id
-        and user_months.activity_month = deposits_by_month.activity_month
+        on
+            user_months.user_id = deposits_by_month.user_id
+            and user_months.activity_month = deposits_by_month.activity_month
     left join bookings_by_month
-        on user_months.user_id = bookings_by_month.user_id
-        and user_months.activity_month = bookings_by_month.activity_month
+        on
+            user_months.user_id = bookings_by_month.user_id
+            and user_months.activity_month = bookings_by_month.activity_month
 
 )
 

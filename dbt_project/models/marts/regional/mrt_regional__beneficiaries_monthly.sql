@@ -77,8 +77,9 @@ monthly as (
 
     from spine
     left join department_monthly_activity as activity
-        on spine.month = activity.activity_month
-        and spine.department_code = activity.department_code
+        on
+            spine.month = activity.activity_month
+            and spine.department_code = activity.department_code
 
 ),
 
