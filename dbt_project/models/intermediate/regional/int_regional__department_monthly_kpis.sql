@@ -5,6 +5,8 @@
 -- of the seed (zeros where nothing happened); school-year KPIs (Adage) sit on
 -- 1 September of the school year. The non-additive median of DMS processing
 -- times is computed in the mart from int_regional__dms_dossiers.
+-- A table, not a view: the mart and the data tests below all read it.
+{{ config(materialized='table') }}
 {%- set user_kpis = [
     ('beneficiaries_new', 'beneficiaries_new', none),
     ('beneficiaries_active', 'beneficiaries_active', none),
