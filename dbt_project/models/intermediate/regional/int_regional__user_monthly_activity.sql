@@ -1,5 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['user_id', 'activity_month'],
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns'
+    )
+}}
 -- One row per user x month in which the user received a deposit or made at
--- least one non-cancelled booking, with the user's current department.
+-- least one non-cancelled booking. Incremental: a run recomputes only the
+-- users with a deposit or booking changed since the last run (all their
+-- months, since "new beneficiary" depends on their first deposit), and
+-- zeroes their months that no longer have any activity (e.g. the only
+-- booking of the month was cancelled), so merging keeps sums exact.
+-- No geography here: users are placed in their current department downstream.
 with deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
@@ -8,15 +21,21 @@ with deposits as (
 
 bookings as (
 
-    select * from {{ ref('stg_app__bookings') }}
+    select * from {{ ref('int_regional__bookings') }}
 
 ),
 
-user_location as (
+{% if is_incremental() %}
+changed_users as (
 
-    select * from {{ ref('int_geo__user_location') }}
+    select user_id from deposits
+    where updated_at >= (select max(source_updated_at) from {{ this }})
+    union distinct
+    select user_id from bookings
+    where updated_at >= (select max(source_updated_at) from {{ this }})
 
 ),
+{% endif %}
 
 first_deposits as (
 
@@ -25,7 +44,7 @@ first_deposits as (
         min(created_at) as first_deposit_at
 
     from deposits
-    group by user_id
+    group by 1
 
 ),
 
@@ -35,6 +54,7 @@ deposits_by_month as (
         deposits.user_id,
         {{ month_start('deposits.created_at') }} as activity_month,
         sum(deposits.amount) as credit_granted,
+        max(deposits.updated_at) as source_updated_at,
         max(
             case
                 when {{ month_start('deposits.created_at') }} = {{ month_start('first_deposits.first_deposit_at') }}
@@ -46,6 +66,9 @@ deposits_by_month as (
     from deposits
     inner join first_deposits
         on deposits.user_id = first_deposits.user_id
+    {% if is_incremental() %}
+        where deposits.user_id in (select user_id from changed_users)
+    {% endif %}
     group by 1, 2
 
 ),
@@ -54,12 +77,15 @@ bookings_by_month as (
 
     select
         user_id,
-        {{ month_start('created_at') }} as activity_month,
+        booking_month as activity_month,
         count(*) as bookings,
-        sum(amount * quantity) as amount_spent
+        sum(booking_amount) as amount_spent,
+        max(updated_at) as source_updated_at
 
     from bookings
-    where not is_cancelled
+    where
+        not is_cancelled
+        and {% if is_incremental() %}user_id in (select user_id from changed_users){% else %}true{% endif %}
     group by 1, 2
 
 ),
@@ -69,6 +95,12 @@ user_month_events as (
     select user_id, activity_month from deposits_by_month
     union all
     select user_id, activity_month from bookings_by_month
+    {% if is_incremental() %}
+        -- months already stored for a changed user: recomputed, to zero if nothing is left
+        union all
+        select user_id, activity_month from {{ this }}
+        where user_id in (select user_id from changed_users)
+    {% endif %}
 
 ),
 
@@ -88,22 +120,35 @@ final as (
     select
         user_months.user_id,
         user_months.activity_month,
-        user_location.department_code,
         coalesce(deposits_by_month.is_new_beneficiary_flag, 0) = 1 as is_new_beneficiary,
         coalesce(bookings_by_month.bookings, 0) > 0 as is_active_beneficiary,
         coalesce(bookings_by_month.bookings, 0) as bookings,
         coalesce(bookings_by_month.amount_spent, 0) as amount_spent,
-        coalesce(deposits_by_month.credit_granted, 0) as credit_granted
+        coalesce(deposits_by_month.credit_granted, 0) as credit_granted,
+        {% if is_incremental() %}
+            coalesce(
+                greatest(deposits_by_month.source_updated_at, bookings_by_month.source_updated_at),
+                deposits_by_month.source_updated_at,
+                bookings_by_month.source_updated_at,
+                (select max(source_updated_at) from {{ this }})
+            ) as source_updated_at
+        {% else %}
+            coalesce(
+                greatest(deposits_by_month.source_updated_at, bookings_by_month.source_updated_at),
+                deposits_by_month.source_updated_at,
+                bookings_by_month.source_updated_at
+            ) as source_updated_at
+        {% endif %}
 
     from user_months
     left join deposits_by_month
-        on user_months.user_id = deposits_by_month.user_id
-        and user_months.activity_month = deposits_by_month.activity_month
+        on
+            user_months.user_id = deposits_by_month.user_id
+            and user_months.activity_month = deposits_by_month.activity_month
     left join bookings_by_month
-        on user_months.user_id = bookings_by_month.user_id
-        and user_months.activity_month = bookings_by_month.activity_month
-    inner join user_location
-        on user_months.user_id = user_location.user_id
+        on
+            user_months.user_id = bookings_by_month.user_id
+            and user_months.activity_month = bookings_by_month.activity_month
 
 )
 

@@ -19,18 +19,26 @@ user_monthly_activity as (
 
 ),
 
+user_location as (
+
+    select * from {{ ref('int_geo__user_location') }}
+
+),
+
 department_monthly_activity as (
 
     select
-        activity_month,
-        department_code,
-        sum(case when is_new_beneficiary then 1 else 0 end) as new_beneficiaries,
-        sum(case when is_active_beneficiary then 1 else 0 end) as active_beneficiaries,
-        sum(bookings) as bookings,
-        sum(amount_spent) as amount_spent,
-        sum(credit_granted) as credit_granted
+        user_monthly_activity.activity_month,
+        user_location.department_code,
+        sum(case when user_monthly_activity.is_new_beneficiary then 1 else 0 end) as new_beneficiaries,
+        sum(case when user_monthly_activity.is_active_beneficiary then 1 else 0 end) as active_beneficiaries,
+        sum(user_monthly_activity.bookings) as bookings,
+        sum(user_monthly_activity.amount_spent) as amount_spent,
+        sum(user_monthly_activity.credit_granted) as credit_granted
 
     from user_monthly_activity
+    inner join user_location
+        on user_monthly_activity.user_id = user_location.user_id
     group by 1, 2
 
 ),
@@ -69,8 +77,9 @@ monthly as (
 
     from spine
     left join department_monthly_activity as activity
-        on spine.month = activity.activity_month
-        and spine.department_code = activity.department_code
+        on
+            spine.month = activity.activity_month
+            and spine.department_code = activity.department_code
 
 ),
 

@@ -1,0 +1,70 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='booking_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns'
+    )
+}}
+-- One row per booking with what the regional KPIs need (who, where, what
+-- category, how much). Incremental: a run only merges the bookings the app
+-- changed since the last one (created, used or cancelled), so history is not
+-- rebuilt. Geography is joined downstream, so that a user who moves is
+-- counted in their current department without rewriting this table.
+with bookings as (
+
+    select * from {{ ref('stg_app__bookings') }}
+    {% if is_incremental() %}
+        -- >= : rows updated in the same instant as the last load are merged again (idempotent)
+        where updated_at >= (select max(updated_at) from {{ this }})
+    {% endif %}
+
+),
+
+stocks as (
+
+    select * from {{ ref('stg_app__stocks') }}
+
+),
+
+offers as (
+
+    select * from {{ ref('stg_app__offers') }}
+
+),
+
+subcategories as (
+
+    select * from {{ ref('offer_subcategories') }}
+
+),
+
+final as (
+
+    select
+        bookings.booking_id,
+        bookings.user_id,
+        bookings.deposit_id,
+        bookings.venue_id,
+        bookings.offerer_id,
+        stocks.offer_id,
+        coalesce(subcategories.category_id, 'UNKNOWN') as offer_category_id,
+        {{ month_start('bookings.created_at') }} as booking_month,
+        bookings.booking_status,
+        bookings.is_cancelled,
+        bookings.quantity,
+        bookings.amount * bookings.quantity as booking_amount,
+        bookings.created_at,
+        bookings.updated_at
+
+    from bookings
+    left join stocks
+        on bookings.stock_id = stocks.stock_id
+    left join offers
+        on stocks.offer_id = offers.offer_id
+    left join subcategories
+        on offers.subcategory_id = subcategories.subcategory_id
+
+)
+
+select * from final
