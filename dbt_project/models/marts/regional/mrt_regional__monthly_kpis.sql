@@ -84,7 +84,7 @@ medians as (
         'located_processed_dossiers', 'processed_month', ['kpi_name'],
         [('numerator', 'cast(null as ' ~ dbt.type_numeric() ~ ')'),
          ('denominator', 'cast(count(*) as ' ~ dbt.type_numeric() ~ ')'),
-         ('median_value', 'cast(' ~ median_of('processing_days') ~ ' as ' ~ type_double() ~ ')')]
+         ('median_value', 'cast(' ~ percentile_cont('processing_days', 0.5) ~ ' as ' ~ type_double() ~ ')')]
     ) }}
 
 ),
