@@ -19,8 +19,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..settings import Settings
-from ..warehouse import query
+from warehouse import Settings, query
 
 TITLE = "Regional KPIs: beneficiaries and spend per department, national trends"
 

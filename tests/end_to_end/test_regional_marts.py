@@ -168,37 +168,13 @@ def test_demo_summary_names_the_regional_marts_and_report(demo):
     assert report.exists() and "<svg" in report.read_text(encoding="utf-8")
 
 
-def test_every_staging_model_of_the_regional_sources_feeds_a_mart(demo):
-    import json
-
-    from pcdata.settings import REPO
-
-    # the manifest of the demo's dbt build (dbt writes it in the project's target/)
-    manifest = json.loads((REPO / "target" / "manifest.json").read_text(encoding="utf-8"))
-    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
-    sources = ("app", "api_adresse", "sirene", "adage", "dms", "qualtrics")
-    staging = [uid for uid, node in models.items() if node["fqn"][1:3] in [["staging", s] for s in sources]]
-    assert len(staging) >= 17
-
-    def feeds_a_mart(uid: str, seen: set) -> bool:
-        for child in manifest["child_map"].get(uid, []):
-            if child in models and child not in seen:
-                seen.add(child)
-                if models[child]["name"].startswith("mrt_") or feeds_a_mart(child, seen):
-                    return True
-        return False
-
-    leaves = sorted(models[uid]["name"] for uid in staging if not feeds_a_mart(uid, set()))
-    assert leaves == []
-
-
 def _transform(home, warehouse, *args: str) -> None:
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PCDATA_"))}
-    env.update(PCDATA_HOME=str(home), PCDATA_DUCKDB_PATH=str(warehouse))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PCDATA__", "DESTINATION__"))}
+    env.update(PCDATA__HOME=str(home), DESTINATION__DUCKDB__CREDENTIALS=str(warehouse))
     run = subprocess.run(
         [sys.executable, "-m", "pcdata.cli", "transform", "--select", *REGIONAL_MARTS, *args],
         env=env,
