@@ -13,9 +13,9 @@
   key. `niveaux` is an empty list when Adage has no breakdown and an object
   keyed by level id otherwise: both are read.
 
-No documented rate limit: calls are spaced (`calls_per_second`) and 429/5xx,
-drops and cut pages are retried; any other non-200 fails with the vendor's
-message (the reference raised a bare `RequestReturnedNoneError`).
+No documented rate limit: calls are spaced (`calls_per_second`); 429/5xx, drops and
+cut pages are retried within `max_attempts` (http.VendorHttp); any other non-200
+fails with the vendor's message.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 
 import dlt
 from dlt.sources.helpers.requests import Response
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column
-from .http import MalformedPage, RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, MalformedPage, RateLimiter, VendorHttp, checked
 
 VENDOR = "adage"
 DEFAULT_BASE_URL = "https://omogen-api-pr.phm.education.gouv.fr/adage-api/v1"
@@ -198,11 +199,18 @@ def adage(
     lookback_hours: float = 24,
     calls_per_second: float = 5,
     timeout: float = 120,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    base = base_url.rstrip("/")
-    headers = {"X-omogen-api-key": api_key, "Accept": "application/json"}
-    http = session(timeout=timeout)
-    limiter = RateLimiter(max(1, round(calls_per_second * 10)), 10.0)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=APIKeyAuth(name="X-omogen-api-key", api_key=api_key, location="header"),
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(calls_per_second, 1.0),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_key],
+    )
     if year_ids is None:
         current = school_year_id(datetime.now(PARIS).date())
         year_ids = [current - 1, current]
@@ -216,17 +224,10 @@ def adage(
         since = modified.last_value or parse_modified(initial_modified_since)
         since = since - timedelta(hours=lookback_hours)  # the lookback: Adage may commit a change late
         param = since.astimezone(PARIS).strftime(DATE_FORMAT)
-        _, page = fetch(
-            http,
-            VENDOR,
-            "GET",
-            f"{base}/partenaire-culturel",
-            _partners_page,
-            limiter=limiter,
-            params={"dateModificationMin": param},
-            headers=headers,
+        response = http.get(
+            "partenaire-culturel", params={"dateModificationMin": param}, check=checked(_partners_page)
         )
-        yield [_partner(p) for p in page]
+        yield [_partner(p) for p in _partners_page(response)]
 
     @dlt.resource(
         name="involved_students",
@@ -236,19 +237,10 @@ def adage(
     )
     def involved_students() -> Iterator[list[dict]]:
         for year_id in year_ids:
-            status, body = fetch(
-                http,
-                VENDOR,
-                "GET",
-                f"{base}/stats-pass-culture/{int(year_id)}",
-                _stats_page,
-                limiter=limiter,
-                ok_statuses=(404,),
-                headers=headers,
-            )
-            if status == 404:
+            response = http.get(f"stats-pass-culture/{int(year_id)}", ok=(404,), check=checked(_stats_page))
+            if response.status_code == 404:
                 log.warning("adage: no statistics for school year id %s (404); skipped", year_id)
                 continue
-            yield stats_rows(int(year_id), body, datetime.now(UTC))
+            yield stats_rows(int(year_id), _stats_page(response), datetime.now(UTC))
 
     return partenaire_culturel, involved_students
