@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import requests
 from dlt.sources.helpers.requests import Client, Response
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, OffsetPaginator
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("pcdata.ingestion")
@@ -140,6 +140,18 @@ def wait_seconds(value: str | None) -> float | None:
         return max(0.0, float(value)) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+class ShortPageOffsetPaginator(OffsetPaginator):
+    """Offset paging that also stops at a short page, for APIs that give no total (Batch, Brevo's
+    events): the empty page dlt's `stop_after_empty_page` would ask for is one call of quota saved."""
+
+    def __init__(self, limit: int, offset_param: str = "offset", limit_param: str = "limit", **kwargs):
+        kwargs.setdefault("total_path", None)
+        super().__init__(limit=limit, offset_param=offset_param, limit_param=limit_param, **kwargs)
+
+    def _stop_after_this_page(self, data: list | None = None) -> bool:
+        return not data or len(data) < self.limit
 
 
 class _PacedAdapter(HTTPAdapter):
@@ -323,6 +335,8 @@ from typing import TypeVar  # noqa: E402
 from dlt.sources.helpers.requests import Session  # noqa: E402
 
 T = TypeVar("T")
+
+
 def session(
     timeout: float = 60,
     max_attempts: int = 6,
@@ -392,7 +406,11 @@ def fetch(
         if response.status_code in ok_statuses:
             return response.status_code, None
         if response.status_code >= 400:
-            raise VendorHTTPError(f"{vendor}: HTTP {response.status_code} on {method} {urlsplit(url).path}: {response.text[:300]}" + (f" (check the credentials in sources.{vendor})" if response.status_code in (401, 403) else ""), response)
+            raise VendorHTTPError(
+                f"{vendor}: HTTP {response.status_code} on {method} {urlsplit(url).path}: {response.text[:300]}"
+                + (f" (check the credentials in sources.{vendor})" if response.status_code in (401, 403) else ""),
+                response,
+            )
         try:
             return response.status_code, parse(response)
         except ValueError as exc:  # json.JSONDecodeError and MalformedPage are ValueErrors
