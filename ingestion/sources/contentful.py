@@ -34,9 +34,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dlt
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 
 from .hints import column
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, VendorHttp, checked
 
 VENDOR = "contentful"
 DEFAULT_BASE_URL = "https://cdn.contentful.com"  # https://preview.contentful.com with a preview token
@@ -152,44 +154,11 @@ def _is_link(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("sys"), dict) and value["sys"].get("type") == "Link"
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        space_id: str,
-        environment: str,
-        access_token: str,
-        requests_per_second: float,
-        timeout: float,
-    ):
-        self.root = f"{base_url.rstrip('/')}/spaces/{space_id}/environments/{environment}"
-        self.headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        # the CDA's 429 says how long to wait in X-Contentful-RateLimit-Reset, not in Retry-After
-        self.http = session(timeout=timeout, wait_header="X-Contentful-RateLimit-Reset")
-        self.limiter = RateLimiter(max(1, int(requests_per_second)), 1.0)
-
-    def get(self, path: str, params: dict) -> dict:
-        _, body = fetch(
-            self.http,
-            VENDOR,
-            "GET",
-            f"{self.root}/{path}",
-            lambda r: _collection(r.json()),
-            limiter=self.limiter,
-            params=params,
-            headers=self.headers,
-        )
-        return body
-
-    def pages(self, path: str, params: dict, page_size: int) -> Iterator[dict]:
-        """Every page of a collection: `skip` grows by the page size until `total` is reached."""
-        skip = 0
-        while True:
-            body = self.get(path, {**params, "skip": skip, "limit": page_size})
-            yield body
-            skip += len(body["items"])
-            if not body["items"] or skip >= body["total"]:
-                return
+def _pages(http: VendorHttp, path: str, params: dict, page_size: int) -> Iterator[dict]:
+    """Every page (whole CDA collection bodies, with their includes and errors): dlt's offset paging on skip/limit."""
+    paginator = OffsetPaginator(limit=page_size, offset_param="skip", limit_param="limit", total_path="total")
+    for page in http.paginate(path, params=params, paginator=paginator, data_selector="items"):
+        yield page.response.json()
 
 
 def _collection(body) -> dict:
@@ -208,15 +177,15 @@ class _Snapshot:
         self.unresolvable: set[str] = set()
 
 
-def _read_snapshot(client: _Client, content_types: list[str], page_size: int, include: int) -> _Snapshot:
+def _read_snapshot(http: VendorHttp, content_types: list[str], page_size: int, include: int) -> _Snapshot:
     snap = _Snapshot()
-    known = {ct["sys"]["id"] for page in client.pages("content_types", {}, MAX_LIMIT) for ct in page["items"]}
+    known = {ct["sys"]["id"] for page in _pages(http, "content_types", {}, MAX_LIMIT) for ct in page["items"]}
     for content_type in content_types:
         if content_type not in known:
             log.warning("contentful: content type %r is unknown to the space, skipped", content_type)
             continue
         params = {"content_type": content_type, "include": include, "order": "sys.createdAt,sys.id"}
-        for page in client.pages("entries", params, page_size):
+        for page in _pages(http, "entries", params, page_size):
             for item in page["items"]:
                 snap.entries[item["sys"]["id"]] = item
             includes = page.get("includes") or {}
@@ -227,7 +196,7 @@ def _read_snapshot(client: _Client, content_types: list[str], page_size: int, in
             for error in page.get("errors", []):
                 if error.get("sys", {}).get("id") == "notResolvable":
                     snap.unresolvable.add(error.get("details", {}).get("id"))
-    snap.tags = [t for page in client.pages("tags", {}, MAX_LIMIT) for t in page["items"]]
+    snap.tags = [t for page in _pages(http, "tags", {}, MAX_LIMIT) for t in page["items"]]
     return snap
 
 
@@ -279,8 +248,20 @@ def contentful(
     include: int = 1,
     requests_per_second: float = 55,  # the CDA's uncached limit; 14 on the Preview API
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    client = _Client(base_url, space_id, environment, access_token, requests_per_second, timeout)
+    http = VendorHttp(
+        VENDOR,
+        base_url=f"{base_url.rstrip('/')}/spaces/{space_id}/environments/{environment}",
+        auth=BearerTokenAuth(access_token),
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(requests_per_second, 1.0),
+        check=checked(lambda r: _collection(r.json())),
+        wait_headers=("X-Contentful-RateLimit-Reset",),  # the CDA's 429 says how long to wait here
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[access_token],
+    )
     wanted = list(content_types or DEFAULT_CONTENT_TYPES)
     page_size = max(1, min(page_size, MAX_LIMIT))
     cache: dict[str, object] = {}
@@ -288,7 +269,7 @@ def contentful(
     def snapshot() -> _Snapshot:
         # read once per run, shared by every table
         if "snap" not in cache:
-            cache["snap"] = _read_snapshot(client, wanted, page_size, include)
+            cache["snap"] = _read_snapshot(http, wanted, page_size, include)
             cache["at"] = datetime.now(UTC)
         return cache["snap"]  # type: ignore[return-value]
 
