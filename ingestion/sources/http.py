@@ -256,6 +256,10 @@ class VendorHttp:
     def hooks(self, ok: tuple[int, ...] = (), check: Check | bool | None = True) -> dict:
         return {"response": [self.hook(ok, self.check if check is True else check or None)]}
 
+    def add_secrets(self, *secrets: str | None) -> None:
+        """Secrets learnt during the run (an access token, a rotated refresh token)."""
+        self._secrets = sorted({*self._secrets, *(s for s in secrets if s and len(s) >= 4)}, key=len, reverse=True)
+
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
