@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import dlt
 
 from .sources.adage import adage
-from .sources.api_adresse import api_adresse, geocoding_queue
+from .sources.api_adresse import api_adresse
 from .sources.app_db import app_db
 from .sources.appsflyer import appsflyer
 from .sources.batch import batch
@@ -22,7 +22,6 @@ from .sources.dms import dms
 from .sources.downloads import downloads
 from .sources.instagram import instagram
 from .sources.metabase import metabase
-from .sources.pii import pii_salt
 from .sources.qualtrics import qualtrics
 from .sources.sirene import due_for_lookup, sirene
 from .sources.tiktok import tiktok
@@ -48,8 +47,7 @@ def _app(runner: Runner):
 def _api_adresse(runner: Runner):
     users = sorted(runner.rows("app", "user", "id, address, postal_code, city"))
     done = dict(runner.rows("api_adresse", "user_address", "user_id, address_hash"))
-    limit = dlt.config.get("sources.api_adresse.max_rows_per_run", int) or 50_000
-    return api_adresse(candidates=geocoding_queue(users, done, pii_salt(), limit))
+    return api_adresse(users=users, done=done)
 
 
 def _sirene(runner: Runner):

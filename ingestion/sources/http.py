@@ -37,6 +37,7 @@ import requests
 from dlt.sources.helpers.requests import Client, Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, OffsetPaginator
+from dlt.sources.helpers.rest_client.utils import join_url
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("pcdata.ingestion")
@@ -245,6 +246,11 @@ class VendorHttp:
         """One call through the RESTClient. `ok`: error statuses that are an answer (a 404 for
         "nothing yet"), returned as they are; `check`: this call's own reading of the answer."""
         hooks = {"response": []} if not ok and check is True else self.hooks(ok=ok, check=check)
+        if "files" in kwargs:  # a multipart upload, which RESTClient does not build: same session, same rules
+            url = path if path.startswith(("http://", "https://")) else join_url(self.rest.base_url, path)
+            headers = {**(self.rest.headers or {}), **kwargs.pop("headers", {})}
+            auth = kwargs.pop("auth", None) or self.rest.auth
+            return self.session.request(method, url, headers=headers, auth=auth, hooks=hooks, **kwargs)
         return self.rest.request(path, method=method, hooks=hooks, **kwargs)  # type: ignore[arg-type]
 
     def get(self, path: str = "", **kwargs) -> Response:
