@@ -23,7 +23,7 @@ from .sources.downloads import downloads
 from .sources.instagram import instagram
 from .sources.metabase import metabase
 from .sources.qualtrics import qualtrics
-from .sources.sirene import due_for_lookup, sirene
+from .sources.sirene import sirene
 from .sources.tiktok import tiktok
 from .sources.zendesk import zendesk
 
@@ -51,14 +51,11 @@ def _api_adresse(runner: Runner):
 
 
 def _sirene(runner: Runner):
-    refresh = dlt.config.get("sources.sirene.refresh_days", int) or 30
-    limit = dlt.config.get("sources.sirene.max_per_run", int) or 5000
-    sirens = {siren for (siren,) in runner.rows("app", "offerer", "siren") if siren}
-    sirets = {siret for (siret,) in runner.rows("app", "venue", "siret") if siret}
-    units = dict(runner.rows("sirene", "unites_legales", "siren, checked_at"))
-    etabs = dict(runner.rows("sirene", "etablissements", "siret, checked_at"))
     return sirene(
-        sirens=due_for_lookup(sirens, units, refresh, limit), sirets=due_for_lookup(sirets, etabs, refresh, limit)
+        sirens={siren for (siren,) in runner.rows("app", "offerer", "siren") if siren},
+        sirets={siret for (siret,) in runner.rows("app", "venue", "siret") if siret},
+        checked_units=dict(runner.rows("sirene", "unites_legales", "siren, checked_at")),
+        checked_establishments=dict(runner.rows("sirene", "etablissements", "siret, checked_at")),
     )
 
 
