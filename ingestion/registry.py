@@ -75,7 +75,8 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "app",
             "raw_app",
-            "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings, tracking events",
+            "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings,"
+            " tracking events",
             _app,
         ),
         SourceSpec(
@@ -107,43 +108,50 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "adage",
             "raw_adage",
-            "Adage (Éducation nationale): cultural partners matching venues, involved students per department, academy and region",
+            "Adage (Éducation nationale): cultural partners matching venues, involved students per department,"
+            " academy and region",
             lambda runner: adage(),
         ),
         SourceSpec(
             "dms",
             "raw_dms",
-            "Démarches Simplifiées (GraphQL): dossiers of the pass Culture démarches (jeunes and pro), with applicant geography and SIRET",
+            "Démarches Simplifiées (GraphQL): dossiers of the pass Culture démarches (jeunes and pro),"
+            " with applicant geography and SIRET",
             lambda runner: dms(),
         ),
         SourceSpec(
             "contentful",
             "raw_contentful",
-            "Contentful CDA: the app home page CMS (home pages, modules, playlists of offers and venues), links and tags",
+            "Contentful CDA: the app home page CMS (home pages, modules, playlists of offers and venues),"
+            " links and tags",
             lambda runner: contentful(),
         ),
         SourceSpec(
             "metabase",
             "raw_metabase",
-            "Metabase: cards, dashboards, collections, users (email hashed), query executions (app DB) and permissions (REST)",
+            "Metabase: cards, dashboards, collections, users (email hashed),"
+            " query executions (app DB) and permissions (REST)",
             _metabase,
         ),
         SourceSpec(
             "instagram",
             "raw_instagram",
-            "Instagram Graph API: daily account insights (views, reach, follower_count...), account counters, posts with lifetime insights",
+            "Instagram Graph API: daily account insights (views, reach, follower_count...), account counters,"
+            " posts with lifetime insights",
             lambda runner: instagram(),
         ),
         SourceSpec(
             "tiktok",
             "raw_tiktok",
-            "TikTok Business API: account daily metrics, hourly audience, videos (refresh-token rotation kept in state)",
+            "TikTok Business API: account daily metrics, hourly audience,"
+            " videos (refresh-token rotation kept in state)",
             lambda runner: tiktok(),
         ),
         SourceSpec(
             "downloads",
             "raw_downloads",
-            "App downloads: App Store Connect daily sales summaries (JWT, gzip TSV) and Google Play monthly installs files (UTF-16 CSV)",
+            "App downloads: App Store Connect daily sales summaries (JWT,"
+            " gzip TSV) and Google Play monthly installs files (UTF-16 CSV)",
             lambda runner: downloads(),
         ),
         SourceSpec(

@@ -214,19 +214,16 @@ def adage(
     if year_ids is None:
         current = school_year_id(datetime.now(PARIS).date())
         year_ids = [current - 1, current]
+    initial_modified = parse_modified(initial_modified_since)
 
     @dlt.resource(name="partenaire_culturel", primary_key="id", write_disposition="merge", columns=PARTNER_COLUMNS)
     def partenaire_culturel(
-        modified=dlt.sources.incremental(
-            "dateModification", initial_value=parse_modified(initial_modified_since), lag=lookback_hours * 3600
-        ),
+        modified=dlt.sources.incremental("dateModification", initial_value=initial_modified, lag=lookback_hours * 3600),
     ) -> Iterator[list[dict]]:
-        since = modified.last_value or parse_modified(initial_modified_since)
+        since = modified.last_value or initial_modified
         since = since - timedelta(hours=lookback_hours)  # the lookback: Adage may commit a change late
         param = since.astimezone(PARIS).strftime(DATE_FORMAT)
-        response = http.get(
-            "partenaire-culturel", params={"dateModificationMin": param}, check=checked(_partners_page)
-        )
+        response = http.get("partenaire-culturel", params={"dateModificationMin": param}, check=checked(_partners_page))
         yield [_partner(p) for p in _partners_page(response)]
 
     @dlt.resource(

@@ -149,7 +149,7 @@ def parse_csv(response: Response) -> list[dict]:
         if len(line) != len(names):
             raise MalformedPage(f"a CSV line has {len(line)} fields, the header {len(names)}")
         # empty fields are left out: dlt makes them NULL, and never-filled vendor columns do not clutter the schema
-        row = {n: _value(n, v) for n, v in zip(names, line) if n not in DROPPED}
+        row = {n: _value(n, v) for n, v in zip(names, line, strict=True) if n not in DROPPED}
         rows.append({n: v for n, v in row.items() if v is not None})
     return rows
 

@@ -122,6 +122,7 @@ def brevo(
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=30)
     now = datetime.now(UTC)
+    first_moment = datetime.combine(first, datetime.min.time(), UTC)
 
     @dlt.resource(name="newsletters", primary_key="campaign_id", write_disposition="merge", columns=NEWSLETTER_COLUMNS)
     def newsletters() -> Iterator[list[dict]]:
@@ -173,9 +174,7 @@ def brevo(
         columns=EVENT_COLUMNS,
     )
     def transactional_events(
-        cursor=dlt.sources.incremental(
-            "date", initial_value=datetime.combine(first, datetime.min.time(), UTC), lag=86400 * repull_days
-        ),
+        cursor=dlt.sources.incremental("date", initial_value=first_moment, lag=86400 * repull_days),
     ) -> Iterator[list[dict]]:
         start = max(first, (cursor.last_value or cursor.initial_value).date() - timedelta(days=repull_days))
         while start <= last:

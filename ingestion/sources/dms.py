@@ -110,7 +110,7 @@ def graphql_check(response) -> Problem | None:
     codes = [((e.get("extensions") or {}).get("code") or "unknown") for e in errors]
     detail = "; ".join(
         f"{code}: {e.get('message', '?')}" + (f" at {'.'.join(map(str, e['path']))}" if e.get("path") else "")
-        for code, e in zip(codes, errors)
+        for code, e in zip(codes, errors, strict=True)
     )
     hint = ""
     if "unauthorized" in codes:
@@ -257,6 +257,8 @@ def _page(http: VendorHttp, demarche: int, first: int, after: str | None, update
 
 
 def _dossiers(http: VendorHttp, first: int, number: int, salt: str, lookback: timedelta):
+    lag = lookback.total_seconds()
+
     @dlt.resource(
         name=f"dossiers_{number}",
         table_name="dossiers",
@@ -265,7 +267,7 @@ def _dossiers(http: VendorHttp, first: int, number: int, salt: str, lookback: ti
         columns=DOSSIER_COLUMNS,
     )
     def dossiers(
-        updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lookback.total_seconds()),
+        updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lag),
     ) -> Iterator[list[dict]]:
         since = updated.last_value - lookback if updated.last_value else None
         after = None  # null, not "": the first page

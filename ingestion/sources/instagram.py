@@ -111,7 +111,8 @@ def metric_value(entry: dict):
         values = entry["values"]
         return values[0].get("value") if values else None
     raise GraphError(
-        f"{VENDOR}: insights metric {entry.get('name')!r} has neither 'values' nor 'total_value': {json.dumps(entry)[:200]}"
+        f"{VENDOR}: insights metric {entry.get('name')!r} has neither 'values' nor 'total_value': "
+        f"{json.dumps(entry)[:200]}"
     )
 
 

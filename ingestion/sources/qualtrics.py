@@ -144,7 +144,7 @@ def parse_export(content: bytes, survey_id: str, exported_at: str) -> list[dict]
         if len(values) != len(ids):
             raise MalformedPage(f"export CSV row with {len(values)} cells, header has {len(ids)}")
         row: dict = {"survey_id": survey_id, "exported_at": exported_at, "answers": []}
-        for col, question, import_id, value in zip(ids, texts, imports, values):
+        for col, question, import_id, value in zip(ids, texts, imports, values, strict=True):
             if col in NOT_LOADED:
                 continue
             if col in META:

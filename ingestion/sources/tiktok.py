@@ -175,7 +175,8 @@ class _Login:
                 stored = cipher.decrypt(state["refresh_token"].encode()).decode()
             except InvalidToken:
                 log.warning(
-                    "%s: the stored refresh token cannot be decrypted (client secret changed?); using the configured one",
+                    "%s: the stored refresh token cannot be decrypted (client secret changed?); "
+                    "using the configured one",
                     VENDOR,
                 )
         candidates = [t for t in dict.fromkeys((stored, self.configured_refresh)) if t]
