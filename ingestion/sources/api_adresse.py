@@ -19,6 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 
 import dlt
@@ -150,7 +151,7 @@ def api_adresse(
                 "search/csv/",
                 files={"data": ("users.csv", body.getvalue().encode("utf-8"), "text/csv")},
                 data={"columns": "user_full_address"},
-                check=checked(lambda resp, chunk=chunk: _parse_results(resp, chunk)),  # a cut CSV is asked again
+                check=checked(partial(_parse_results, chunk=chunk)),  # a cut CSV is asked again
             )
             yield _parse_results(response, chunk)
 

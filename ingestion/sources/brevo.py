@@ -106,7 +106,7 @@ def brevo(
         base_url=base_url,
         auth=APIKeyAuth(name="api-key", api_key=api_key, location="header"),
         headers={"Accept": "application/json"},
-        limiter=lambda request: (smtp if "/v3/smtp/" in request.url else campaigns,),
+        limiter=lambda request: (smtp if "/v3/smtp/" in str(request.url) else campaigns,),
         wait_headers=("x-sib-ratelimit-reset",),
         timeout=timeout,
         max_attempts=max_attempts,

@@ -246,12 +246,15 @@ def _page(http: VendorHttp, demarche: int, first: int, after: str | None, update
         "after": after,
         "updatedSince": updated_since.isoformat() if updated_since else None,
     }
-    body = http.post("api/v2/graphql", json={"query": QUERY, "variables": variables, "operationName": "getDossiers"})
-    demarche_data = (body.json().get("data") or {}).get("demarche")
+    response = http.post(
+        "api/v2/graphql", json={"query": QUERY, "variables": variables, "operationName": "getDossiers"}
+    )
+    demarche_data: dict | None = (response.json().get("data") or {}).get("demarche")
     connection = (demarche_data or {}).get("dossiers")
-    if not connection or "pageInfo" not in connection or "nodes" not in connection:
+    if not demarche_data or not connection or "pageInfo" not in connection or "nodes" not in connection:
         raise MalformedPage(
-            f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: {body.text[:200]}"
+            f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: "
+            f"{response.text[:200]}"
         )
     return demarche_data
 

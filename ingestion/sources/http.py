@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import requests
 from dlt.sources.helpers.requests import Client, Response
 from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import PageData
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, OffsetPaginator
 from dlt.sources.helpers.rest_client.utils import join_url
 from requests.adapters import HTTPAdapter
@@ -137,10 +138,17 @@ def checked(*checks: Callable[[Response], Any]) -> Check:
 
 def wait_seconds(value: str | None) -> float | None:
     """A wait header's value in seconds (a number of seconds; some vendors send decimals)."""
+    if not value:
+        return None
     try:
-        return max(0.0, float(value)) if value not in (None, "") else None
+        return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _where(request: requests.PreparedRequest) -> str:
+    """METHOD /path of a request: never its query string, where some vendors want their token."""
+    return f"{request.method} {urlsplit(str(request.url)).path}"
 
 
 class ShortPageOffsetPaginator(OffsetPaginator):
@@ -230,7 +238,7 @@ class VendorHttp:
         self.rest = RESTClient(base_url=base_url, headers=headers, auth=auth, paginator=paginator, session=self.session)
 
     # --- what callers use --------------------------------------------------------------
-    def paginate(self, path: str = "", **kwargs) -> Iterator[list]:
+    def paginate(self, path: str = "", **kwargs) -> Iterator[PageData]:
         """RESTClient.paginate with this vendor's rules (not dlt's default raise-for-status hook)."""
         return self.rest.paginate(path, hooks={"response": []}, **kwargs)
 
@@ -287,7 +295,7 @@ class VendorHttp:
             if response.status_code in ok:
                 return response
             problem = check(response) if check else None
-            where = f"{response.request.method} {urlsplit(response.request.url).path}"
+            where = _where(response.request)
             if problem is not None:
                 message = f"{self.vendor}: {where}: {problem.message}"
             elif response.status_code >= 400:
@@ -317,7 +325,7 @@ class VendorHttp:
         """What leaves the session: the answer, or one VendorHTTPError once the budget is spent."""
 
         def final_send(request: requests.PreparedRequest, **kwargs) -> Response:
-            where = f"{request.method} {urlsplit(request.url).path}"
+            where = _where(request)
             try:
                 return send(request, **kwargs)
             except VendorHTTPError as exc:

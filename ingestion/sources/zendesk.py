@@ -232,7 +232,7 @@ def zendesk(
         base_url=base_url or f"https://{subdomain}.zendesk.com",
         auth=HttpBasicAuth(f"{email}/token", api_token),
         headers={"Accept": "application/json"},
-        limiter=lambda request: (account, exports) if "/incremental/" in request.url else (account,),
+        limiter=lambda request: (account, exports) if "/incremental/" in str(request.url) else (account,),
         timeout=timeout,
         max_attempts=max_attempts,
         secrets=[api_token],
