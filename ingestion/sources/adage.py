@@ -4,8 +4,7 @@
   array, no pagination. Incremental on `dateModification` (Paris local time,
   'YYYY-MM-DD HH:MM:SS'): each run asks from the last maximum seen minus a
   small lookback (`lookback_hours`, late commits on Adage's side), merge on
-  `id`, so the overlap replaces rows and never duplicates them. The reference
-  asked "now - 30 days" every day and appended.
+  `id`, so the overlap replaces rows and never duplicates them.
 - `involved_students`: `GET /stats-pass-culture/{yearId}` for each school year
   in `year_ids` (default: the previous and the current one), a snapshot
   flattened to one row per (year, metric_name, metric_id, level), `level`

@@ -55,7 +55,7 @@ COLUMNS = {
 
 
 def full_address(address: str | None, postcode: str | None, city: str | None) -> str:
-    """The string sent to the geocoder, as the reference builds it."""
+    """The string sent to the geocoder: street, postcode, city, blanks dropped."""
     return " ".join(part.strip() for part in (address, postcode, city) if part and part.strip())
 
 

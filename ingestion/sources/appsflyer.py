@@ -169,7 +169,7 @@ def appsflyer_check(response: Response) -> Problem | None:
         return Problem(f"HTTP {response.status_code}: {response.text[:200].strip()}")
     if response.status_code < 400:
         try:
-            parse_csv(response)
+            response.rows = parse_csv(response)  # type: ignore[attr-defined]  # kept: a report may be 1M rows
         except ValueError as exc:
             return Problem(f"unreadable page ({exc})", retry=True)
     return None
@@ -232,7 +232,10 @@ def appsflyer(
             "maximum_rows": str(maximum_rows),
         }
         try:
-            rows = parse_csv(http.get(f"api/{kind}/export/app/{app_id}/{name}/v5", params=params))
+            response = http.get(f"api/{kind}/export/app/{app_id}/{name}/v5", params=params)
+            rows = getattr(response, "rows", None)
+            if rows is None:
+                rows = parse_csv(response)
         except VendorHTTPError as err:
             if err.response is not None and _limit_reached(err.response):
                 raise QuotaReached(

@@ -1,7 +1,7 @@
 """Brevo (ex-Sendinblue) API v3: newsletters with their statistics, transactional templates and events.
 
 - `newsletters`: every sent email campaign (`/v3/emailCampaigns?status=sent`), offset
-  paging over ALL pages (the reference read only the first 50), with
+  paging over all pages (a busy month sends more than one page of campaigns), with
   `statistics.globalStats` flattened (delivered, unique views, unsubscriptions...);
   the campaign `tag` is the UTM tag shared with Batch and AppsFlyer; merge on `campaign_id`
   (cumulative stats: each run replaces them).

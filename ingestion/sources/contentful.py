@@ -45,7 +45,7 @@ DEFAULT_BASE_URL = "https://cdn.contentful.com"  # https://preview.contentful.co
 MAX_LIMIT = 1000
 log = logging.getLogger("pcdata.ingestion.contentful")
 
-# The reference's 13 module types, plus the parameter blocks they link.
+# The 13 module types of the app home page, plus the parameter blocks they link.
 DEFAULT_CONTENT_TYPES = [
     "homepageNatif",
     "venuesPlaylist",

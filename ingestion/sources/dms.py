@@ -3,9 +3,9 @@
 One GraphQL query per page, `POST {base_url}/api/v2/graphql` with
 `Authorization: Bearer <token>`: `demarche(number) { dossiers(first, after,
 updatedSince) { pageInfo nodes } }`, Relay cursor paging from `after: null`
-with `first` up to 100 (the reference asked 5 a page from an `""` cursor).
+with `first` up to 100 (DS's maximum: the fewest calls for a démarche of thousands of dossiers).
 
-- Each démarche (`demarches`, the reference's jeunes and pro lists by default)
+- Each démarche (`demarches`, the jeunes and pro démarches by default)
   is its own resource `dossiers_<number>` writing to the one table `dossiers`,
   so each keeps its own `updatedSince` cursor (`dlt.sources.incremental` on
   `dateDerniereModification`, asked back with a `lookback_minutes` overlap):
@@ -17,8 +17,8 @@ with `first` up to 100 (the reference asked 5 a page from an `""` cursor).
   message and code. An answer with errors is never read as an empty page,
   and neither is one with no `demarche` at all.
 - Regional fields are kept: applicant postcode, INSEE commune, department and
-  region codes (jeunes: their residence address champ, with the reference's
-  department and postcode champs as fallbacks; pro: the establishment's
+  region codes (jeunes: their residence address champ, with the department and
+  postcode champs of the older forms as fallbacks; pro: the establishment's
   address). Pro dossiers keep SIRET / SIREN / NAF / legal form (not the
   company name: for a sole trader it is a person's name; Sirene has it). Names,
   birth dates and street addresses are never requested; the account email
@@ -37,14 +37,14 @@ import dlt
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from .hints import column
-from .http import BACKOFF, MAX_ATTEMPTS, MalformedPage, Problem, RateLimiter, VendorHttp
+from .http import MAX_ATTEMPTS, MalformedPage, Problem, RateLimiter, VendorHttp
 from .pii import pii_salt, pseudonymise
 
 VENDOR = "dms"
 DEFAULT_BASE_URL = "https://www.demarches-simplifiees.fr"
 JEUNES = (47380, 47480)
 PRO = (50362, 55475, 57081, 57189, 61589, 62703, 65028, 80264, 81184)
-# the reference's champs for the applicant's department and postcode (base64 of Champ-596453 / Champ-582221)
+# the older jeunes forms' champs for the applicant's department and postcode (base64 of Champ-596453 / 582221)
 DEPARTMENT_CHAMP = "Q2hhbXAtNTk2NDUz"
 POSTCODE_CHAMP = "Q2hhbXAtNTgyMjIx"
 log = logging.getLogger("pcdata.ingestion")
@@ -301,7 +301,7 @@ def dms(
     calls_per_second: float = 5,
     timeout: float = 120,
     max_attempts: int = MAX_ATTEMPTS,
-    backoff: float = BACKOFF,
+    backoff: float = 2.0,  # a DS-side `timeout` needs seconds, not the default half-second, to clear
 ):
     http = VendorHttp(
         VENDOR,

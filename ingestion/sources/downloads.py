@@ -10,8 +10,8 @@ is not produced yet (the last day or two) or that the day had no sales: "nothing
 yet", not a failure, and the day is asked again on the next run because every run
 re-pulls from the 1st of the previous month (first run: from `start_date`).
 Rows are replaced per day (delete-insert on `report_date`).
-Key id, issuer id and vendor number are configuration, not code (the reference
-hard-coded them).
+Key id, issuer id and vendor number are configuration, not code (a new key or a
+second vendor account is a config change).
 
 Google Play (`google_play_installs`, `google_play_installs_by_country`): the
 `stats/installs/installs_<package>_<YYYYMM>_{overview,country}.csv` files, UTF-16,

@@ -4,9 +4,9 @@
   (`reach`, `follower_count`) come as `values: [{value, end_time}]` over ranges of
   at most 30 days; `metric_type=total_value` metrics (`views`, `accounts_engaged`,
   `total_interactions`) come as `total_value: {value}` for the whole range, so they
-  are asked one day at a time. Both shapes are parsed (the reference read
-  `values[0]` only and stored `views` as NULL); a metric in neither shape fails
-  the run instead of loading NULLs. `end_time` is the END of the Pacific day:
+  are asked one day at a time. Both shapes are parsed (reading `values` only
+  would store `views` as NULL); a metric in neither shape fails the run instead
+  of loading NULLs. `end_time` is the END of the Pacific day:
   the day is `end_time - 1 day`.
 - `accounts`: the account's counters, one row per account and `export_date`.
 - `posts`: the media list (newest first, `paging.next` followed as given) with each

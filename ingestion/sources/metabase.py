@@ -1,13 +1,13 @@
 """Metabase: what analysts built and how they use it, plus who may see what.
 
-Two paths, as in the reference, done incrementally:
+Two paths, each loaded incrementally where the data allows:
 1. The Metabase application database (PostgreSQL) through dlt's `sql_database`
    source with the pyarrow backend (config `app_db_credentials`: a SQLAlchemy
    URL or Engine):
    - `report_card`, `report_dashboard`, `core_user`: incremental on `updated_at`,
      merge on `id`;
    - `query_execution`: append-only log, incremental on `started_at`, merge on `id`
-     (the reference re-copies it in full every day);
+     (it grows by every query run: never re-copied in full);
    - `collection` (has no `updated_at`) and `report_dashboardcard` (rows are
      deleted when a card leaves a dashboard): small true snapshots, `replace`.
    Personal data stays in PostgreSQL: user names and password hashes are never

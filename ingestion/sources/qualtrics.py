@@ -1,8 +1,7 @@
 """Qualtrics: the survey list and the responses of the active surveys, incrementally.
 
-- `surveys`: `GET /surveys`, following `result.nextPage` to the end (the
-  reference read the first page only), merge on `id`.
-- `responses`: the asynchronous export, done better than the reference: one
+- `surveys`: `GET /surveys`, following `result.nextPage` to the end, merge on `id`.
+- `responses`: the asynchronous export, incremental per survey: one
   `POST /surveys/{id}/export-responses` (`format=csv`, `timeZone=UTC`,
   `useLabels`, and `startDate` = the last recorded date loaded for that
   survey, kept in the resource state) per survey, several jobs at once
@@ -11,8 +10,7 @@
   until `status == "complete"` (not `percentComplete`), then the ZIP is
   downloaded and its CSV read (row 1 column ids, row 2 question texts, row 3
   `{"ImportId": ...}`). One row per response, merge on `response_id`, so the
-  re-exported boundary never duplicates (the reference appended a full
-  re-export every week). Embedded data (user or venue id, region, department...)
+  re-exported boundary never duplicates. Embedded data (user or venue id, region, department...)
   become columns; the answers are a child table `responses__answers`
   (question id, import id, question text, answer).
 - Personal data is not loaded: IP address, recipient names and email,

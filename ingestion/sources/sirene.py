@@ -3,7 +3,7 @@
 The queue is the SIRENs of `raw_app.offerer` (and SIRETs of `raw_app.venue`)
 never looked up or looked up more than `refresh_days` ago. They are asked
 100 at a time with a multi-criteria query sent as a POST form (a GET URL with
-100 `OR` terms is too long, the reference's weak point), paged with
+100 `OR` terms is too long for gateways), paged with
 `curseur` deep paging, paced under the 30 calls/min quota. Non-diffusible
 units keep their `[ND]` fields as NULL with `is_non_diffusible` set. Units
 INSEE does not know come back as `lookup_status = 'not_found'`, so they are

@@ -6,8 +6,8 @@ one sent is dead from then on. The rotated refresh token is kept in the source
 state (`dlt.current.source_state()`, committed with the load), encrypted with a key
 derived from the client secret so that the warehouse copy of the state is useless
 alone; the next run uses it. The configured `refresh_token` is only the seed (and
-is used again when the stored one is refused, e.g. after a re-authorisation).
-The reference did not keep the rotated token and broke when TikTok rotated it.
+is used again when the stored one is refused, e.g. after a re-authorisation):
+a client that forgets the rotated token fails on its next run.
 
 Business API answers are HTTP 200 even for errors: `code != 0` is an error,
 retried for rate limits (40100) and system errors (5xxxx) by the shared HTTP

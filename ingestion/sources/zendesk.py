@@ -8,8 +8,8 @@
   ticket gets one `cf_<title>` column per field (multi-select values, which are
   Zendesk tags and so hold no comma, joined with ','). Free text (subject,
   description) and the `via.source` addresses are not loaded.
-- `users`: the incremental user export (no call per ticket, the reference's
-  N+1), merge on `id`. Names and phones are never loaded; the email arrives as
+- `users`: the incremental user export (no call per ticket requester), merge on `id`.
+  Names and phones are never loaded; the email arrives as
   a salted hash (`email_hash`, the same function as `raw_app.user.email_hash`),
   so dbt resolves a requester to a pass Culture user; the agent-recorded user
   field `user_id` is kept as `pass_culture_user_id`.
