@@ -97,6 +97,7 @@ def brevo(
     campaign_calls_per_hour: int = 95,
     timeout: float = 60,
     max_attempts: int = MAX_ATTEMPTS,
+    max_wait: float = 900,  # hourly quotas: x-sib-ratelimit-reset may ask for many minutes
 ):
     """Transactional events start at `start_date` on the first run (default: 30 days ago) and end
     at `end_date` (default today, UTC)."""
@@ -108,6 +109,7 @@ def brevo(
         headers={"Accept": "application/json"},
         limiter=lambda request: (smtp if "/v3/smtp/" in str(request.url) else campaigns,),
         wait_headers=("x-sib-ratelimit-reset",),
+        max_wait=max_wait,
         timeout=timeout,
         max_attempts=max_attempts,
         secrets=[api_key],
