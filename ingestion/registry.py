@@ -60,7 +60,7 @@ def _sirene(runner: Runner):
 
 
 def _metabase(runner: Runner):
-    credentials = dlt.secrets.get("sources.metabase.app_db_credentials")
+    credentials: str | None = dlt.secrets.get("sources.metabase.app_db_credentials")
     if not credentials:
         raise ValueError(
             "set sources.metabase.app_db_credentials (env SOURCES__METABASE__APP_DB_CREDENTIALS): "

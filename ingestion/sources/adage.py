@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
@@ -39,7 +40,7 @@ METRICS = (("departements", "departement"), ("academies", "academie"), ("regions
 log = logging.getLogger("pcdata.ingestion")
 
 
-PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
+PARTNER_COLUMNS: TTableSchemaColumns = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
     "id": column("bigint", nullable=False),
     "dateModification": column("timestamp"),
     "venueId": column("bigint"),
@@ -71,7 +72,7 @@ PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both
         )
     },
 }
-STATS_COLUMNS = {
+STATS_COLUMNS: TTableSchemaColumns = {
     "educational_year_adage_id": column("bigint", nullable=False),
     "metric_name": column("text", nullable=False),
     "metric_id": column("text", nullable=False),

@@ -23,6 +23,7 @@ from functools import partial
 from itertools import islice
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 
 from .http import MAX_ATTEMPTS, MalformedPage, RateLimiter, VendorHttp, checked
 from .pii import pii_salt, pseudonymise
@@ -42,7 +43,7 @@ KEPT_RESULT_COLUMNS = (
     "result_district",
     "result_status",
 )
-COLUMNS = {
+COLUMNS: TTableSchemaColumns = {
     "user_id": {"data_type": "bigint", "nullable": False},
     "address_hash": {"data_type": "text", "nullable": False},
     "latitude": {"data_type": "double"},
@@ -77,8 +78,8 @@ def geocoding_queue(
     return queue
 
 
-def _float(value: str) -> float | None:
-    return float(value) if value not in ("", None) else None
+def _float(value: str | None) -> float | None:
+    return float(value) if value else None
 
 
 def _parse_results(response, chunk: list[dict]) -> list[dict]:

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
@@ -67,7 +68,7 @@ DAILY_KEY = ("app_id", "date", "agency", "media_source", "campaign")
 PARTNER_KEY = ("app_id", "date", "agency", "media_source")
 
 
-RAW_COLUMNS = {
+RAW_COLUMNS: TTableSchemaColumns = {
     **{
         c: column("text")
         for c in (
@@ -97,15 +98,15 @@ RAW_COLUMNS = {
     **columns(("cost_value", "event_revenue"), "double"),
     "is_retargeting": {"data_type": "bool"},
 }
-AGG_COLUMNS = {
+AGG_COLUMNS: TTableSchemaColumns = {
     "date": {"data_type": "date"},
     **{c: column("text") for c in ("app_id", "agency", "media_source")},
     **columns(INTS, "bigint"),
     **columns(FLOATS - {"event_revenue", "event_revenue_eur", "cost_value"}, "double"),
 }
-DAILY_COLUMNS = {**AGG_COLUMNS, "campaign": column("text")}
+DAILY_COLUMNS: TTableSchemaColumns = {**AGG_COLUMNS, "campaign": column("text")}
 PARTNER_EVENTS = ("af_complete_registration", "af_complete_beneficiary", "af_open_app")
-PARTNER_COLUMNS = {
+PARTNER_COLUMNS: TTableSchemaColumns = {
     **AGG_COLUMNS,
     **columns([f"{e}_{m}" for e in PARTNER_EVENTS for m in ("unique_users", "event_counter")], "bigint"),
     **columns([f"{e}_sales_in_eur" for e in PARTNER_EVENTS], "double"),

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column, columns
@@ -34,7 +35,7 @@ STAT_FIELDS = ("sent", "sent_optins", "direct_open", "influenced_open", "reengag
 log = logging.getLogger("pcdata.ingestion")
 
 
-CAMPAIGN_COLUMNS = {
+CAMPAIGN_COLUMNS: TTableSchemaColumns = {
     **{
         c: column("text")
         for c in ("campaign_token", "operating_system", "name", "utm_campaign", "utm_campaign_version_b", "tags")
@@ -47,7 +48,7 @@ CAMPAIGN_COLUMNS = {
     "is_ab_test": {"data_type": "bool"},
     "updated_at": {"data_type": "timestamp"},
 }
-STATS_COLUMNS = {
+STATS_COLUMNS: TTableSchemaColumns = {
     "campaign_token": column("text"),
     "operating_system": column("text"),
     "version": column("text"),
@@ -55,7 +56,7 @@ STATS_COLUMNS = {
     **columns(STAT_FIELDS, "bigint"),
     "updated_at": {"data_type": "timestamp"},
 }
-TRANSAC_COLUMNS = {
+TRANSAC_COLUMNS: TTableSchemaColumns = {
     "group_id": column("text"),
     "operating_system": column("text"),
     "date": {"data_type": "date"},

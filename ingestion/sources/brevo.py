@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column
@@ -45,7 +46,7 @@ STATS = {
 }
 
 
-NEWSLETTER_COLUMNS = {
+NEWSLETTER_COLUMNS: TTableSchemaColumns = {
     "campaign_id": {"data_type": "bigint"},
     "name": column("text"),
     "tag": column("text"),
@@ -55,7 +56,7 @@ NEWSLETTER_COLUMNS = {
     "stats_updated_at": {"data_type": "timestamp"},
     **{c: {"data_type": "bigint"} for c in STATS.values()},
 }
-TEMPLATE_COLUMNS = {
+TEMPLATE_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint"},
     "name": column("text"),
     "tag": column("text"),
@@ -64,7 +65,7 @@ TEMPLATE_COLUMNS = {
     "created_at": {"data_type": "timestamp"},
     "modified_at": {"data_type": "timestamp"},
 }
-EVENT_COLUMNS = {
+EVENT_COLUMNS: TTableSchemaColumns = {
     "message_id": column("text"),
     "event": column("text"),
     "date": {"data_type": "timestamp"},

@@ -32,8 +32,10 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 
@@ -82,7 +84,7 @@ SYS_COLUMNS = (
 )
 
 
-ENTRY_COLUMNS = {
+ENTRY_COLUMNS: TTableSchemaColumns = {
     "id": column("text"),
     "content_type": column("text"),
     "created_at": column("timestamp"),
@@ -116,7 +118,7 @@ ENTRY_COLUMNS = {
     "duration_in_minutes": {"data_type": "double"},
     "min_offers": {"data_type": "bigint"},
 }
-ASSET_COLUMNS = {
+ASSET_COLUMNS: TTableSchemaColumns = {
     "id": column("text"),
     "title": column("text"),
     "url": column("text"),
@@ -128,7 +130,7 @@ ASSET_COLUMNS = {
     "updated_at": column("timestamp"),
     "last_seen_at": column("timestamp"),
 }
-RELATIONSHIP_COLUMNS = {
+RELATIONSHIP_COLUMNS: TTableSchemaColumns = {
     "parent_entry_id": column("text"),
     "field": column("text"),
     "position": {"data_type": "bigint"},
@@ -137,7 +139,7 @@ RELATIONSHIP_COLUMNS = {
     "child_content_type": column("text"),
     "is_resolved": {"data_type": "bool"},
 }
-PLAYLIST_COLUMNS = {
+PLAYLIST_COLUMNS: TTableSchemaColumns = {
     "entry_id": column("text"),
     "field": column("text"),
     "position": {"data_type": "bigint"},
@@ -264,14 +266,14 @@ def contentful(
     )
     wanted = list(content_types or DEFAULT_CONTENT_TYPES)
     page_size = max(1, min(page_size, MAX_LIMIT))
-    cache: dict[str, object] = {}
+    cache: dict[str, Any] = {}
 
     def snapshot() -> _Snapshot:
         # read once per run, shared by every table
         if "snap" not in cache:
             cache["snap"] = _read_snapshot(http, wanted, page_size, include)
             cache["at"] = datetime.now(UTC)
-        return cache["snap"]  # type: ignore[return-value]
+        return cache["snap"]
 
     @dlt.resource(name="entry", primary_key="id", write_disposition="merge", columns=ENTRY_COLUMNS)
     def entry() -> Iterator[list[dict]]:

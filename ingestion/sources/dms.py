@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from .hints import column
@@ -127,7 +128,7 @@ def graphql_check(response) -> Problem | None:
     return Problem(f"GraphQL errors on démarche {demarche} (HTTP 200): {detail}{hint}", retry=set(codes) == {"timeout"})
 
 
-DOSSIER_COLUMNS = {
+DOSSIER_COLUMNS: TTableSchemaColumns = {
     "number": column("bigint", nullable=False),
     "demarche_number": column("bigint"),
     "archived": column("bool"),

@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dlt
 import jwt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.filesystem import FileItemDict, filesystem
 from requests.auth import AuthBase
 
@@ -50,7 +51,7 @@ MEASURES = {"units", "developer_proceeds", "customer_price"}
 _FILE = re.compile(r"installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
 
 
-APPLE_COLUMNS = {
+APPLE_COLUMNS: TTableSchemaColumns = {
     "row_key": column("text", nullable=False),
     "report_date": column("date", nullable=False),
     "units": column("bigint"),
@@ -107,7 +108,7 @@ def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def _number(value: str, kind=float):
+def _number(value: str | None, kind=float):
     value = (value or "").strip().replace(",", "")
     if not value:
         return None

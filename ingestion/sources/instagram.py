@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
@@ -65,7 +66,7 @@ THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002}
 MAX_RANGE_DAYS = 30
 
 
-INSIGHT_COLUMNS = {
+INSIGHT_COLUMNS: TTableSchemaColumns = {
     "account_id": column("text", nullable=False),
     "date": column("date", nullable=False),
     "metric": column("text", nullable=False),
@@ -73,7 +74,7 @@ INSIGHT_COLUMNS = {
     "metric_type": column("text"),
     "loaded_at": column("timestamp"),
 }
-ACCOUNT_COLUMNS = {
+ACCOUNT_COLUMNS: TTableSchemaColumns = {
     "account_id": column("text", nullable=False),
     "export_date": column("date", nullable=False),
     "username": column("text"),
@@ -82,7 +83,7 @@ ACCOUNT_COLUMNS = {
     "follows_count": column("bigint"),
     "media_count": column("bigint"),
 }
-POST_COLUMNS = {
+POST_COLUMNS: TTableSchemaColumns = {
     "post_id": column("text", nullable=False),
     "account_id": column("text"),
     "posted_at": column("timestamp"),

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
@@ -67,7 +68,7 @@ NOT_LOADED = {
 RESERVED = set(META.values()) | {"survey_id", "answers", "exported_at"}
 
 
-RESPONSE_COLUMNS = {
+RESPONSE_COLUMNS: TTableSchemaColumns = {
     "response_id": {"data_type": "text", "nullable": False},
     "survey_id": {"data_type": "text", "nullable": False},
     "start_date": {"data_type": "timestamp"},
@@ -96,7 +97,7 @@ RESPONSE_COLUMNS = {
         )
     },
 }
-SURVEY_COLUMNS = {
+SURVEY_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "text", "nullable": False},
     "name": column("text"),
     "is_active": {"data_type": "bool"},

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column, columns
@@ -26,7 +27,7 @@ VENDOR = "sirene"
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 ND = "[ND]"
 # Fields staging reads (vendor names): declared so that they exist even when a run only sees NULLs.
-UNIT_COLUMNS = {
+UNIT_COLUMNS: TTableSchemaColumns = {
     "checked_at": column("timestamp"),
     "is_non_diffusible": column("bool"),
     "lookup_status": column("text"),
@@ -44,7 +45,7 @@ UNIT_COLUMNS = {
         "text",
     ),
 }
-ESTABLISHMENT_COLUMNS = {
+ESTABLISHMENT_COLUMNS: TTableSchemaColumns = {
     "checked_at": column("timestamp"),
     "is_non_diffusible": column("bool"),
     "lookup_status": column("text"),

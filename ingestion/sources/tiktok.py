@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dlt
 from cryptography.fernet import Fernet, InvalidToken
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
@@ -78,20 +79,20 @@ AUTH_CODES = {40001, 40104, 40105, 40102}
 MAX_RANGE_DAYS = 30
 
 
-DAILY_COLUMNS = {
+DAILY_COLUMNS: TTableSchemaColumns = {
     "business_id": column("text", nullable=False),
     "date": column("date", nullable=False),
     "username": column("text"),
     **{c: column("bigint") for c in ("video_views", "likes", "comments", "shares", "followers_count", "profile_views")},
     "loaded_at": column("timestamp"),
 }
-HOURLY_COLUMNS = {
+HOURLY_COLUMNS: TTableSchemaColumns = {
     "business_id": column("text", nullable=False),
     "date": column("date", nullable=False),
     "hour": column("bigint", nullable=False),
     "audience": column("bigint"),
 }
-VIDEO_COLUMNS = {
+VIDEO_COLUMNS: TTableSchemaColumns = {
     "item_id": column("text", nullable=False),
     "business_id": column("text"),
     "created_at": column("timestamp"),

@@ -33,8 +33,10 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dlt
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
@@ -74,11 +76,11 @@ USER_KEPT = (
 )
 
 
-def _bigint() -> dict:
+def _bigint() -> TColumnSchema:
     return {"data_type": "bigint"}
 
 
-TICKET_COLUMNS = {
+TICKET_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "generated_timestamp": _bigint(),
     "created_at": column("timestamp"),
@@ -100,7 +102,7 @@ TICKET_COLUMNS = {
     "external_id": column("text"),
     "due_at": column("timestamp"),
 }
-USER_COLUMNS = {
+USER_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "role": column("text"),
     "active": {"data_type": "bool"},
@@ -110,7 +112,7 @@ USER_COLUMNS = {
     "created_at": column("timestamp"),
     "updated_at": column("timestamp"),
 }
-MACRO_COLUMNS = {
+MACRO_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "export_date": {"data_type": "date", "nullable": False},
     "title": column("text"),
@@ -120,7 +122,7 @@ MACRO_COLUMNS = {
     "updated_at": column("timestamp"),
     **{u: _bigint() for u in USAGE_SIDELOADS.split(",")},
 }
-RATING_COLUMNS = {
+RATING_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "ticket_id": _bigint(),
     "requester_id": _bigint(),
@@ -132,7 +134,7 @@ RATING_COLUMNS = {
     "created_at": column("timestamp"),
     "updated_at": column("timestamp"),
 }
-FIELD_COLUMNS = {
+FIELD_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "title": column("text"),
     "column_name": column("text"),
@@ -285,7 +287,7 @@ def zendesk(
     @dlt.resource(name="tickets", primary_key="id", write_disposition="merge", columns=TICKET_COLUMNS)
     def tickets(
         cursor=dlt.sources.incremental("generated_timestamp", initial_value=start_unix),
-    ) -> Iterator[list[dict]]:
+    ) -> Iterator[Any]:
         columns = field_columns()
         hints = {c: column("text") for c in columns.values()}
         first = True
