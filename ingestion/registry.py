@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import dlt
 
 from .sources.adage import adage
-from .sources.api_adresse import api_adresse, geocoding_queue
+from .sources.api_adresse import api_adresse
 from .sources.app_db import app_db
 from .sources.appsflyer import appsflyer
 from .sources.batch import batch
@@ -22,9 +22,8 @@ from .sources.dms import dms
 from .sources.downloads import downloads
 from .sources.instagram import instagram
 from .sources.metabase import metabase
-from .sources.pii import pii_salt
 from .sources.qualtrics import qualtrics
-from .sources.sirene import due_for_lookup, sirene
+from .sources.sirene import sirene
 from .sources.tiktok import tiktok
 from .sources.zendesk import zendesk
 
@@ -48,24 +47,20 @@ def _app(runner: Runner):
 def _api_adresse(runner: Runner):
     users = sorted(runner.rows("app", "user", "id, address, postal_code, city"))
     done = dict(runner.rows("api_adresse", "user_address", "user_id, address_hash"))
-    limit = dlt.config.get("sources.api_adresse.max_rows_per_run", int) or 50_000
-    return api_adresse(candidates=geocoding_queue(users, done, pii_salt(), limit))
+    return api_adresse(users=users, done=done)
 
 
 def _sirene(runner: Runner):
-    refresh = dlt.config.get("sources.sirene.refresh_days", int) or 30
-    limit = dlt.config.get("sources.sirene.max_per_run", int) or 5000
-    sirens = {siren for (siren,) in runner.rows("app", "offerer", "siren") if siren}
-    sirets = {siret for (siret,) in runner.rows("app", "venue", "siret") if siret}
-    units = dict(runner.rows("sirene", "unites_legales", "siren, checked_at"))
-    etabs = dict(runner.rows("sirene", "etablissements", "siret, checked_at"))
     return sirene(
-        sirens=due_for_lookup(sirens, units, refresh, limit), sirets=due_for_lookup(sirets, etabs, refresh, limit)
+        sirens={siren for (siren,) in runner.rows("app", "offerer", "siren") if siren},
+        sirets={siret for (siret,) in runner.rows("app", "venue", "siret") if siret},
+        checked_units=dict(runner.rows("sirene", "unites_legales", "siren, checked_at")),
+        checked_establishments=dict(runner.rows("sirene", "etablissements", "siret, checked_at")),
     )
 
 
 def _metabase(runner: Runner):
-    credentials = dlt.secrets.get("sources.metabase.app_db_credentials")
+    credentials: str | None = dlt.secrets.get("sources.metabase.app_db_credentials")
     if not credentials:
         raise ValueError(
             "set sources.metabase.app_db_credentials (env SOURCES__METABASE__APP_DB_CREDENTIALS): "
@@ -80,7 +75,8 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "app",
             "raw_app",
-            "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings, tracking events",
+            "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings,"
+            " tracking events",
             _app,
         ),
         SourceSpec(
@@ -112,43 +108,50 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "adage",
             "raw_adage",
-            "Adage (Éducation nationale): cultural partners matching venues, involved students per department, academy and region",
+            "Adage (Éducation nationale): cultural partners matching venues, involved students per department,"
+            " academy and region",
             lambda runner: adage(),
         ),
         SourceSpec(
             "dms",
             "raw_dms",
-            "Démarches Simplifiées (GraphQL): dossiers of the pass Culture démarches (jeunes and pro), with applicant geography and SIRET",
+            "Démarches Simplifiées (GraphQL): dossiers of the pass Culture démarches (jeunes and pro),"
+            " with applicant geography and SIRET",
             lambda runner: dms(),
         ),
         SourceSpec(
             "contentful",
             "raw_contentful",
-            "Contentful CDA: the app home page CMS (home pages, modules, playlists of offers and venues), links and tags",
+            "Contentful CDA: the app home page CMS (home pages, modules, playlists of offers and venues),"
+            " links and tags",
             lambda runner: contentful(),
         ),
         SourceSpec(
             "metabase",
             "raw_metabase",
-            "Metabase: cards, dashboards, collections, users (email hashed), query executions (app DB) and permissions (REST)",
+            "Metabase: cards, dashboards, collections, users (email hashed),"
+            " query executions (app DB) and permissions (REST)",
             _metabase,
         ),
         SourceSpec(
             "instagram",
             "raw_instagram",
-            "Instagram Graph API: daily account insights (views, reach, follower_count...), account counters, posts with lifetime insights",
+            "Instagram Graph API: daily account insights (views, reach, follower_count...), account counters,"
+            " posts with lifetime insights",
             lambda runner: instagram(),
         ),
         SourceSpec(
             "tiktok",
             "raw_tiktok",
-            "TikTok Business API: account daily metrics, hourly audience, videos (refresh-token rotation kept in state)",
+            "TikTok Business API: account daily metrics, hourly audience,"
+            " videos (refresh-token rotation kept in state)",
             lambda runner: tiktok(),
         ),
         SourceSpec(
             "downloads",
             "raw_downloads",
-            "App downloads: App Store Connect daily sales summaries (JWT, gzip TSV) and Google Play monthly installs files (UTF-16 CSV)",
+            "App downloads: App Store Connect daily sales summaries (JWT,"
+            " gzip TSV) and Google Play monthly installs files (UTF-16 CSV)",
             lambda runner: downloads(),
         ),
         SourceSpec(

@@ -4,8 +4,7 @@
   array, no pagination. Incremental on `dateModification` (Paris local time,
   'YYYY-MM-DD HH:MM:SS'): each run asks from the last maximum seen minus a
   small lookback (`lookback_hours`, late commits on Adage's side), merge on
-  `id`, so the overlap replaces rows and never duplicates them. The reference
-  asked "now - 30 days" every day and appended.
+  `id`, so the overlap replaces rows and never duplicates them.
 - `involved_students`: `GET /stats-pass-culture/{yearId}` for each school year
   in `year_ids` (default: the previous and the current one), a snapshot
   flattened to one row per (year, metric_name, metric_id, level), `level`
@@ -13,9 +12,9 @@
   key. `niveaux` is an empty list when Adage has no breakdown and an object
   keyed by level id otherwise: both are read.
 
-No documented rate limit: calls are spaced (`calls_per_second`) and 429/5xx,
-drops and cut pages are retried; any other non-200 fails with the vendor's
-message (the reference raised a bare `RequestReturnedNoneError`).
+No documented rate limit: calls are spaced (`calls_per_second`); 429/5xx, drops and
+cut pages are retried within `max_attempts` (http.VendorHttp); any other non-200
+fails with the vendor's message.
 """
 
 from __future__ import annotations
@@ -26,10 +25,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.requests import Response
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column
-from .http import MalformedPage, RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, MalformedPage, RateLimiter, VendorHttp, checked
 
 VENDOR = "adage"
 DEFAULT_BASE_URL = "https://omogen-api-pr.phm.education.gouv.fr/adage-api/v1"
@@ -39,7 +40,7 @@ METRICS = (("departements", "departement"), ("academies", "academie"), ("regions
 log = logging.getLogger("pcdata.ingestion")
 
 
-PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
+PARTNER_COLUMNS: TTableSchemaColumns = {  # vendor names, as the rows carry them (dlt normalizes both the same way)
     "id": column("bigint", nullable=False),
     "dateModification": column("timestamp"),
     "venueId": column("bigint"),
@@ -71,7 +72,7 @@ PARTNER_COLUMNS = {  # vendor names, as the rows carry them (dlt normalizes both
         )
     },
 }
-STATS_COLUMNS = {
+STATS_COLUMNS: TTableSchemaColumns = {
     "educational_year_adage_id": column("bigint", nullable=False),
     "metric_name": column("text", nullable=False),
     "metric_id": column("text", nullable=False),
@@ -198,35 +199,32 @@ def adage(
     lookback_hours: float = 24,
     calls_per_second: float = 5,
     timeout: float = 120,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    base = base_url.rstrip("/")
-    headers = {"X-omogen-api-key": api_key, "Accept": "application/json"}
-    http = session(timeout=timeout)
-    limiter = RateLimiter(max(1, round(calls_per_second * 10)), 10.0)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=APIKeyAuth(name="X-omogen-api-key", api_key=api_key, location="header"),
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(calls_per_second, 1.0),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_key],
+    )
     if year_ids is None:
         current = school_year_id(datetime.now(PARIS).date())
         year_ids = [current - 1, current]
+    initial_modified = parse_modified(initial_modified_since)
 
     @dlt.resource(name="partenaire_culturel", primary_key="id", write_disposition="merge", columns=PARTNER_COLUMNS)
     def partenaire_culturel(
-        modified=dlt.sources.incremental(
-            "dateModification", initial_value=parse_modified(initial_modified_since), lag=lookback_hours * 3600
-        ),
+        modified=dlt.sources.incremental("dateModification", initial_value=initial_modified, lag=lookback_hours * 3600),
     ) -> Iterator[list[dict]]:
-        since = modified.last_value or parse_modified(initial_modified_since)
+        since = modified.last_value or initial_modified
         since = since - timedelta(hours=lookback_hours)  # the lookback: Adage may commit a change late
         param = since.astimezone(PARIS).strftime(DATE_FORMAT)
-        _, page = fetch(
-            http,
-            VENDOR,
-            "GET",
-            f"{base}/partenaire-culturel",
-            _partners_page,
-            limiter=limiter,
-            params={"dateModificationMin": param},
-            headers=headers,
-        )
-        yield [_partner(p) for p in page]
+        response = http.get("partenaire-culturel", params={"dateModificationMin": param}, check=checked(_partners_page))
+        yield [_partner(p) for p in _partners_page(response)]
 
     @dlt.resource(
         name="involved_students",
@@ -236,19 +234,10 @@ def adage(
     )
     def involved_students() -> Iterator[list[dict]]:
         for year_id in year_ids:
-            status, body = fetch(
-                http,
-                VENDOR,
-                "GET",
-                f"{base}/stats-pass-culture/{int(year_id)}",
-                _stats_page,
-                limiter=limiter,
-                ok_statuses=(404,),
-                headers=headers,
-            )
-            if status == 404:
+            response = http.get(f"stats-pass-culture/{int(year_id)}", ok=(404,), check=checked(_stats_page))
+            if response.status_code == 404:
                 log.warning("adage: no statistics for school year id %s (404); skipped", year_id)
                 continue
-            yield stats_rows(int(year_id), body, datetime.now(UTC))
+            yield stats_rows(int(year_id), _stats_page(response), datetime.now(UTC))
 
     return partenaire_culturel, involved_students

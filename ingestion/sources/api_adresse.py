@@ -3,7 +3,8 @@
 Not a pull but an enrichment: `geocoding_queue` compares the users' current
 addresses in the raw app dataset with the hashes already geocoded, and the
 `user_address` resource sends the difference through the CSV batch endpoint
-(`POST /search/csv/`, 500 rows a call, paced under the 50 calls/s limit).
+(`POST /search/csv/`, 500 rows a call, paced under the 50 calls/s limit), on the
+shared HTTP layer (a cut CSV answer is asked again within the one retry budget).
 
 What is stored is what the regional marts need and no more: INSEE commune
 code, postcode, city, context (department and region), score and status, and
@@ -18,12 +19,14 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 
-from .http import MalformedPage, RateLimiter, fetch, session
-from .pii import pseudonymise
+from .http import MAX_ATTEMPTS, MalformedPage, RateLimiter, VendorHttp, checked
+from .pii import pii_salt, pseudonymise
 
 VENDOR = "api_adresse"
 DEFAULT_BASE_URL = "https://data.geopf.fr/geocodage"
@@ -40,7 +43,7 @@ KEPT_RESULT_COLUMNS = (
     "result_district",
     "result_status",
 )
-COLUMNS = {
+COLUMNS: TTableSchemaColumns = {
     "user_id": {"data_type": "bigint", "nullable": False},
     "address_hash": {"data_type": "text", "nullable": False},
     "latitude": {"data_type": "double"},
@@ -53,7 +56,7 @@ COLUMNS = {
 
 
 def full_address(address: str | None, postcode: str | None, city: str | None) -> str:
-    """The string sent to the geocoder, as the reference builds it."""
+    """The string sent to the geocoder: street, postcode, city, blanks dropped."""
     return " ".join(part.strip() for part in (address, postcode, city) if part and part.strip())
 
 
@@ -75,8 +78,8 @@ def geocoding_queue(
     return queue
 
 
-def _float(value: str) -> float | None:
-    return float(value) if value not in ("", None) else None
+def _float(value: str | None) -> float | None:
+    return float(value) if value else None
 
 
 def _parse_results(response, chunk: list[dict]) -> list[dict]:
@@ -118,34 +121,39 @@ def _chunks(items: list[dict], size: int) -> Iterator[list[dict]]:
 
 @dlt.source(name="api_adresse")
 def api_adresse(
-    candidates: list[dict] | None = None,
+    users: list[tuple[int, str | None, str | None, str | None]] | None = None,
+    done: dict[int, str] | None = None,
+    max_rows_per_run: int = 50_000,
     base_url: str = DEFAULT_BASE_URL,
     chunk_size: int = 500,
     calls_per_second: int = 40,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    """`candidates`: rows of `geocoding_queue` (user_id, user_full_address, address_hash)."""
+    """`users`: (id, address, postcode, city) from the app; `done`: user id -> address hash already geocoded.
+    At most `max_rows_per_run` addresses are sent per run (the rest waits for the next one)."""
+    candidates = geocoding_queue(users or [], done or {}, pii_salt(), max_rows_per_run)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        limiter=RateLimiter(calls_per_second, 1.0),
+        timeout=timeout,
+        max_attempts=max_attempts,
+    )
 
     @dlt.resource(name="user_address", primary_key="user_id", write_disposition="merge", columns=COLUMNS)
     def user_address() -> Iterator[list[dict]]:
-        http = session(timeout=timeout)
-        limiter = RateLimiter(calls_per_second, 1.0)
-        url = base_url.rstrip("/") + "/search/csv/"
-        for chunk in _chunks(candidates or [], chunk_size):
+        for chunk in _chunks(candidates, chunk_size):
             body = io.StringIO()
             writer = csv.writer(body, lineterminator="\n")
             writer.writerow(["user_id", "user_full_address"])
             writer.writerows([c["user_id"], c["user_full_address"]] for c in chunk)
-            _, rows = fetch(
-                http,
-                VENDOR,
-                "POST",
-                url,
-                lambda resp, chunk=chunk: _parse_results(resp, chunk),
-                limiter=limiter,
+            response = http.post(
+                "search/csv/",
                 files={"data": ("users.csv", body.getvalue().encode("utf-8"), "text/csv")},
                 data={"columns": "user_full_address"},
+                check=checked(partial(_parse_results, chunk=chunk)),  # a cut CSV is asked again
             )
-            yield rows
+            yield _parse_results(response, chunk)
 
     return user_address

@@ -26,12 +26,15 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.requests import Response
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from .hints import column, columns
-from .http import MalformedPage, RateLimiter, VendorHTTPError, fetch, session
+from .http import MAX_ATTEMPTS, MalformedPage, Problem, RateLimiter, VendorHttp, VendorHTTPError
 
 VENDOR = "appsflyer"
 DEFAULT_BASE_URL = "https://hq1.appsflyer.com"
@@ -65,7 +68,7 @@ DAILY_KEY = ("app_id", "date", "agency", "media_source", "campaign")
 PARTNER_KEY = ("app_id", "date", "agency", "media_source")
 
 
-RAW_COLUMNS = {
+RAW_COLUMNS: TTableSchemaColumns = {
     **{
         c: column("text")
         for c in (
@@ -95,15 +98,15 @@ RAW_COLUMNS = {
     **columns(("cost_value", "event_revenue"), "double"),
     "is_retargeting": {"data_type": "bool"},
 }
-AGG_COLUMNS = {
+AGG_COLUMNS: TTableSchemaColumns = {
     "date": {"data_type": "date"},
     **{c: column("text") for c in ("app_id", "agency", "media_source")},
     **columns(INTS, "bigint"),
     **columns(FLOATS - {"event_revenue", "event_revenue_eur", "cost_value"}, "double"),
 }
-DAILY_COLUMNS = {**AGG_COLUMNS, "campaign": column("text")}
+DAILY_COLUMNS: TTableSchemaColumns = {**AGG_COLUMNS, "campaign": column("text")}
 PARTNER_EVENTS = ("af_complete_registration", "af_complete_beneficiary", "af_open_app")
-PARTNER_COLUMNS = {
+PARTNER_COLUMNS: TTableSchemaColumns = {
     **AGG_COLUMNS,
     **columns([f"{e}_{m}" for e in PARTNER_EVENTS for m in ("unique_users", "event_counter")], "bigint"),
     **columns([f"{e}_sales_in_eur" for e in PARTNER_EVENTS], "double"),
@@ -147,7 +150,7 @@ def parse_csv(response: Response) -> list[dict]:
         if len(line) != len(names):
             raise MalformedPage(f"a CSV line has {len(line)} fields, the header {len(names)}")
         # empty fields are left out: dlt makes them NULL, and never-filled vendor columns do not clutter the schema
-        row = {n: _value(n, v) for n, v in zip(names, line) if n not in DROPPED}
+        row = {n: _value(n, v) for n, v in zip(names, line, strict=True) if n not in DROPPED}
         rows.append({n: v for n, v in row.items() if v is not None})
     return rows
 
@@ -156,11 +159,21 @@ class QuotaReached(RuntimeError):
     pass
 
 
-def _quota_429_is_final(response: Response, *args, **kwargs) -> Response:
-    # a daily quota answered as 429 must not be retried by the session (it would burn quota for nothing)
-    if response.status_code == 429 and b"limit reached" in response.content[:500].lower():
-        response.status_code = 403
-    return response
+def _limit_reached(response: Response) -> bool:
+    return response.status_code in (400, 403, 429) and b"limit reached" in response.content[:500].lower()
+
+
+def appsflyer_check(response: Response) -> Problem | None:
+    """A daily quota answered (even as a 429) is final: asking again would burn quota for nothing.
+    A success must be a whole CSV: a cut one is asked again."""
+    if _limit_reached(response):
+        return Problem(f"HTTP {response.status_code}: {response.text[:200].strip()}")
+    if response.status_code < 400:
+        try:
+            response.rows = parse_csv(response)  # type: ignore[attr-defined]  # kept: a report may be 1M rows
+        except ValueError as exc:
+            return Problem(f"unreadable page ({exc})", retry=True)
+    return None
 
 
 def _windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
@@ -168,60 +181,6 @@ def _windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
         stop = min(end, start + timedelta(days=days - 1))
         yield start, stop
         start = stop + timedelta(days=1)
-
-
-class _Client:
-    def __init__(self, base_url: str, token: str, calls_per_minute: float, timeout: float, maximum_rows: int):
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": "text/csv"}
-        self.http = session(timeout=timeout)
-        self.http.hooks["response"] += [_quota_429_is_final, self._keep]
-        self.last_response: Response | None = None
-        self.calls_per_minute = calls_per_minute
-        self.limiters: dict[tuple[str, str], RateLimiter] = {}
-        self.maximum_rows = maximum_rows
-
-    def _keep(self, response: Response, *args, **kwargs) -> Response:
-        self.last_response = response
-        return response
-
-    def report(self, kind: str, app_id: str, report: str, start: date, end: date) -> list[dict]:
-        limiter = (
-            None  # the aggregate Pull API allows one call per minute per app and report; raw data has daily quotas only
-        )
-        if kind == "agg-data":
-            limiter = self.limiters.setdefault(
-                (app_id, report), RateLimiter(max(1, round(self.calls_per_minute * 60)), 3600.0)
-            )
-        params = {
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "timezone": "UTC",
-            "currency": "preferred",
-            "maximum_rows": str(self.maximum_rows),
-        }
-        url = f"{self.base_url}/api/{kind}/export/app/{app_id}/{report}/v5"
-        try:
-            _, rows = fetch(
-                self.http, VENDOR, "GET", url, parse_csv, limiter=limiter, params=params, headers=self.headers
-            )
-        except VendorHTTPError as err:
-            body = self.last_response.text[:200].strip() if self.last_response is not None else ""
-            if err.status_code in (400, 403, 429) and "limit reached" in body.lower():
-                raise QuotaReached(
-                    f"appsflyer: daily quota reached for {report} of app {app_id} (HTTP {err.status_code}: {body})"
-                ) from None
-            raise
-        if len(rows) >= self.maximum_rows:
-            log.warning(
-                "appsflyer: %s of %s from %s to %s hit maximum_rows=%d: the report is cut, use shorter windows",
-                report,
-                app_id,
-                start,
-                end,
-                self.maximum_rows,
-            )
-        return rows
 
 
 @dlt.source(name="appsflyer")
@@ -238,16 +197,68 @@ def appsflyer(
     calls_per_minute: float = 1.0,
     maximum_rows: int = 1_000_000,
     timeout: float = 300,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
     """`app_ids`: the iOS id (id…) and the Android package; `start_date`: first day of the first run
     (default: 89 days ago, the raw data horizon); `end_date`: last day pulled (default yesterday, UTC)."""
     if isinstance(app_ids, str):
         app_ids = [a.strip() for a in app_ids.split(",") if a.strip()]
-    client = _Client(base_url, api_token, calls_per_minute, timeout, maximum_rows)
+    limiters: dict[str, RateLimiter] = {}
+
+    def pace(request) -> tuple[RateLimiter, ...]:
+        # the aggregate Pull API allows one call per minute per app and report; raw data has daily quotas only
+        path = urlsplit(request.url).path
+        if "/api/agg-data/" not in path:
+            return ()
+        return (limiters.setdefault(path, RateLimiter(max(1, round(calls_per_minute * 60)), 3600.0)),)
+
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=BearerTokenAuth(api_token),
+        headers={"Accept": "text/csv"},
+        limiter=pace,
+        check=appsflyer_check,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_token],
+    )
+
+    def report(kind: str, app_id: str, name: str, start: date, end: date) -> list[dict]:
+        params = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "timezone": "UTC",
+            "currency": "preferred",
+            "maximum_rows": str(maximum_rows),
+        }
+        try:
+            response = http.get(f"api/{kind}/export/app/{app_id}/{name}/v5", params=params)
+            rows = getattr(response, "rows", None)
+            if rows is None:
+                rows = parse_csv(response)
+        except VendorHTTPError as err:
+            if err.response is not None and _limit_reached(err.response):
+                raise QuotaReached(
+                    f"appsflyer: daily quota reached for {name} of app {app_id} "
+                    f"(HTTP {err.status_code}: {err.response.text[:200].strip()})"
+                ) from None
+            raise
+        if len(rows) >= maximum_rows:
+            log.warning(
+                "appsflyer: %s of %s from %s to %s hit maximum_rows=%d: the report is cut, use shorter windows",
+                name,
+                app_id,
+                start,
+                end,
+                maximum_rows,
+            )
+        return rows
+
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=89)
 
-    def pull(kind: str, report: str, window_days: int) -> Iterator[list[dict]]:
+    def pull(kind: str, name: str, window_days: int) -> Iterator[list[dict]]:
         state = dlt.current.resource_state().setdefault("pulled_until", {})
         for app_id in app_ids:
             done = state.get(app_id)
@@ -255,7 +266,7 @@ def appsflyer(
             start = first if done is None else max(first, date.fromisoformat(done) + timedelta(days=1 - repull_days))
             for a, b in _windows(start, last, window_days):
                 try:
-                    rows = client.report(kind, app_id, report, a, b)
+                    rows = report(kind, app_id, name, a, b)
                 except QuotaReached as exc:
                     log.warning(
                         "%s; loaded up to %s, the rest (%s to %s) is pulled on the next run after 00:00 UTC",

@@ -9,9 +9,9 @@ asked for live campaigns only. Transactional stats per group are pulled by
 date window (6 months at most per call), re-pulling the last `repull_days` (7).
 
 Batch answers 429 "wait at least 5 seconds" without a Retry-After header: the
-session is told to wait `rate_limit_wait` seconds (5) before its retry. The
-Live keys are secrets sitting in URL paths: every error raised here has them
-replaced by `***` (HTTP errors print the path).
+shared session waits `rate_limit_wait` seconds (5) before its retry. The Live keys
+are secrets sitting in URL paths: they are given to the shared session as secrets,
+so every error shows them as `***`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column, columns
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, ShortPageOffsetPaginator, VendorHttp
 
 VENDOR = "batch"
 DEFAULT_BASE_URL = "https://api.batch.com"
@@ -33,11 +35,7 @@ STAT_FIELDS = ("sent", "sent_optins", "direct_open", "influenced_open", "reengag
 log = logging.getLogger("pcdata.ingestion")
 
 
-class BatchError(RuntimeError):
-    pass
-
-
-CAMPAIGN_COLUMNS = {
+CAMPAIGN_COLUMNS: TTableSchemaColumns = {
     **{
         c: column("text")
         for c in ("campaign_token", "operating_system", "name", "utm_campaign", "utm_campaign_version_b", "tags")
@@ -50,7 +48,7 @@ CAMPAIGN_COLUMNS = {
     "is_ab_test": {"data_type": "bool"},
     "updated_at": {"data_type": "timestamp"},
 }
-STATS_COLUMNS = {
+STATS_COLUMNS: TTableSchemaColumns = {
     "campaign_token": column("text"),
     "operating_system": column("text"),
     "version": column("text"),
@@ -58,7 +56,7 @@ STATS_COLUMNS = {
     **columns(STAT_FIELDS, "bigint"),
     "updated_at": {"data_type": "timestamp"},
 }
-TRANSAC_COLUMNS = {
+TRANSAC_COLUMNS: TTableSchemaColumns = {
     "group_id": column("text"),
     "operating_system": column("text"),
     "date": {"data_type": "date"},
@@ -88,46 +86,6 @@ def _timestamp(value: str | None) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        rest_key: str,
-        api_keys: dict[str, str],
-        calls_per_minute: int,
-        timeout: float,
-        rate_limit_wait: float,
-        max_attempts: int,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"X-Authorization": rest_key, "Content-Type": "application/json"}
-        self.secrets = [k for k in (rest_key, *api_keys.values()) if k]
-        # Batch's 429 says "wait at least 5 seconds" and carries no Retry-After
-        self.http = session(timeout=timeout, max_attempts=max_attempts, default_wait=rate_limit_wait)
-        self.limiter = RateLimiter(calls_per_minute, 60.0)
-
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def get(self, api_key: str, path: str, **params):
-        url = f"{self.base_url}/1.1/{api_key}/{path}"
-        try:
-            return fetch(
-                self.http,
-                VENDOR,
-                "GET",
-                url,
-                lambda r: r.json(),
-                limiter=self.limiter,
-                params=params,
-                headers=self.headers,
-            )[1]
-        except Exception as exc:
-            raise BatchError(self.scrub(f"{type(exc).__name__}: {exc}")) from None
-
-
 @dlt.source(name="batch")
 def batch(
     rest_api_key: str = dlt.secrets.value,
@@ -141,11 +99,25 @@ def batch(
     calls_per_minute: int = 240,
     rate_limit_wait: float = 5,
     timeout: float = 60,
-    max_attempts: int = 6,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
     """`api_keys`: {"ios": <Live API key>, "android": <Live API key>}; transactional stats start at
     `start_date` on the first run (default: 30 days ago) and end at `end_date` (default yesterday, UTC)."""
-    client = _Client(base_url, rest_api_key, api_keys, calls_per_minute, timeout, rate_limit_wait, max_attempts)
+    http = VendorHttp(
+        VENDOR,
+        base_url=f"{base_url.rstrip('/')}/1.1",
+        auth=APIKeyAuth(name="X-Authorization", api_key=rest_api_key, location="header"),
+        headers={"Content-Type": "application/json"},
+        limiter=RateLimiter(calls_per_minute, 60.0),
+        default_wait=rate_limit_wait,  # Batch's 429 says "wait at least 5 seconds" and carries no Retry-After
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[rest_api_key, *api_keys.values()],
+    )
+
+    def get(api_key: str, path: str, **params):
+        return http.get(f"{api_key}/{path}", params=params).json()
+
     groups = groups or GROUPS
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=30)
@@ -153,20 +125,16 @@ def batch(
     live: list[tuple[str, str, str]] = []  # (platform, api key, token) of live campaigns, filled by `campaigns`
 
     def listed(api_key: str) -> Iterator[dict]:
-        offset = 0
-        while True:
-            page = client.get(api_key, "campaigns/list", **{"from": offset, "limit": page_size})
+        paginator = ShortPageOffsetPaginator(page_size, offset_param="from")
+        for page in http.paginate(f"{api_key}/campaigns/list", paginator=paginator, data_selector="$"):
             yield from page
-            if len(page) < page_size:
-                return
-            offset += page_size
 
     @dlt.resource(name="campaigns", primary_key="campaign_token", write_disposition="merge", columns=CAMPAIGN_COLUMNS)
     def campaigns() -> Iterator[list[dict]]:
         for platform, api_key in sorted(api_keys.items()):
             rows = []
             for item in listed(api_key):
-                detail = client.get(api_key, f"campaigns/{item['campaign_token']}")
+                detail = get(api_key, f"campaigns/{item['campaign_token']}")
                 a, b, ab = _messages(detail.get("messages"))
                 rows.append(
                     {
@@ -199,7 +167,7 @@ def batch(
     def campaign_stats(_rows: list[dict]) -> Iterator[list[dict]]:
         while live:
             platform, api_key, token = live.pop(0)
-            body = client.get(api_key, f"campaigns/stats/{token}")
+            body = get(api_key, f"campaigns/stats/{token}")
             rows = []
             for day in body.get("detail") or []:
                 base = {"campaign_token": token, "operating_system": platform, "date": day["date"], "updated_at": now}
@@ -225,9 +193,7 @@ def batch(
                 stop = min(last, start + timedelta(days=179))
                 rows = []
                 for group in groups:
-                    body = client.get(
-                        api_key, f"transactional/stats/{group}", since=start.isoformat(), until=stop.isoformat()
-                    )
+                    body = get(api_key, f"transactional/stats/{group}", since=start.isoformat(), until=stop.isoformat())
                     rows += [
                         {
                             "group_id": group,

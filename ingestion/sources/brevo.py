@@ -1,7 +1,7 @@
 """Brevo (ex-Sendinblue) API v3: newsletters with their statistics, transactional templates and events.
 
 - `newsletters`: every sent email campaign (`/v3/emailCampaigns?status=sent`), offset
-  paging over ALL pages (the reference read only the first 50), with
+  paging over all pages (a busy month sends more than one page of campaigns), with
   `statistics.globalStats` flattened (delivered, unique views, unsubscriptions...);
   the campaign `tag` is the UTM tag shared with Batch and AppsFlyer; merge on `campaign_id`
   (cumulative stats: each run replaces them).
@@ -13,7 +13,7 @@
   recipient's email is loaded only as `email_hash` (salted SHA-256); IPs are dropped.
 Rate limits: 100 calls/hour on campaigns, 300 on /smtp: calls are paced under
 both, and a 429 waits for `x-sib-ratelimit-reset` seconds (Brevo sends no
-Retry-After; the session is told to honour the reset header).
+Retry-After); offset paging is dlt's, stopping at a short page (events have no count).
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, ShortPageOffsetPaginator, VendorHttp
 from .pii import pii_salt, pseudonymise
 
 VENDOR = "brevo"
@@ -44,7 +46,7 @@ STATS = {
 }
 
 
-NEWSLETTER_COLUMNS = {
+NEWSLETTER_COLUMNS: TTableSchemaColumns = {
     "campaign_id": {"data_type": "bigint"},
     "name": column("text"),
     "tag": column("text"),
@@ -54,7 +56,7 @@ NEWSLETTER_COLUMNS = {
     "stats_updated_at": {"data_type": "timestamp"},
     **{c: {"data_type": "bigint"} for c in STATS.values()},
 }
-TEMPLATE_COLUMNS = {
+TEMPLATE_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint"},
     "name": column("text"),
     "tag": column("text"),
@@ -63,7 +65,7 @@ TEMPLATE_COLUMNS = {
     "created_at": {"data_type": "timestamp"},
     "modified_at": {"data_type": "timestamp"},
 }
-EVENT_COLUMNS = {
+EVENT_COLUMNS: TTableSchemaColumns = {
     "message_id": column("text"),
     "event": column("text"),
     "date": {"data_type": "timestamp"},
@@ -82,45 +84,6 @@ def brevo_time(value: str | None) -> datetime | None:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-class _Client:
-    def __init__(self, base_url: str, api_key: str, calls_per_hour: int, campaign_calls_per_hour: int, timeout: float):
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"api-key": api_key, "Accept": "application/json"}
-        # a reset may be up to an hour: the session's own back-off cap does not apply to Retry-After
-        self.http = session(timeout=timeout, wait_header="x-sib-ratelimit-reset")
-        self.smtp = RateLimiter(calls_per_hour, 3600.0)
-        self.campaigns = RateLimiter(campaign_calls_per_hour, 3600.0)
-
-    def get(self, path: str, **params) -> dict:
-        limiter = self.smtp if path.startswith("/v3/smtp") else self.campaigns
-        return (
-            fetch(
-                self.http,
-                VENDOR,
-                "GET",
-                f"{self.base_url}{path}",
-                lambda r: r.json(),
-                limiter=limiter,
-                params=params,
-                headers=self.headers,
-            )[1]
-            or {}
-        )
-
-    def pages(self, path: str, key: str, page_size: int, **params) -> Iterator[list[dict]]:
-        """Offset paging to the end: until `count` is reached or a page comes back short."""
-        offset = 0
-        while True:
-            body = self.get(path, limit=page_size, offset=offset, **params)
-            page = body.get(key) or []
-            if page:
-                yield page
-            offset += len(page)
-            count = body.get("count")
-            if len(page) < page_size or (count is not None and offset >= count):
-                return
-
-
 @dlt.source(name="brevo")
 def brevo(
     api_key: str = dlt.secrets.value,
@@ -134,18 +97,39 @@ def brevo(
     calls_per_hour: int = 280,
     campaign_calls_per_hour: int = 95,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
+    max_wait: float = 900,  # hourly quotas: x-sib-ratelimit-reset may ask for many minutes
 ):
     """Transactional events start at `start_date` on the first run (default: 30 days ago) and end
     at `end_date` (default today, UTC)."""
-    client = _Client(base_url, api_key, calls_per_hour, campaign_calls_per_hour, timeout)
+    smtp, campaigns = RateLimiter(calls_per_hour, 3600.0), RateLimiter(campaign_calls_per_hour, 3600.0)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=APIKeyAuth(name="api-key", api_key=api_key, location="header"),
+        headers={"Accept": "application/json"},
+        limiter=lambda request: (smtp if "/v3/smtp/" in str(request.url) else campaigns,),
+        wait_headers=("x-sib-ratelimit-reset",),
+        max_wait=max_wait,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_key],
+    )
+
+    def pages(path: str, key: str, size: int, **params) -> Iterator[list[dict]]:
+        for page in http.paginate(path, params=params, paginator=ShortPageOffsetPaginator(size), data_selector=key):
+            if page:
+                yield page
+
     salt = pii_salt()
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=30)
     now = datetime.now(UTC)
+    first_moment = datetime.combine(first, datetime.min.time(), UTC)
 
     @dlt.resource(name="newsletters", primary_key="campaign_id", write_disposition="merge", columns=NEWSLETTER_COLUMNS)
     def newsletters() -> Iterator[list[dict]]:
-        for page in client.pages(
+        for page in pages(
             "/v3/emailCampaigns",
             "campaigns",
             page_size,
@@ -172,7 +156,7 @@ def brevo(
 
     @dlt.resource(name="templates", primary_key="id", write_disposition="merge", columns=TEMPLATE_COLUMNS)
     def templates() -> Iterator[list[dict]]:
-        for page in client.pages("/v3/smtp/templates", "templates", page_size):
+        for page in pages("/v3/smtp/templates", "templates", page_size):
             yield [
                 {
                     "id": t["id"],
@@ -193,15 +177,13 @@ def brevo(
         columns=EVENT_COLUMNS,
     )
     def transactional_events(
-        cursor=dlt.sources.incremental(
-            "date", initial_value=datetime.combine(first, datetime.min.time(), UTC), lag=86400 * repull_days
-        ),
+        cursor=dlt.sources.incremental("date", initial_value=first_moment, lag=86400 * repull_days),
     ) -> Iterator[list[dict]]:
         start = max(first, (cursor.last_value or cursor.initial_value).date() - timedelta(days=repull_days))
         while start <= last:
             stop = min(last, start + timedelta(days=events_window_days - 1))
             for event in EVENT_TYPES:
-                for page in client.pages(
+                for page in pages(
                     "/v3/smtp/statistics/events",
                     "events",
                     events_page_size,

@@ -32,18 +32,22 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 
 from .hints import column
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, VendorHttp, checked
 
 VENDOR = "contentful"
 DEFAULT_BASE_URL = "https://cdn.contentful.com"  # https://preview.contentful.com with a preview token
 MAX_LIMIT = 1000
 log = logging.getLogger("pcdata.ingestion.contentful")
 
-# The reference's 13 module types, plus the parameter blocks they link.
+# The 13 module types of the app home page, plus the parameter blocks they link.
 DEFAULT_CONTENT_TYPES = [
     "homepageNatif",
     "venuesPlaylist",
@@ -80,7 +84,7 @@ SYS_COLUMNS = (
 )
 
 
-ENTRY_COLUMNS = {
+ENTRY_COLUMNS: TTableSchemaColumns = {
     "id": column("text"),
     "content_type": column("text"),
     "created_at": column("timestamp"),
@@ -114,7 +118,7 @@ ENTRY_COLUMNS = {
     "duration_in_minutes": {"data_type": "double"},
     "min_offers": {"data_type": "bigint"},
 }
-ASSET_COLUMNS = {
+ASSET_COLUMNS: TTableSchemaColumns = {
     "id": column("text"),
     "title": column("text"),
     "url": column("text"),
@@ -126,7 +130,7 @@ ASSET_COLUMNS = {
     "updated_at": column("timestamp"),
     "last_seen_at": column("timestamp"),
 }
-RELATIONSHIP_COLUMNS = {
+RELATIONSHIP_COLUMNS: TTableSchemaColumns = {
     "parent_entry_id": column("text"),
     "field": column("text"),
     "position": {"data_type": "bigint"},
@@ -135,7 +139,7 @@ RELATIONSHIP_COLUMNS = {
     "child_content_type": column("text"),
     "is_resolved": {"data_type": "bool"},
 }
-PLAYLIST_COLUMNS = {
+PLAYLIST_COLUMNS: TTableSchemaColumns = {
     "entry_id": column("text"),
     "field": column("text"),
     "position": {"data_type": "bigint"},
@@ -152,44 +156,11 @@ def _is_link(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("sys"), dict) and value["sys"].get("type") == "Link"
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        space_id: str,
-        environment: str,
-        access_token: str,
-        requests_per_second: float,
-        timeout: float,
-    ):
-        self.root = f"{base_url.rstrip('/')}/spaces/{space_id}/environments/{environment}"
-        self.headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        # the CDA's 429 says how long to wait in X-Contentful-RateLimit-Reset, not in Retry-After
-        self.http = session(timeout=timeout, wait_header="X-Contentful-RateLimit-Reset")
-        self.limiter = RateLimiter(max(1, int(requests_per_second)), 1.0)
-
-    def get(self, path: str, params: dict) -> dict:
-        _, body = fetch(
-            self.http,
-            VENDOR,
-            "GET",
-            f"{self.root}/{path}",
-            lambda r: _collection(r.json()),
-            limiter=self.limiter,
-            params=params,
-            headers=self.headers,
-        )
-        return body
-
-    def pages(self, path: str, params: dict, page_size: int) -> Iterator[dict]:
-        """Every page of a collection: `skip` grows by the page size until `total` is reached."""
-        skip = 0
-        while True:
-            body = self.get(path, {**params, "skip": skip, "limit": page_size})
-            yield body
-            skip += len(body["items"])
-            if not body["items"] or skip >= body["total"]:
-                return
+def _pages(http: VendorHttp, path: str, params: dict, page_size: int) -> Iterator[dict]:
+    """Every page (whole CDA collection bodies, with their includes and errors): dlt's offset paging on skip/limit."""
+    paginator = OffsetPaginator(limit=page_size, offset_param="skip", limit_param="limit", total_path="total")
+    for page in http.paginate(path, params=params, paginator=paginator, data_selector="items"):
+        yield page.response.json()
 
 
 def _collection(body) -> dict:
@@ -208,15 +179,15 @@ class _Snapshot:
         self.unresolvable: set[str] = set()
 
 
-def _read_snapshot(client: _Client, content_types: list[str], page_size: int, include: int) -> _Snapshot:
+def _read_snapshot(http: VendorHttp, content_types: list[str], page_size: int, include: int) -> _Snapshot:
     snap = _Snapshot()
-    known = {ct["sys"]["id"] for page in client.pages("content_types", {}, MAX_LIMIT) for ct in page["items"]}
+    known = {ct["sys"]["id"] for page in _pages(http, "content_types", {}, MAX_LIMIT) for ct in page["items"]}
     for content_type in content_types:
         if content_type not in known:
             log.warning("contentful: content type %r is unknown to the space, skipped", content_type)
             continue
         params = {"content_type": content_type, "include": include, "order": "sys.createdAt,sys.id"}
-        for page in client.pages("entries", params, page_size):
+        for page in _pages(http, "entries", params, page_size):
             for item in page["items"]:
                 snap.entries[item["sys"]["id"]] = item
             includes = page.get("includes") or {}
@@ -227,7 +198,7 @@ def _read_snapshot(client: _Client, content_types: list[str], page_size: int, in
             for error in page.get("errors", []):
                 if error.get("sys", {}).get("id") == "notResolvable":
                     snap.unresolvable.add(error.get("details", {}).get("id"))
-    snap.tags = [t for page in client.pages("tags", {}, MAX_LIMIT) for t in page["items"]]
+    snap.tags = [t for page in _pages(http, "tags", {}, MAX_LIMIT) for t in page["items"]]
     return snap
 
 
@@ -279,18 +250,30 @@ def contentful(
     include: int = 1,
     requests_per_second: float = 55,  # the CDA's uncached limit; 14 on the Preview API
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    client = _Client(base_url, space_id, environment, access_token, requests_per_second, timeout)
+    http = VendorHttp(
+        VENDOR,
+        base_url=f"{base_url.rstrip('/')}/spaces/{space_id}/environments/{environment}",
+        auth=BearerTokenAuth(access_token),
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(requests_per_second, 1.0),
+        check=checked(lambda r: _collection(r.json())),
+        wait_headers=("X-Contentful-RateLimit-Reset",),  # the CDA's 429 says how long to wait here
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[access_token],
+    )
     wanted = list(content_types or DEFAULT_CONTENT_TYPES)
     page_size = max(1, min(page_size, MAX_LIMIT))
-    cache: dict[str, object] = {}
+    cache: dict[str, Any] = {}
 
     def snapshot() -> _Snapshot:
         # read once per run, shared by every table
         if "snap" not in cache:
-            cache["snap"] = _read_snapshot(client, wanted, page_size, include)
+            cache["snap"] = _read_snapshot(http, wanted, page_size, include)
             cache["at"] = datetime.now(UTC)
-        return cache["snap"]  # type: ignore[return-value]
+        return cache["snap"]
 
     @dlt.resource(name="entry", primary_key="id", write_disposition="merge", columns=ENTRY_COLUMNS)
     def entry() -> Iterator[list[dict]]:

@@ -3,22 +3,22 @@
 One GraphQL query per page, `POST {base_url}/api/v2/graphql` with
 `Authorization: Bearer <token>`: `demarche(number) { dossiers(first, after,
 updatedSince) { pageInfo nodes } }`, Relay cursor paging from `after: null`
-with `first` up to 100 (the reference asked 5 a page from an `""` cursor).
+with `first` up to 100 (DS's maximum: the fewest calls for a démarche of thousands of dossiers).
 
-- Each démarche (`demarches`, the reference's jeunes and pro lists by default)
+- Each démarche (`demarches`, the jeunes and pro démarches by default)
   is its own resource `dossiers_<number>` writing to the one table `dossiers`,
   so each keeps its own `updatedSince` cursor (`dlt.sources.incremental` on
   `dateDerniereModification`, asked back with a `lookback_minutes` overlap):
   adding a démarche later loads its whole history. Merge on the dossier
   `number` (global in DS), so overlapping pages replace, never duplicate.
 - GraphQL answers errors with HTTP 200 and an `errors` array. A `timeout` is
-  retried (`graphql_attempts`, growing pauses); any other error
+  retried by the shared HTTP layer (`graphql_check`, within `max_attempts`); any other error
   (`unauthorized`, `not_found`, `invalid_null`...) fails the run with DS's
   message and code. An answer with errors is never read as an empty page,
   and neither is one with no `demarche` at all.
 - Regional fields are kept: applicant postcode, INSEE commune, department and
-  region codes (jeunes: their residence address champ, with the reference's
-  department and postcode champs as fallbacks; pro: the establishment's
+  region codes (jeunes: their residence address champ, with the department and
+  postcode champs of the older forms as fallbacks; pro: the establishment's
   address). Pro dossiers keep SIRET / SIREN / NAF / legal form (not the
   company name: for a sole trader it is a person's name; Sirene has it). Names,
   birth dates and street addresses are never requested; the account email
@@ -28,23 +28,24 @@ with `first` up to 100 (the reference asked 5 a page from an `""` cursor).
 
 from __future__ import annotations
 
+import json
 import logging
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dlt
-from dlt.sources.helpers.requests import Response
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from .hints import column
-from .http import MalformedPage, RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, MalformedPage, Problem, RateLimiter, VendorHttp
 from .pii import pii_salt, pseudonymise
 
 VENDOR = "dms"
 DEFAULT_BASE_URL = "https://www.demarches-simplifiees.fr"
 JEUNES = (47380, 47480)
 PRO = (50362, 55475, 57081, 57189, 61589, 62703, 65028, 80264, 81184)
-# the reference's champs for the applicant's department and postcode (base64 of Champ-596453 / Champ-582221)
+# the older jeunes forms' champs for the applicant's department and postcode (base64 of Champ-596453 / 582221)
 DEPARTMENT_CHAMP = "Q2hhbXAtNTk2NDUz"
 POSTCODE_CHAMP = "Q2hhbXAtNTgyMjIx"
 log = logging.getLogger("pcdata.ingestion")
@@ -93,27 +94,41 @@ fragment AddressFragment on Address { postalCode cityName cityCode departmentCod
 """
 
 
-class DmsGraphQLError(RuntimeError):
-    """DS answered GraphQL errors (HTTP 200 with an `errors` array)."""
-
-    def __init__(self, demarche: int, errors: list[dict]):
-        self.codes = [((e.get("extensions") or {}).get("code") or "unknown") for e in errors]
-        detail = "; ".join(
-            f"{code}: {e.get('message', '?')}" + (f" at {'.'.join(map(str, e['path']))}" if e.get("path") else "")
-            for code, e in zip(self.codes, errors)
+def graphql_check(response) -> Problem | None:
+    """DS answers GraphQL errors with HTTP 200 and an `errors` array: a `timeout` is asked again
+    (within the one retry budget), any other error fails with DS's message and code."""
+    if response.status_code >= 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError as exc:
+        return Problem(f"unreadable page ({exc})", retry=True)
+    if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
+        return Problem(f"expected a GraphQL response object, got {str(body)[:80]}", retry=True)
+    errors = body.get("errors")
+    if not errors:
+        return None
+    codes = [((e.get("extensions") or {}).get("code") or "unknown") for e in errors]
+    detail = "; ".join(
+        f"{code}: {e.get('message', '?')}" + (f" at {'.'.join(map(str, e['path']))}" if e.get("path") else "")
+        for code, e in zip(codes, errors, strict=True)
+    )
+    hint = ""
+    if "unauthorized" in codes:
+        hint = (
+            " (check the token in sources.dms.api_token, dlt secrets or SOURCES__DMS__API_TOKEN,"
+            " and that it is allowed on this démarche)"
         )
-        hint = ""
-        if "unauthorized" in self.codes:
-            hint = (
-                " (check the token in sources.dms.api_token, dlt secrets or SOURCES__DMS__API_TOKEN,"
-                " and that it is allowed on this démarche)"
-            )
-        elif "not_found" in self.codes:
-            hint = " (check the démarche numbers in sources.dms.demarches)"
-        super().__init__(f"dms: GraphQL errors on démarche {demarche} (HTTP 200): {detail}{hint}")
+    elif "not_found" in codes:
+        hint = " (check the démarche numbers in sources.dms.demarches)"
+    try:
+        demarche = json.loads(response.request.body)["variables"]["demarcheNumber"]
+    except (ValueError, TypeError, KeyError):
+        demarche = "?"
+    return Problem(f"GraphQL errors on démarche {demarche} (HTTP 200): {detail}{hint}", retry=set(codes) == {"timeout"})
 
 
-DOSSIER_COLUMNS = {
+DOSSIER_COLUMNS: TTableSchemaColumns = {
     "number": column("bigint", nullable=False),
     "demarche_number": column("bigint"),
     "archived": column("bool"),
@@ -224,79 +239,30 @@ def dossier_row(node: dict, demarche: dict, salt: str, extracted_at: datetime) -
     return row
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        page_size: int,
-        calls_per_second: float,
-        timeout: float,
-        graphql_attempts: int,
-        retry_pause: float,
-    ):
-        self.url = f"{base_url.rstrip('/')}/api/v2/graphql"
-        self.headers = {
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        self.page_size = min(100, max(1, page_size))  # DS caps `first` at 100
-        self.http = session(timeout=timeout)
-        self.limiter = RateLimiter(max(1, round(calls_per_second * 10)), 10.0)
-        self.attempts = graphql_attempts
-        self.pause = retry_pause
-
-    def page(self, demarche: int, after: str | None, updated_since: datetime | None) -> dict:
-        """`data.demarche` of one page; GraphQL errors are retried (timeouts) or raised, never read as no data."""
-        variables = {
-            "demarcheNumber": demarche,
-            "first": self.page_size,
-            "after": after,
-            "updatedSince": updated_since.isoformat() if updated_since else None,
-        }
-        for attempt in range(1, self.attempts + 1):
-            _, body = fetch(
-                self.http,
-                VENDOR,
-                "POST",
-                self.url,
-                _json_object,
-                limiter=self.limiter,
-                json={"query": QUERY, "variables": variables, "operationName": "getDossiers"},
-                headers=self.headers,
-            )
-            errors = body.get("errors")
-            if errors:
-                error = DmsGraphQLError(demarche, errors)
-                if set(error.codes) == {"timeout"} and attempt < self.attempts:
-                    log.warning(
-                        "dms: démarche %s timed out on DS's side (attempt %d/%d), asking again",
-                        demarche,
-                        attempt,
-                        self.attempts,
-                    )
-                    time.sleep(self.pause * attempt)
-                    continue
-                raise error
-            demarche_data = (body.get("data") or {}).get("demarche")
-            connection = (demarche_data or {}).get("dossiers")
-            if not connection or "pageInfo" not in connection or "nodes" not in connection:
-                raise MalformedPage(
-                    f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: {str(body)[:200]}"
-                )
-            return demarche_data
-        raise AssertionError("unreachable")
+def _page(http: VendorHttp, demarche: int, first: int, after: str | None, updated_since: datetime | None) -> dict:
+    """`data.demarche` of one page; never an answer with errors or without data read as no data."""
+    variables = {
+        "demarcheNumber": demarche,
+        "first": first,
+        "after": after,
+        "updatedSince": updated_since.isoformat() if updated_since else None,
+    }
+    response = http.post(
+        "api/v2/graphql", json={"query": QUERY, "variables": variables, "operationName": "getDossiers"}
+    )
+    demarche_data: dict | None = (response.json().get("data") or {}).get("demarche")
+    connection = (demarche_data or {}).get("dossiers")
+    if not demarche_data or not connection or "pageInfo" not in connection or "nodes" not in connection:
+        raise MalformedPage(
+            f"dms: démarche {demarche}: an answer without errors and without data.demarche.dossiers: "
+            f"{response.text[:200]}"
+        )
+    return demarche_data
 
 
-def _json_object(response: Response) -> dict:
-    body = response.json()
-    if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
-        raise MalformedPage(f"expected a GraphQL response object, got {str(body)[:80]}")
-    return body
+def _dossiers(http: VendorHttp, first: int, number: int, salt: str, lookback: timedelta):
+    lag = lookback.total_seconds()
 
-
-def _dossiers(client: _Client, number: int, salt: str, lookback: timedelta):
     @dlt.resource(
         name=f"dossiers_{number}",
         table_name="dossiers",
@@ -305,12 +271,12 @@ def _dossiers(client: _Client, number: int, salt: str, lookback: timedelta):
         columns=DOSSIER_COLUMNS,
     )
     def dossiers(
-        updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lookback.total_seconds()),
+        updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lag),
     ) -> Iterator[list[dict]]:
         since = updated.last_value - lookback if updated.last_value else None
         after = None  # null, not "": the first page
         while True:
-            demarche = client.page(number, after, since)
+            demarche = _page(http, number, first, after, since)
             connection = demarche["dossiers"]
             extracted_at = datetime.now().astimezone()
             rows = [dossier_row(node, demarche, salt, extracted_at) for node in connection["nodes"]]
@@ -334,11 +300,23 @@ def dms(
     page_size: int = 100,
     lookback_minutes: float = 60,
     calls_per_second: float = 5,
-    graphql_attempts: int = 4,
-    retry_pause: float = 2.0,
     timeout: float = 120,
+    max_attempts: int = MAX_ATTEMPTS,
+    backoff: float = 2.0,  # a DS-side `timeout` needs seconds, not the default half-second, to clear
 ):
-    client = _Client(base_url, api_token, page_size, calls_per_second, timeout, graphql_attempts, retry_pause)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=BearerTokenAuth(api_token),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        limiter=RateLimiter(calls_per_second, 1.0),
+        check=graphql_check,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        backoff=backoff,
+        secrets=[api_token],
+    )
+    first = min(100, max(1, page_size))  # DS caps `first` at 100
     salt = pii_salt()
     lookback = timedelta(minutes=lookback_minutes)
-    return [_dossiers(client, int(n), salt, lookback) for n in (demarches or (*JEUNES, *PRO))]
+    return [_dossiers(http, first, int(n), salt, lookback) for n in (demarches or (*JEUNES, *PRO))]

@@ -10,8 +10,8 @@ is not produced yet (the last day or two) or that the day had no sales: "nothing
 yet", not a failure, and the day is asked again on the next run because every run
 re-pulls from the 1st of the previous month (first run: from `start_date`).
 Rows are replaced per day (delete-insert on `report_date`).
-Key id, issuer id and vendor number are configuration, not code (the reference
-hard-coded them).
+Key id, issuer id and vendor number are configuration, not code (a new key or a
+second vendor account is a config change).
 
 Google Play (`google_play_installs`, `google_play_installs_by_country`): the
 `stats/installs/installs_<package>_<YYYYMM>_{overview,country}.csv` files, UTF-16,
@@ -35,12 +35,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import dlt
 import jwt
-import requests
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.filesystem import FileItemDict, filesystem
+from requests.auth import AuthBase
 
 from .hints import column
-from .http import session
-from .windows import HourlyBudget, days, window
+from .http import MAX_ATTEMPTS, Problem, RateLimiter, VendorHttp
+from .windows import days, window
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "downloads"
@@ -50,7 +51,7 @@ MEASURES = {"units", "developer_proceeds", "customer_price"}
 _FILE = re.compile(r"installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
 
 
-APPLE_COLUMNS = {
+APPLE_COLUMNS: TTableSchemaColumns = {
     "row_key": column("text", nullable=False),
     "report_date": column("date", nullable=False),
     "units": column("bigint"),
@@ -107,7 +108,7 @@ def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def _number(value: str, kind=float):
+def _number(value: str | None, kind=float):
     value = (value or "").strip().replace(",", "")
     if not value:
         return None
@@ -141,13 +142,11 @@ def parse_sales_tsv(payload: bytes, report_date: date, loaded_at: datetime) -> l
     return rows
 
 
-class _Apple:
-    def __init__(self, base_url, key_id, issuer_id, private_key, vendor_number, calls_per_hour, timeout):
-        self.base_url = base_url.rstrip("/")
-        self.key_id, self.issuer_id, self.vendor_number = key_id, issuer_id, vendor_number
-        self.private_key = private_key
-        self.http = session(timeout=timeout)
-        self.budget = HourlyBudget(calls_per_hour)
+class AppStoreJWT(AuthBase):
+    """App Store Connect's ES256 JWT (kid = key id, iss = issuer id), renewed before its 20 minutes run out."""
+
+    def __init__(self, key_id: str, issuer_id: str, private_key: str):
+        self.key_id, self.issuer_id, self.private_key = key_id, issuer_id, private_key
         self._token, self._expires = "", 0.0
 
     def token(self) -> str:
@@ -168,62 +167,45 @@ class _Apple:
                 ) from None
         return self._token
 
-    def report(self, day: date) -> bytes | None:
-        url = f"{self.base_url}/v1/salesReports"
-        params = {
-            "filter[frequency]": "DAILY",
-            "filter[reportDate]": day.isoformat(),
-            "filter[reportSubType]": "SUMMARY",
-            "filter[reportType]": "SALES",
-            "filter[vendorNumber]": self.vendor_number,
-            "filter[version]": "1_0",
-        }
-        for attempt in range(1, 4):
-            self.budget.wait()
-            try:
-                response = self.http.get(
-                    url,
-                    params=params,
-                    headers={"Authorization": f"Bearer {self.token()}", "Accept": "application/a-gzip"},
-                )
-            except requests.RequestException as exc:
-                raise AppleError(
-                    f"{VENDOR}: GET /v1/salesReports ({day}) failed after retries: {type(exc).__name__}"
-                ) from None
-            self._respect_quota(response)
-            if response.status_code == 404:
-                log.info("%s: no Apple sales report for %s yet (%s)", VENDOR, day, self._detail(response))
-                return None
-            if response.status_code >= 400:
-                hint = (
-                    " (check sources.downloads key_id, issuer_id and private_key)"
-                    if response.status_code == 401
-                    else (
-                        " (check sources.downloads.vendor_number and the key's role)"
-                        if response.status_code == 403
-                        else ""
-                    )
-                )
-                raise AppleError(
-                    f"{VENDOR}: HTTP {response.status_code} on GET /v1/salesReports ({day}): {self._detail(response)}{hint}"
-                )
-            return response.content
-        return None
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request
 
-    @staticmethod
-    def _detail(response) -> str:
+
+def _apple_detail(response) -> str:
+    try:
+        err = response.json()["errors"][0]
+        return f"{err.get('code')}: {err.get('detail') or err.get('title')}"
+    except (ValueError, KeyError, IndexError, TypeError):
+        return response.text[:200]
+
+
+APPLE_HINTS = {
+    401: "check sources.downloads key_id, issuer_id and private_key",
+    403: "check sources.downloads.vendor_number and the key's role",
+}
+
+
+def apple_check(response) -> Problem | None:
+    """A report must be a readable (gzip) TSV, or it is asked again; 401/403 say which setting to check."""
+    if response.status_code in APPLE_HINTS:
+        hint = APPLE_HINTS[response.status_code]
+        return Problem(f"HTTP {response.status_code}: {_apple_detail(response)} ({hint})")
+    if response.status_code < 400:
         try:
-            err = response.json()["errors"][0]
-            return f"{err.get('code')}: {err.get('detail') or err.get('title')}"
-        except (ValueError, KeyError, IndexError, TypeError):
-            return response.text[:200]
+            parse_sales_tsv(response.content, date.min, datetime.now(UTC))
+        except (ValueError, EOFError, OSError) as exc:  # a cut gzip, a broken line
+            return Problem(f"unreadable sales report ({type(exc).__name__}: {exc})", retry=True)
+    return None
 
-    @staticmethod
-    def _respect_quota(response) -> None:
-        m = re.search(r"user-hour-rem:(\d+)", response.headers.get("X-Rate-Limit", ""))
-        if m and int(m.group(1)) < 5:
-            log.warning("%s: App Store Connect hourly quota nearly spent, pausing 60 s", VENDOR)
-            time.sleep(60)
+
+def _quota_pause(response) -> float:
+    """App Store Connect counts calls per hour (`X-Rate-Limit: user-hour-lim:3600;user-hour-rem:N`)."""
+    m = re.search(r"user-hour-rem:(\d+)", response.headers.get("X-Rate-Limit", ""))
+    if m and int(m.group(1)) < 5:
+        log.warning("%s: App Store Connect hourly quota nearly spent, pausing 60 s", VENDOR)
+        return 60.0
+    return 0.0
 
 
 def _previous_month_start(d: date) -> date:
@@ -242,8 +224,37 @@ def downloads(
     end_date: str | None = None,
     calls_per_hour: int = 3600,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    apple = _Apple(base_url, key_id, issuer_id, private_key, vendor_number, calls_per_hour, timeout)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=AppStoreJWT(key_id, issuer_id, private_key),
+        headers={"Accept": "application/a-gzip"},
+        limiter=RateLimiter(calls_per_hour, 3600.0, spread=False),  # an hourly budget, not a pace
+        check=apple_check,
+        describe=_apple_detail,
+        pause_after=_quota_pause,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[private_key],
+    )
+
+    def report(day: date) -> bytes | None:
+        """The day's SALES/SUMMARY/DAILY report; None while Apple has none (404: not produced yet, or no sales)."""
+        params = {
+            "filter[frequency]": "DAILY",
+            "filter[reportDate]": day.isoformat(),
+            "filter[reportSubType]": "SUMMARY",
+            "filter[reportType]": "SALES",
+            "filter[vendorNumber]": vendor_number,
+            "filter[version]": "1_0",
+        }
+        response = http.get("v1/salesReports", params=params, ok=(404,))
+        if response.status_code == 404:
+            log.info("%s: no Apple sales report for %s yet (%s)", VENDOR, day, _apple_detail(response))
+            return None
+        return response.content
 
     @dlt.resource(
         name="apple_sales",
@@ -262,20 +273,9 @@ def downloads(
         if start_date:
             first = max(first, date.fromisoformat(start_date))
         for day in days(first, end):
-            for attempt in range(1, 4):
-                payload = apple.report(day)
-                if payload is None:
-                    break
-                try:
-                    yield parse_sales_tsv(payload, day, datetime.now(UTC))
-                    break
-                except (ValueError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-                    log.warning("%s: unreadable sales report for %s (attempt %d/3): %s", VENDOR, day, attempt, exc)
-                    if attempt == 3:
-                        raise AppleError(
-                            f"{VENDOR}: the sales report for {day} was unreadable 3 times: {exc}"
-                        ) from None
-                    time.sleep(0.2 * attempt)
+            payload = report(day)  # a cut report was asked again by the shared layer (apple_check)
+            if payload is not None:
+                yield parse_sales_tsv(payload, day, datetime.now(UTC))
         state["last_end"] = end.isoformat()
 
     first_month = date.fromisoformat(start_date).replace(day=1) if start_date else None

@@ -7,11 +7,14 @@ name), so one dict shared by several columns would give them all the last name.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
+
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
 
-def column(data_type: str, **extra) -> dict:
-    return {"data_type": data_type, **extra}
+def column(data_type: str, **extra) -> TColumnSchema:
+    return cast(TColumnSchema, {"data_type": data_type, **extra})
 
 
-def columns(names: Iterable[str], data_type: str) -> dict[str, dict]:
+def columns(names: Iterable[str], data_type: str) -> TTableSchemaColumns:
     return {name: column(data_type) for name in names}

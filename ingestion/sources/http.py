@@ -1,13 +1,24 @@
-"""HTTP for every vendor source: dlt's retrying session, pacing, and clear errors.
+"""The one HTTP layer of every vendor source: dlt's RESTClient on a session that knows the vendor's rules.
 
-dlt's requests helper already retries 429, 5xx, dropped connections and
-timeouts with exponential back-off and honours `Retry-After`. On top of it:
-- `RateLimiter` spaces calls to stay under the vendor's documented limit, so we do not
-  count on 429s to slow us down;
-- `fetch` re-asks a page that arrives unreadable (cut JSON or CSV) a few
-  times, then fails with a message that names the vendor and the call;
-- `VendorHTTPError` turns a final 4xx/5xx into one readable line with the
-  vendor's own error message, and never prints credentials.
+`VendorHttp(vendor, ...)` builds ONE requests session per source run on dlt's retrying
+`Client` and a `RESTClient` (paginators and auth classes from dlt) on top of it. What dlt
+lacks is added here, once:
+
+- One retry budget: `max_attempts` requests per call, whatever goes wrong (429, 5xx,
+  dropped connection, timeout, an unreadable page, a vendor's HTTP-200 error). dlt's
+  tenacity loop is the only loop; nothing else re-asks. Waits grow from `backoff`
+  (x2 each time) up to `max_wait`.
+- HTTP-200 errors as a retry condition: a vendor's `check(response) -> Problem | None`
+  sees every answer and says what is wrong with it and whether asking again can help
+  (TikTok `code != 0`, a GraphQL `errors` array, a CSV cut short). The default check
+  accepts any JSON answer and asks again for an unreadable one.
+- Vendor wait headers: the seconds a vendor asks to wait (`Retry-After`, or the
+  vendor's own header named in `wait_headers`, or a `Problem.wait`, or `default_wait`
+  for a vendor whose 429 names none) become the `Retry-After` dlt's wait honours.
+- One rate limiter (`RateLimiter`), applied to every attempt, retries included.
+- One error type (`VendorHTTPError`) that names the vendor, the method and the path
+  (never the query) and has every configured secret replaced by `***` (Batch keys sit
+  in URL paths, Instagram's token in the query).
 """
 
 from __future__ import annotations
@@ -16,141 +27,320 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from dlt.sources.helpers.requests import Client, Response, Session
+import requests
+from dlt.sources.helpers.requests import Client, Response
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import PageData
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, OffsetPaginator
+from dlt.sources.helpers.rest_client.utils import join_url
+from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("pcdata.ingestion")
-T = TypeVar("T")
+
+MAX_ATTEMPTS = 5  # requests per call at most, first one included
+BACKOFF = 0.5  # first pause between attempts (s), doubled each time: 0.5, 1, 2, 4
+MAX_WAIT = 120.0  # longest single pause (s), the vendor's own wait headers included
 
 
-class VendorHTTPError(RuntimeError):
-    def __init__(self, vendor: str, response: Response, hint: str = ""):
-        self.status_code = response.status_code
-        path = urlsplit(response.request.url).path if response.request is not None else "?"
-        detail = response.text[:300].replace("\n", " ")
-        if response.status_code in (401, 403):
-            hint = (
-                hint
-                or f"check the credentials in sources.{vendor} (dlt secrets or SOURCES__{vendor.upper()}__* env vars)"
-            )
-        super().__init__(
-            f"{vendor}: HTTP {response.status_code} on {response.request.method} {path}: {detail}"
-            + (f" ({hint})" if hint else "")
-        )
+class RateLimiter:
+    """At most `calls` per `period` seconds across threads, in one of two shapes.
+
+    - `spread=True` (the default): even spacing, one call every `period / calls`
+      seconds: a burst of a minute's quota in one second is what gateways with
+      shorter internal windows reject;
+    - `spread=False`: a sliding-window budget (an hourly quota): a run of a few
+      hundred calls goes at full speed and still never exceeds the budget.
+
+    Both are the same sliding window: even spacing is a window of one call.
+    """
+
+    def __init__(self, calls: float, period: float, *, spread: bool = True):
+        if calls <= 0 or period <= 0:
+            raise ValueError("RateLimiter needs calls > 0 and period > 0")
+        self.calls, self.period = (1, period / calls) if spread else (max(1, int(calls)), period)
+        self._hits: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._hits and now - self._hits[0] >= self.period:
+                    self._hits.popleft()
+                if len(self._hits) < self.calls:
+                    self._hits.append(now)
+                    return
+                pause = self.period - (now - self._hits[0])
+            time.sleep(max(0.001, pause))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with an answer: `message` (the vendor's words), whether asking again can help,
+    and how long the vendor asks to wait first (seconds)."""
+
+    message: str
+    retry: bool = False
+    wait: float | None = None
+
+
+Check = Callable[[Response], "Problem | None"]
+
+
+class VendorHTTPError(requests.HTTPError):
+    """A call that failed for good, in one line: vendor, method, path, what went wrong; never a secret.
+
+    A `requests.HTTPError` with its response, so that dlt's retry sees the status and the
+    `Retry-After` of the answers it may ask again.
+    """
+
+    def __init__(self, message: str, response: Response | None = None, retry: bool = False):
+        super().__init__(message, response=response)
+        self.retry = retry
+        self.status_code = response.status_code if response is not None else None
 
 
 class MalformedPage(ValueError):
     """A 200 answer whose body cannot be read as the vendor's format."""
 
 
-class RateLimiter:
-    """Space calls evenly to stay under `calls` per `period` seconds (thread-safe).
-
-    Even spacing rather than a sliding window: a burst of a minute's quota in
-    one second is what gateways with shorter internal windows reject.
-    """
-
-    def __init__(self, calls: int, period: float):
-        self.interval = period / calls
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-
-def session(
-    timeout: float = 60,
-    max_attempts: int = 6,
-    backoff: float = 0.5,
-    max_delay: float = 120,
-    wait_header: str | None = None,
-    default_wait: float | None = None,
-) -> Session:
-    """A requests session that retries transient failures (429, 5xx, drops, timeouts).
-
-    dlt's retry waits for `Retry-After` only. Vendors that say it otherwise get it
-    translated on their 429s: `wait_header` names their "seconds until reset"
-    header (Contentful, Brevo), `default_wait` is the wait for a vendor whose 429
-    names none (Batch: "wait at least 5 seconds").
-    """
-    http = Client(
-        request_timeout=timeout,
-        request_max_attempts=max_attempts,
-        request_backoff_factor=backoff,
-        request_max_retry_delay=max_delay,
-        raise_for_status=False,
-    ).session
-    if wait_header or default_wait:
-        http.hooks["response"].append(_retry_after_from(wait_header, default_wait))
-    return http
-
-
-def _retry_after_from(header: str | None, default: float | None):
-    def hook(response: Response, *args, **kwargs) -> Response:
-        if response.status_code == 429 and "Retry-After" not in response.headers:
-            seconds = default
-            try:
-                seconds = (
-                    math.ceil(float(response.headers[header])) if header and header in response.headers else default
-                )
-            except ValueError:
-                pass
-            if seconds is not None:
-                response.headers["Retry-After"] = str(max(1, int(seconds)))
-        return response
-
-    return hook
-
-
-def fetch(
-    http: Session,
-    vendor: str,
-    method: str,
-    url: str,
-    parse: Callable[[Response], T],
-    *,
-    limiter: RateLimiter | None = None,
-    ok_statuses: tuple[int, ...] = (),
-    attempts: int = 3,
-    **kwargs,
-) -> tuple[int, T | None]:
-    """One vendor call: paced, retried, parsed. Returns (status, parsed body).
-
-    `ok_statuses` lists error statuses that are an answer rather than a failure
-    (Sirene's 404 for "no such unit"): they come back with a None body.
-    """
-    last_error: Exception | None = None
-    for attempt in range(1, attempts + 1):
-        if limiter is not None:
-            limiter.wait()
-        response = http.request(method, url, **kwargs)
-        if response.status_code in ok_statuses:
-            return response.status_code, None
-        if response.status_code >= 400:
-            raise VendorHTTPError(vendor, response)
+def json_body(response: Response) -> Problem | None:
+    """The default check: a success must be JSON; an error status is left to the generic rule."""
+    if response.status_code < 400:
         try:
-            return response.status_code, parse(response)
-        except ValueError as exc:  # json.JSONDecodeError and MalformedPage are ValueErrors
-            last_error = exc
-            log.warning(
-                "%s: unreadable page from %s %s (attempt %d/%d): %s",
-                vendor,
-                method,
-                urlsplit(url).path,
-                attempt,
-                attempts,
-                exc,
-            )
-            time.sleep(0.2 * attempt)
-    raise MalformedPage(
-        f"{vendor}: {method} {urlsplit(url).path} answered an unreadable page {attempts} times: {last_error}"
-    )
+            response.json()
+        except ValueError as exc:
+            return Problem(f"unreadable page ({exc})", retry=True)
+    return None
+
+
+def checked(*checks: Callable[[Response], Any]) -> Check:
+    """A check from parse functions: a success whose parsing raises ValueError is re-asked."""
+
+    def check(response: Response) -> Problem | None:
+        if response.status_code >= 400:
+            return None
+        for parse in checks:
+            try:
+                parse(response)
+            except ValueError as exc:  # json.JSONDecodeError and MalformedPage are ValueErrors
+                return Problem(f"unreadable page ({exc})", retry=True)
+        return None
+
+    return check
+
+
+def wait_seconds(value: str | None) -> float | None:
+    """A wait header's value in seconds (a number of seconds; some vendors send decimals)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _where(request: requests.PreparedRequest) -> str:
+    """METHOD /path of a request: never its query string, where some vendors want their token."""
+    return f"{request.method} {urlsplit(str(request.url)).path}"
+
+
+class ShortPageOffsetPaginator(OffsetPaginator):
+    """Offset paging that also stops at a short page, for APIs that give no total (Batch, Brevo's
+    events): the empty page dlt's `stop_after_empty_page` would ask for is one call of quota saved."""
+
+    def __init__(self, limit: int, offset_param: str = "offset", limit_param: str = "limit", **kwargs):
+        kwargs.setdefault("total_path", None)
+        super().__init__(limit=limit, offset_param=offset_param, limit_param=limit_param, **kwargs)
+
+    def _stop_after_this_page(self, data: list | None = None) -> bool:
+        return not data or len(data) < self.limit
+
+
+class _PacedAdapter(HTTPAdapter):
+    """Paces every request the session sends, retries included (they count against vendor limits too)."""
+
+    def __init__(self, limiters: Callable[[requests.PreparedRequest], Iterable[RateLimiter]]):
+        super().__init__(pool_maxsize=10)
+        self._limiters = limiters
+
+    def send(self, request, *args, **kwargs):
+        for limiter in self._limiters(request):
+            limiter.wait()
+        return super().send(request, *args, **kwargs)
+
+
+class VendorHttp:
+    """One vendor's HTTP: a paced, retrying session, its RESTClient, and its errors.
+
+    `limiter`: a RateLimiter for every call, or a function request -> the limiters that
+    apply to it (per endpoint family). `check`: the vendor's reading of an answer (see
+    module doc). `describe`: the vendor's error detail from an error answer (default: the
+    start of the body). `hint`: added to 401/403 errors. `secrets`: scrubbed from every
+    message. `pause_after`: seconds to pause after an answer that says the quota is
+    nearly spent (usage headers), before the next call.
+    """
+
+    def __init__(
+        self,
+        vendor: str,
+        *,
+        base_url: str = "",
+        headers: dict[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+        paginator: BasePaginator | None = None,
+        limiter: RateLimiter | Callable[[requests.PreparedRequest], Iterable[RateLimiter]] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff: float = BACKOFF,
+        max_wait: float = MAX_WAIT,
+        timeout: float = 60,
+        wait_headers: tuple[str, ...] = (),
+        default_wait: float | None = None,
+        check: Check | None = json_body,
+        describe: Callable[[Response], str] | None = None,
+        hint: str | None = None,
+        secrets: Iterable[str | None] = (),
+        pause_after: Callable[[Response], float] | None = None,
+    ):
+        self.vendor = vendor
+        self.max_attempts = max(1, int(max_attempts))
+        self.wait_headers = ("Retry-After", *wait_headers)
+        self.default_wait = default_wait
+        self.check = check
+        self.describe = describe or (lambda r: r.text[:300].replace("\n", " "))
+        self.hint = hint or (
+            f"check the credentials in sources.{vendor} (dlt secrets or SOURCES__{vendor.upper()}__* env vars)"
+        )
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.pause_after = pause_after
+        self.session = Client(
+            request_timeout=timeout,
+            raise_for_status=False,
+            status_codes=(),  # every retry decision is `_retry`'s, from the answer's Problem
+            retry_condition=_retry,
+            request_max_attempts=self.max_attempts,
+            request_backoff_factor=backoff,
+            request_max_retry_delay=max_wait,
+        ).session
+        if limiter is not None:
+            pick = (lambda _request: (limiter,)) if isinstance(limiter, RateLimiter) else limiter
+            adapter = _PacedAdapter(pick)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+        self.session.hooks["response"] = [self.hook()]
+        self.session.send = self._final(self.session.send)  # type: ignore[method-assign]
+        self.rest = RESTClient(base_url=base_url, headers=headers, auth=auth, paginator=paginator, session=self.session)
+
+    # --- what callers use --------------------------------------------------------------
+    def paginate(self, path: str = "", **kwargs) -> Iterator[PageData]:
+        """RESTClient.paginate with this vendor's rules (not dlt's default raise-for-status hook)."""
+        return self.rest.paginate(path, hooks={"response": []}, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        ok: tuple[int, ...] = (),
+        check: Check | bool | None = True,
+        **kwargs,
+    ) -> Response:
+        """One call through the RESTClient. `ok`: error statuses that are an answer (a 404 for
+        "nothing yet"), returned as they are; `check`: this call's own reading of the answer."""
+        hooks = {"response": []} if not ok and check is True else self.hooks(ok=ok, check=check)
+        if "files" in kwargs:  # a multipart upload, which RESTClient does not build: same session, same rules
+            url = path if path.startswith(("http://", "https://")) else join_url(self.rest.base_url, path)
+            headers = {**(self.rest.headers or {}), **kwargs.pop("headers", {})}
+            auth = kwargs.pop("auth", None) or self.rest.auth
+            return self.session.request(method, url, headers=headers, auth=auth, hooks=hooks, **kwargs)
+        return self.rest.request(path, method=method, hooks=hooks, **kwargs)  # type: ignore[arg-type]
+
+    def get(self, path: str = "", **kwargs) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str = "", **kwargs) -> Response:
+        return self.request("POST", path, **kwargs)
+
+    def hooks(self, ok: tuple[int, ...] = (), check: Check | bool | None = True) -> dict:
+        return {"response": [self.hook(ok, self.check if check is True else check or None)]}
+
+    def add_secrets(self, *secrets: str | None) -> None:
+        """Secrets learnt during the run (an access token, a rotated refresh token)."""
+        self._secrets = sorted({*self._secrets, *(s for s in secrets if s and len(s) >= 4)}, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def error(self, message: str, response: Response | None = None, retry: bool = False) -> VendorHTTPError:
+        return VendorHTTPError(self.scrub(message), response, retry)
+
+    # --- the mechanism ----------------------------------------------------------------------
+    def hook(self, ok: tuple[int, ...] = (), check: Check | bool | None = True):
+        check = self.check if check is True else check or None
+
+        def on_response(response: Response, *args, **kwargs) -> Response:
+            _ = response.content  # read it all now: the hook may raise, and a check may parse it
+            if self.pause_after is not None:
+                pause = self.pause_after(response)
+                if pause > 0:
+                    time.sleep(pause)
+            if response.status_code in ok:
+                return response
+            problem = check(response) if check else None
+            where = _where(response.request)
+            if problem is not None:
+                message = f"{self.vendor}: {where}: {problem.message}"
+            elif response.status_code >= 400:
+                hint = f" ({self.hint})" if response.status_code in (401, 403) else ""
+                message = f"{self.vendor}: HTTP {response.status_code} on {where}: {self.describe(response)}{hint}"
+                problem = Problem(message, retry=response.status_code == 429 or response.status_code >= 500)
+            else:
+                return response
+            if problem.retry:
+                self._ask_to_wait(response, problem)
+                log.warning("%s (asking again)", self.scrub(message))
+            raise self.error(message, response, problem.retry)
+
+        return on_response
+
+    def _ask_to_wait(self, response: Response, problem: Problem) -> None:
+        """Translate the vendor's wait into the Retry-After dlt's back-off honours."""
+        seconds = next((s for h in self.wait_headers if (s := wait_seconds(response.headers.get(h))) is not None), None)
+        if seconds is None:
+            seconds = problem.wait
+        if seconds is None and response.status_code == 429:
+            seconds = self.default_wait
+        if seconds is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(seconds)))
+
+    def _final(self, send):
+        """What leaves the session: the answer, or one VendorHTTPError once the budget is spent."""
+
+        def final_send(request: requests.PreparedRequest, **kwargs) -> Response:
+            where = _where(request)
+            try:
+                return send(request, **kwargs)
+            except VendorHTTPError as exc:
+                if exc.retry:
+                    raise self.error(
+                        f"{exc} (still failing after {self.max_attempts} attempts)", exc.response
+                    ) from None
+                raise
+            except requests.RequestException as exc:  # its message holds the full URL: never shown
+                raise self.error(
+                    f"{self.vendor}: {where} failed after retries ({self.max_attempts} attempts): {type(exc).__name__}"
+                ) from None
+
+        return final_send
+
+
+def _retry(response: Response | None, exception: BaseException | None) -> bool:
+    return isinstance(exception, VendorHTTPError) and exception.retry

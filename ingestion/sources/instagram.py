@@ -4,9 +4,9 @@
   (`reach`, `follower_count`) come as `values: [{value, end_time}]` over ranges of
   at most 30 days; `metric_type=total_value` metrics (`views`, `accounts_engaged`,
   `total_interactions`) come as `total_value: {value}` for the whole range, so they
-  are asked one day at a time. Both shapes are parsed (the reference read
-  `values[0]` only and stored `views` as NULL); a metric in neither shape fails
-  the run instead of loading NULLs. `end_time` is the END of the Pacific day:
+  are asked one day at a time. Both shapes are parsed (reading `values` only
+  would store `views` as NULL); a metric in neither shape fails the run instead
+  of loading NULLs. `end_time` is the END of the Pacific day:
   the day is `end_time - 1 day`.
 - `accounts`: the account's counters, one row per account and `export_date`.
 - `posts`: the media list (newest first, `paging.next` followed as given) with each
@@ -19,27 +19,29 @@ last end, merged on (account_id, date, metric) so re-pulled days replace. Posts
 published within `post_refresh_days` of the last end are re-read each run.
 
 The token travels in the `access_token` query parameter, as Meta requires: every
-error raised here names the path only, never the URL with its query.
-Throttling is HTTP 400/403 with codes 4/17/32/613/80001/80002 (not 429): the client waits
-`estimated_time_to_regain_access` from `X-Business-Use-Case-Usage` (or backs off) and
-retries, and slows down when `X-App-Usage`/BUC usage passes 90 %.
+error raised names the path only, never the URL with its query, and the token is
+scrubbed (http.VendorHttp). Throttling is HTTP 400/403 with codes 4/17/32/613/80001/80002
+(not 429): `graph_check` makes it a retry that waits `estimated_time_to_regain_access`
+from `X-Business-Use-Case-Usage` (or backs off), within the one retry budget; calls
+pause when `X-App-Usage`/BUC usage passes 90 %.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import dlt
-import requests
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from .hints import column
-from .http import session
-from .windows import HourlyBudget, window
+from .http import MAX_ATTEMPTS, Problem, RateLimiter, VendorHttp
+from .windows import window
 
 log = logging.getLogger("pcdata.ingestion")
 VENDOR = "instagram"
@@ -64,7 +66,7 @@ THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002}
 MAX_RANGE_DAYS = 30
 
 
-INSIGHT_COLUMNS = {
+INSIGHT_COLUMNS: TTableSchemaColumns = {
     "account_id": column("text", nullable=False),
     "date": column("date", nullable=False),
     "metric": column("text", nullable=False),
@@ -72,7 +74,7 @@ INSIGHT_COLUMNS = {
     "metric_type": column("text"),
     "loaded_at": column("timestamp"),
 }
-ACCOUNT_COLUMNS = {
+ACCOUNT_COLUMNS: TTableSchemaColumns = {
     "account_id": column("text", nullable=False),
     "export_date": column("date", nullable=False),
     "username": column("text"),
@@ -81,7 +83,7 @@ ACCOUNT_COLUMNS = {
     "follows_count": column("bigint"),
     "media_count": column("bigint"),
 }
-POST_COLUMNS = {
+POST_COLUMNS: TTableSchemaColumns = {
     "post_id": column("text", nullable=False),
     "account_id": column("text"),
     "posted_at": column("timestamp"),
@@ -99,11 +101,7 @@ POST_COLUMNS = {
 
 
 class GraphError(RuntimeError):
-    """A Graph API error, in one line, without the URL's query (it holds the token)."""
-
-
-def _path(url: str) -> str:
-    return urlsplit(url).path
+    """An answer the Graph API should not have given (an unknown insights shape)."""
 
 
 def metric_value(entry: dict):
@@ -114,7 +112,8 @@ def metric_value(entry: dict):
         values = entry["values"]
         return values[0].get("value") if values else None
     raise GraphError(
-        f"{VENDOR}: insights metric {entry.get('name')!r} has neither 'values' nor 'total_value': {json.dumps(entry)[:200]}"
+        f"{VENDOR}: insights metric {entry.get('name')!r} has neither 'values' nor 'total_value': "
+        f"{json.dumps(entry)[:200]}"
     )
 
 
@@ -126,107 +125,66 @@ def _day_of(end_time: str) -> date:
     return (datetime.strptime(end_time, "%Y-%m-%dT%H:%M:%S%z") - timedelta(days=1)).date()
 
 
-class _Graph:
-    def __init__(
-        self,
-        base_url: str,
-        access_token: str,
-        calls_per_hour: int,
-        timeout: float,
-        max_throttle_wait: float,
-        http_attempts: int = 6,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.token = access_token
-        self.http = session(timeout=timeout, max_attempts=http_attempts)
-        self.limiter = HourlyBudget(calls_per_hour, 3600.0)
-        self.max_throttle_wait = max_throttle_wait
-        self.calls = 0
+def graph_check(response) -> Problem | None:
+    """Meta's errors: a JSON `error` object, throttling as HTTP 400/403 with codes (not 429)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return Problem("unreadable answer", retry=True) if response.status_code < 400 else None
+    error = body.get("error")
+    if error is None and response.status_code < 400:
+        return None
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code")
+    sub = f"/{error['error_subcode']}" if error.get("error_subcode") else ""
+    described = (
+        f"HTTP {response.status_code}: {error.get('type', '?')} code {code}{sub}: {str(error.get('message', ''))[:200]}"
+        f" (fbtrace_id {error.get('fbtrace_id', '?')})"
+    )
+    if code == 190 or code in (102, 2500) or response.status_code == 401:
+        return Problem(
+            described
+            + f" (check the access token in sources.{VENDOR}.access_token, env SOURCES__INSTAGRAM__ACCESS_TOKEN)"
+        )
+    if code in THROTTLE_CODES or code in (1, 2) or response.status_code >= 500:
+        return Problem(described, retry=True, wait=_regain_seconds(response) or None)
+    return Problem(described)
 
-    def get(self, path_or_url: str, params: dict | None = None) -> dict:
-        """GET a Graph node or a `paging.next` URL (which already carries the token)."""
-        if path_or_url.startswith("http"):
-            url, query = path_or_url, None
-        else:
-            url, query = f"{self.base_url}/{path_or_url.lstrip('/')}", {**(params or {}), "access_token": self.token}
-        path = _path(url)
-        waited, unreadable, attempt = 0.0, 0, 0
-        while True:
-            attempt += 1
-            self.limiter.wait()
-            try:
-                response = self.http.get(url, params=query)
-            except requests.RequestException as exc:  # its message would hold the URL, token included
-                raise GraphError(f"{VENDOR}: GET {path} failed after retries: {type(exc).__name__}") from None
-            self.calls += 1
-            usage = self._usage(response)
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if body is None or not isinstance(body, dict):
-                if response.status_code >= 500:
-                    raise GraphError(f"{VENDOR}: HTTP {response.status_code} on GET {path} (after retries)")
-                unreadable += 1
-                log.warning("%s: unreadable answer from GET %s (attempt %d)", VENDOR, path, unreadable)
-                if unreadable >= 3:
-                    raise GraphError(f"{VENDOR}: GET {path} answered an unreadable page {unreadable} times")
-                time.sleep(0.2 * unreadable)
-                continue
-            error = body.get("error")
-            if error is None and response.status_code < 400:
-                if usage >= 90:  # close to the limit: let the window slide a little
-                    time.sleep(min(30.0, self.max_throttle_wait))
-                return body
-            error = error or {}
-            code = error.get("code")
-            described = (
-                f"{VENDOR}: HTTP {response.status_code} on GET {path}: {error.get('type', '?')} code {code}"
-                f"{'/' + str(error['error_subcode']) if error.get('error_subcode') else ''}: {error.get('message', '')[:200]}"
-                f" (fbtrace_id {error.get('fbtrace_id', '?')})"
-            )
-            if code == 190 or code in (102, 2500) or response.status_code == 401:
-                raise GraphError(
-                    described
-                    + f" (check the access token in sources.{VENDOR}.access_token, env SOURCES__INSTAGRAM__ACCESS_TOKEN)"
-                )
-            if code in THROTTLE_CODES or code in (1, 2) or response.status_code >= 500:
-                regain = self._regain_seconds(response)
-                pause = regain if regain > 0 else min(60.0, 2.0 ** (attempt - 1))
-                if waited + pause > self.max_throttle_wait or attempt > 8:
-                    raise GraphError(described + f" (still throttled after {attempt} attempts)")
-                log.warning(
-                    "%s: throttled or transient error on GET %s (code %s), waiting %.0f s", VENDOR, path, code, pause
-                )
-                time.sleep(pause)
-                waited += pause
-                continue
-            raise GraphError(described)
 
-    @staticmethod
-    def _usage(response) -> float:
-        pct = 0.0
-        try:
-            app = json.loads(response.headers.get("X-App-Usage") or "{}")
-            pct = max([pct, *(float(v) for v in app.values())])
-            buc = json.loads(response.headers.get("X-Business-Use-Case-Usage") or "{}")
-            for entries in buc.values():
-                for e in entries:
-                    pct = max(pct, *(float(e.get(k, 0)) for k in ("call_count", "total_cputime", "total_time")))
-        except (ValueError, TypeError, AttributeError):
-            pass
-        return pct
+def _usage(response) -> float:
+    pct = 0.0
+    try:
+        app = json.loads(response.headers.get("X-App-Usage") or "{}")
+        pct = max([pct, *(float(v) for v in app.values())])
+        buc = json.loads(response.headers.get("X-Business-Use-Case-Usage") or "{}")
+        for entries in buc.values():
+            for e in entries:
+                pct = max(pct, *(float(e.get(k, 0)) for k in ("call_count", "total_cputime", "total_time")))
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return pct
 
-    @staticmethod
-    def _regain_seconds(response) -> float:
-        try:
-            buc = json.loads(response.headers.get("X-Business-Use-Case-Usage") or "{}")
-            minutes = max(
-                (float(e.get("estimated_time_to_regain_access", 0)) for es in buc.values() for e in es), default=0
-            )
-        except (ValueError, TypeError, AttributeError):
-            minutes = 0
-        return minutes * 60
+
+def _regain_seconds(response) -> float:
+    try:
+        buc = json.loads(response.headers.get("X-Business-Use-Case-Usage") or "{}")
+        minutes = max(
+            (float(e.get("estimated_time_to_regain_access", 0)) for es in buc.values() for e in es), default=0
+        )
+    except (ValueError, TypeError, AttributeError):
+        minutes = 0
+    return minutes * 60
+
+
+class _QueryToken(APIKeyAuth):
+    """The token as the `access_token` query parameter, unless the URL has it (`paging.next` links do)."""
+
+    def __call__(self, request):
+        if f"{self.name}=" in urlsplit(request.url).query:
+            return request
+        return super().__call__(request)
 
 
 def _ids(account_ids) -> list[str]:
@@ -250,10 +208,25 @@ def instagram(
     page_size: int = 50,
     calls_per_hour: int = 4800,
     timeout: float = 30,
-    max_throttle_wait: float = 900,
-    http_attempts: int = 6,
+    max_wait: float = 900,  # Meta may ask to wait minutes (estimated_time_to_regain_access)
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    graph = _Graph(base_url, access_token, calls_per_hour, timeout, max_throttle_wait, http_attempts)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=_QueryToken(name="access_token", api_key=access_token, location="query"),
+        limiter=RateLimiter(calls_per_hour, 3600.0, spread=False),  # an hourly budget, not a pace
+        check=graph_check,
+        pause_after=lambda r: 30.0 if r.status_code < 400 and _usage(r) >= 90 else 0.0,  # let the window slide
+        timeout=timeout,
+        max_wait=max_wait,
+        max_attempts=max_attempts,
+        secrets=[access_token],
+    )
+
+    def get(path: str, params: dict | None = None) -> dict:
+        return http.get(path, params=params).json()
+
     accounts_list = _ids(account_ids)
     if not accounts_list:
         raise ValueError("sources.instagram.account_ids is empty (comma-separated Instagram business account ids)")
@@ -272,7 +245,7 @@ def instagram(
             chunk = start
             while chunk <= end:  # day metrics: one call per 30 days
                 chunk_end = min(end, chunk + timedelta(days=MAX_RANGE_DAYS - 1))
-                body = graph.get(
+                body = get(
                     f"{account}/insights",
                     {
                         "metric": ",".join(DAY_METRICS),
@@ -302,7 +275,7 @@ def instagram(
                 chunk = chunk_end + timedelta(days=1)
             day = start
             while day <= end:  # total_value metrics: one total per call, so one call per day
-                body = graph.get(
+                body = get(
                     f"{account}/insights",
                     {
                         "metric": ",".join(TOTAL_VALUE_METRICS),
@@ -332,7 +305,7 @@ def instagram(
     def accounts() -> Iterator[dict]:
         _, end = window({}, start_date, end_date, lookback_days)
         for account in accounts_list:
-            body = graph.get(account, {"fields": "id,username,name,followers_count,follows_count,media_count"})
+            body = get(account, {"fields": "id,username,name,followers_count,follows_count,media_count"})
             yield {"account_id": body.pop("id"), "export_date": end, **body}
 
     @dlt.resource(name="posts", primary_key="post_id", write_disposition="merge", columns=POST_COLUMNS)
@@ -346,28 +319,30 @@ def instagram(
             else None
         )
         for account in accounts_list:
-            target: str = f"{account}/media"
-            params: dict | None = {"fields": MEDIA_FIELDS, "limit": page_size}
-            while target:
-                body = graph.get(target, params)
+            for page in http.paginate(
+                f"{account}/media",
+                params={"fields": MEDIA_FIELDS, "limit": page_size},
+                paginator=JSONLinkPaginator(next_url_path="paging.next"),  # followed as given
+                data_selector="data",
+            ):
                 rows, older = [], False
-                for media in body.get("data", []):
+                for media in page:
                     posted = datetime.strptime(media["timestamp"], "%Y-%m-%dT%H:%M:%S%z")
                     if cutoff is not None and posted < cutoff:
                         older = True  # newest first: the rest is older, its insights are settled
                         break
-                    rows.append(_post_row(graph, account, media, posted, end))
+                    rows.append(_post_row(get, account, media, posted, end))
                 yield rows
-                target = None if older else (body.get("paging") or {}).get("next")
-                params = None
+                if older:
+                    break
         state["last_end"] = end.isoformat()
 
     return account_daily_insights, accounts, posts
 
 
-def _post_row(graph: _Graph, account: str, media: dict, posted: datetime, export_date: date) -> dict:
+def _post_row(get, account: str, media: dict, posted: datetime, export_date: date) -> dict:
     metrics = VIDEO_METRICS if media.get("media_type") == "VIDEO" else POST_METRICS
-    insights = graph.get(f"{media['id']}/insights", {"metric": ",".join(metrics)}).get("data", [])
+    insights = get(f"{media['id']}/insights", {"metric": ",".join(metrics)}).get("data", [])
     values = {entry["name"]: metric_value(entry) for entry in insights}
     permalink = media.get("permalink") or ""
     row = {

@@ -1,13 +1,13 @@
 """Metabase: what analysts built and how they use it, plus who may see what.
 
-Two paths, as in the reference, done incrementally:
+Two paths, each loaded incrementally where the data allows:
 1. The Metabase application database (PostgreSQL) through dlt's `sql_database`
    source with the pyarrow backend (config `app_db_credentials`: a SQLAlchemy
    URL or Engine):
    - `report_card`, `report_dashboard`, `core_user`: incremental on `updated_at`,
      merge on `id`;
    - `query_execution`: append-only log, incremental on `started_at`, merge on `id`
-     (the reference re-copies it in full every day);
+     (it grows by every query run: never re-copied in full);
    - `collection` (has no `updated_at`) and `report_dashboardcard` (rows are
      deleted when a card leaves a dashboard): small true snapshots, `replace`.
    Personal data stays in PostgreSQL: user names and password hashes are never
@@ -27,14 +27,16 @@ Metabase is self-hosted: `base_url` has no default.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dlt
 import sqlalchemy as sa
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.sql_database import sql_database
 
 from .hints import column
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, VendorHttp
 from .pii import pii_salt
 from .sql_select import SelectPolicy
 
@@ -80,53 +82,35 @@ DATABASE_KEPT = (
 )
 
 
-class _Api:
-    def __init__(
-        self,
-        base_url: str,
-        username: str | None,
-        password: str | None,
-        api_key: str | None,
-        calls_per_second: float,
-        timeout: float,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.http = session(timeout=timeout)
-        self.limiter = RateLimiter(max(1, int(calls_per_second)), 1.0)
-        self.username, self.password, self.api_key = username, password, api_key
-        self.headers: dict[str, str] | None = None
+def _api(base_url, username, password, api_key, calls_per_second, timeout, max_attempts) -> Callable[[str], Any]:
+    """GET on the REST API, authenticated by the API key, or by a session opened at the first call."""
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(calls_per_second, 1.0),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[password, api_key],
+    )
+    auth: list[APIKeyAuth] = []
 
-    def _login(self) -> dict[str, str]:
-        if self.api_key:
-            return {"x-api-key": self.api_key}
-        if not self.username or not self.password:
+    def login() -> APIKeyAuth:
+        if api_key:
+            return APIKeyAuth(name="x-api-key", api_key=api_key, location="header")
+        if not username or not password:
             raise ValueError("metabase: set sources.metabase.username and password (or api_key)")
-        _, body = fetch(
-            self.http,
-            VENDOR,
-            "POST",
-            f"{self.base_url}/api/session",
-            lambda r: r.json(),
-            limiter=self.limiter,
-            json={"username": self.username, "password": self.password},
-        )
+        body = http.post("/api/session", json={"username": username, "password": password}).json()
         if not isinstance(body, dict) or not body.get("id"):
             raise ValueError("metabase: POST /api/session answered no session id")
-        return {"X-Metabase-Session": body["id"]}
+        return APIKeyAuth(name="X-Metabase-Session", api_key=body["id"], location="header")
 
-    def get(self, path: str):
-        if self.headers is None:
-            self.headers = self._login()
-        _, body = fetch(
-            self.http,
-            VENDOR,
-            "GET",
-            f"{self.base_url}{path}",
-            lambda r: r.json(),
-            limiter=self.limiter,
-            headers={**self.headers, "Accept": "application/json"},
-        )
-        return body
+    def get(path: str):
+        if not auth:
+            auth.append(login())
+        return http.get(path, auth=auth[0]).json()
+
+    return get
 
 
 @dlt.source(name="metabase")
@@ -139,6 +123,7 @@ def metabase(
     calls_per_second: float = 10,  # Metabase documents no API limit: stay gentle with a shared instance
     chunk_size: int = 50_000,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
     engine = app_db_credentials if isinstance(app_db_credentials, sa.Engine) else sa.create_engine(app_db_credentials)
     app = sql_database(
@@ -159,7 +144,7 @@ def metabase(
         else:
             resource.apply_hints(primary_key="id", write_disposition="replace")
 
-    api = _Api(base_url, username, password, api_key, calls_per_second, timeout)
+    api_get = _api(base_url, username, password, api_key, calls_per_second, timeout, max_attempts)
 
     @dlt.resource(
         name="collection_permission",
@@ -173,7 +158,7 @@ def metabase(
         },
     )
     def collection_permission() -> Iterator[list[dict]]:
-        graph = api.get("/api/collection/graph")
+        graph = api_get("/api/collection/graph")
         yield [
             {
                 "group_id": int(group),
@@ -204,7 +189,7 @@ def metabase(
                 "member_count": g.get("member_count"),
                 "magic_group_type": g.get("magic_group_type"),
             }
-            for g in api.get("/api/permissions/group")
+            for g in api_get("/api/permissions/group")
         ]
 
     @dlt.resource(
@@ -219,7 +204,7 @@ def metabase(
         },
     )
     def permission_membership() -> Iterator[list[dict]]:
-        by_user = api.get("/api/permissions/membership")
+        by_user = api_get("/api/permissions/membership")
         yield [
             {
                 "membership_id": m["membership_id"],
@@ -245,7 +230,7 @@ def metabase(
         },
     )
     def database() -> Iterator[list[dict]]:
-        body = api.get("/api/database")
+        body = api_get("/api/database")
         rows = body["data"] if isinstance(body, dict) else body  # {data, total} since 0.4x, a plain list before
         yield [{k: d.get(k) for k in DATABASE_KEPT if k in d} for d in rows]  # never the connection details
 

@@ -14,7 +14,7 @@ import dlt
 
 
 def pii_salt() -> str:
-    salt = dlt.secrets.get("pii_salt")
+    salt: str | None = dlt.secrets.get("pii_salt")
     if not salt:
         raise RuntimeError("the secret pii_salt is not set (env PII_SALT or pii_salt in .dlt/secrets.toml)")
     return str(salt)

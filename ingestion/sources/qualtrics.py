@@ -1,8 +1,7 @@
 """Qualtrics: the survey list and the responses of the active surveys, incrementally.
 
-- `surveys`: `GET /surveys`, following `result.nextPage` to the end (the
-  reference read the first page only), merge on `id`.
-- `responses`: the asynchronous export, done better than the reference: one
+- `surveys`: `GET /surveys`, following `result.nextPage` to the end, merge on `id`.
+- `responses`: the asynchronous export, incremental per survey: one
   `POST /surveys/{id}/export-responses` (`format=csv`, `timeZone=UTC`,
   `useLabels`, and `startDate` = the last recorded date loaded for that
   survey, kept in the resource state) per survey, several jobs at once
@@ -11,16 +10,16 @@
   until `status == "complete"` (not `percentComplete`), then the ZIP is
   downloaded and its CSV read (row 1 column ids, row 2 question texts, row 3
   `{"ImportId": ...}`). One row per response, merge on `response_id`, so the
-  re-exported boundary never duplicates (the reference appended a full
-  re-export every week). Embedded data (user or venue id, region, department...)
+  re-exported boundary never duplicates. Embedded data (user or venue id, region, department...)
   become columns; the answers are a child table `responses__answers`
   (question id, import id, question text, answer).
 - Personal data is not loaded: IP address, recipient names and email,
   location, and free-text answers (ImportIds ending in `_TEXT`); text-iQ
   topics are kept.
 
-Auth: header `X-API-TOKEN`. Calls are paced under `calls_per_minute`; 429 and
-5xx are retried with back-off by the session.
+Auth: header `X-API-TOKEN`. Calls are paced under `calls_per_minute`; 429, 5xx
+and cut downloads are retried within one budget by the shared HTTP layer. The survey
+list is dlt's link paginator on `result.nextPage`; the export is custom (an async job).
 """
 
 from __future__ import annotations
@@ -35,9 +34,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from .hints import column
-from .http import MalformedPage, RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, MalformedPage, RateLimiter, VendorHttp, checked
 
 VENDOR = "qualtrics"
 log = logging.getLogger("pcdata.ingestion")
@@ -66,7 +68,7 @@ NOT_LOADED = {
 RESERVED = set(META.values()) | {"survey_id", "answers", "exported_at"}
 
 
-RESPONSE_COLUMNS = {
+RESPONSE_COLUMNS: TTableSchemaColumns = {
     "response_id": {"data_type": "text", "nullable": False},
     "survey_id": {"data_type": "text", "nullable": False},
     "start_date": {"data_type": "timestamp"},
@@ -95,7 +97,7 @@ RESPONSE_COLUMNS = {
         )
     },
 }
-SURVEY_COLUMNS = {
+SURVEY_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "text", "nullable": False},
     "name": column("text"),
     "is_active": {"data_type": "bool"},
@@ -141,7 +143,7 @@ def parse_export(content: bytes, survey_id: str, exported_at: str) -> list[dict]
         if len(values) != len(ids):
             raise MalformedPage(f"export CSV row with {len(values)} cells, header has {len(ids)}")
         row: dict = {"survey_id": survey_id, "exported_at": exported_at, "answers": []}
-        for col, question, import_id, value in zip(ids, texts, imports, values):
+        for col, question, import_id, value in zip(ids, texts, imports, values, strict=True):
             if col in NOT_LOADED:
                 continue
             if col in META:
@@ -163,65 +165,32 @@ def parse_export(content: bytes, survey_id: str, exported_at: str) -> list[dict]
     return out
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        api_token: str,
-        calls_per_minute: int,
-        timeout: float,
-        poll_interval: float,
-        poll_max_interval: float,
-        poll_timeout: float,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"X-API-TOKEN": api_token, "Accept": "application/json"}
-        self.http = session(timeout=timeout)
-        self.limiter = RateLimiter(calls_per_minute, 60.0)
-        self.poll_interval, self.poll_max_interval, self.poll_timeout = poll_interval, poll_max_interval, poll_timeout
-
-    def call(self, method: str, url: str, parse=lambda r: r.json()["result"], **kwargs):
-        _, body = fetch(self.http, VENDOR, method, url, parse, limiter=self.limiter, headers=self.headers, **kwargs)
-        return body
-
-    def surveys(self) -> Iterator[list[dict]]:
-        url: str | None = f"{self.base_url}/surveys"
-        while url:
-            result = self.call("GET", url)
-            yield result["elements"]
-            url = result.get("nextPage")
-
-    def start(self, survey_id: str, start_date: str | None) -> str:
-        body = {"format": "csv", "timeZone": "UTC", "useLabels": True}
-        if start_date:
-            body["startDate"] = start_date
-        return self.call("POST", f"{self.base_url}/surveys/{survey_id}/export-responses", json=body)["progressId"]
-
-    def wait_and_download(self, jobs: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-        """Poll the jobs (survey id -> progress id) with a growing pause; yield (survey id, ZIP) as each completes."""
-        pending = dict(jobs)
-        interval, waited = self.poll_interval, 0.0
-        while pending:
-            time.sleep(interval)
-            waited += interval
-            for survey_id, progress_id in list(pending.items()):
-                result = self.call("GET", f"{self.base_url}/surveys/{survey_id}/export-responses/{progress_id}")
-                status = result.get("status")
-                if status == "complete" and result.get("fileId"):
-                    content = self.call(
-                        "GET",
-                        f"{self.base_url}/surveys/{survey_id}/export-responses/{result['fileId']}/file",
-                        parse=lambda r: _check_zip(r.content),
-                    )
-                    del pending[survey_id]
-                    yield survey_id, content
-                elif status == "failed":
-                    raise RuntimeError(
-                        f"{VENDOR}: the response export of survey {survey_id} failed: {result.get('error') or result}"
-                    )
-            if pending and waited >= self.poll_timeout:
-                raise TimeoutError(f"{VENDOR}: response exports of {sorted(pending)} not complete after {waited:.0f} s")
-            interval = min(interval * 1.5, self.poll_max_interval)
+def _wait_and_download(
+    http: VendorHttp, jobs: dict[str, str], poll_interval: float, poll_max_interval: float, poll_timeout: float
+) -> Iterator[tuple[str, bytes]]:
+    """Poll the jobs (survey id -> progress id) with a growing pause; yield (survey id, ZIP) as each completes."""
+    pending = dict(jobs)
+    interval, waited = poll_interval, 0.0
+    while pending:
+        time.sleep(interval)
+        waited += interval
+        for survey_id, progress_id in list(pending.items()):
+            result = http.get(f"surveys/{survey_id}/export-responses/{progress_id}").json()["result"]
+            status = result.get("status")
+            if status == "complete" and result.get("fileId"):
+                response = http.get(
+                    f"surveys/{survey_id}/export-responses/{result['fileId']}/file",
+                    check=checked(lambda r: _check_zip(r.content)),
+                )
+                del pending[survey_id]
+                yield survey_id, response.content
+            elif status == "failed":
+                raise RuntimeError(
+                    f"{VENDOR}: the response export of survey {survey_id} failed: {result.get('error') or result}"
+                )
+        if pending and waited >= poll_timeout:
+            raise TimeoutError(f"{VENDOR}: response exports of {sorted(pending)} not complete after {waited:.0f} s")
+        interval = min(interval * 1.5, poll_max_interval)
 
 
 def _check_zip(content: bytes) -> bytes:
@@ -243,24 +212,35 @@ def qualtrics(
     poll_max_interval: float = 30.0,
     poll_timeout: float = 900.0,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
     if not base_url and not data_center:
         raise ValueError("qualtrics: set sources.qualtrics.data_center (e.g. 'fra1') or sources.qualtrics.base_url")
-    client = _Client(
-        base_url or f"https://{data_center}.qualtrics.com/API/v3",
-        api_token,
-        calls_per_minute,
-        timeout,
-        poll_interval,
-        poll_max_interval,
-        poll_timeout,
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url or f"https://{data_center}.qualtrics.com/API/v3",
+        auth=APIKeyAuth(name="X-API-TOKEN", api_key=api_token, location="header"),
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(calls_per_minute, 60.0),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_token],
     )
     listed: list[dict] = []
 
     def all_surveys() -> list[dict]:
         if not listed:
-            listed.extend(s for page in client.surveys() for s in page)
+            pages = http.paginate(
+                "surveys", paginator=JSONLinkPaginator(next_url_path="result.nextPage"), data_selector="result.elements"
+            )
+            listed.extend(s for page in pages for s in page)
         return listed
+
+    def start(survey_id: str, since: str | None) -> str:
+        body = {"format": "csv", "timeZone": "UTC", "useLabels": True}
+        if since:
+            body["startDate"] = since
+        return http.post(f"surveys/{survey_id}/export-responses", json=body).json()["result"]["progressId"]
 
     @dlt.resource(name="surveys", primary_key="id", write_disposition="merge", columns=SURVEY_COLUMNS)
     def surveys() -> Iterator[list[dict]]:
@@ -283,8 +263,8 @@ def qualtrics(
         for i in range(0, len(wanted), max_concurrent_exports):
             batch = wanted[i : i + max_concurrent_exports]
             exported_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            jobs = {sid: client.start(sid, state.get(sid) or start_date) for sid in batch}
-            for survey_id, content in client.wait_and_download(jobs):
+            jobs = {sid: start(sid, state.get(sid) or start_date) for sid in batch}
+            for survey_id, content in _wait_and_download(http, jobs, poll_interval, poll_max_interval, poll_timeout):
                 rows = parse_export(content, survey_id, exported_at)
                 if rows:
                     # inclusive startDate: the last response comes back next time and merges onto itself

@@ -3,7 +3,7 @@
 The queue is the SIRENs of `raw_app.offerer` (and SIRETs of `raw_app.venue`)
 never looked up or looked up more than `refresh_days` ago. They are asked
 100 at a time with a multi-criteria query sent as a POST form (a GET URL with
-100 `OR` terms is too long, the reference's weak point), paged with
+100 `OR` terms is too long for gateways), paged with
 `curseur` deep paging, paced under the 30 calls/min quota. Non-diffusible
 units keep their `[ND]` fields as NULL with `is_non_diffusible` set. Units
 INSEE does not know come back as `lookup_status = 'not_found'`, so they are
@@ -17,15 +17,17 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from .hints import column, columns
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, VendorHttp
 
 VENDOR = "sirene"
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 ND = "[ND]"
 # Fields staging reads (vendor names): declared so that they exist even when a run only sees NULLs.
-UNIT_COLUMNS = {
+UNIT_COLUMNS: TTableSchemaColumns = {
     "checked_at": column("timestamp"),
     "is_non_diffusible": column("bool"),
     "lookup_status": column("text"),
@@ -43,7 +45,7 @@ UNIT_COLUMNS = {
         "text",
     ),
 }
-ESTABLISHMENT_COLUMNS = {
+ESTABLISHMENT_COLUMNS: TTableSchemaColumns = {
     "checked_at": column("timestamp"),
     "is_non_diffusible": column("bool"),
     "lookup_status": column("text"),
@@ -98,52 +100,57 @@ def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-class _Client:
-    def __init__(self, base_url: str, api_key: str, page_size: int, calls_per_minute: int, timeout: float):
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"X-INSEE-Api-Key-Integration": api_key, "Accept": "application/json"}
-        self.page_size = page_size
-        self.http = session(timeout=timeout)
-        self.limiter = RateLimiter(calls_per_minute, 60.0)
+def _search(http: VendorHttp, page_size: int, kind: str, collection: str, field: str, keys: list[str]):
+    """Every match of `field:k1 OR field:k2 ...`, following `curseurSuivant` to the end.
 
-    def search(self, kind: str, collection: str, field: str, keys: list[str]) -> Iterator[dict]:
-        """Every match of `field:k1 OR field:k2 ...`, following `curseurSuivant` to the end."""
-        form = {"q": " OR ".join(f"{field}:{k}" for k in keys), "nombre": str(self.page_size), "curseur": "*"}
-        while True:
-            status, body = fetch(
-                self.http,
-                VENDOR,
-                "POST",
-                f"{self.base_url}/{kind}",
-                lambda r: r.json(),
-                limiter=self.limiter,
-                ok_statuses=(404,),
-                data=form,
-                headers=self.headers,
-            )
-            if status == 404:  # nothing matches: an answer, not a failure
-                return
-            page = body[collection]
-            yield from page
-            following = body["header"].get("curseurSuivant")
-            # the cursor stops moving at the end; a short page is the end too (saves a call of the quota)
-            if not following or following == form["curseur"] or len(page) < self.page_size:
-                return
-            form["curseur"] = following
+    A POST form (100 `OR` terms make a GET URL too long), so the cursor travels in the form:
+    a short loop on the shared session rather than a RESTClient paginator.
+    """
+    form = {"q": " OR ".join(f"{field}:{k}" for k in keys), "nombre": str(page_size), "curseur": "*"}
+    while True:
+        response = http.post(kind, data=form, ok=(404,))
+        if response.status_code == 404:  # nothing matches: an answer, not a failure
+            return
+        body = response.json()
+        page = body[collection]
+        yield from page
+        following = body["header"].get("curseurSuivant")
+        # the cursor stops moving at the end; a short page is the end too (saves a call of the quota)
+        if not following or following == form["curseur"] or len(page) < page_size:
+            return
+        form["curseur"] = following
 
 
 @dlt.source(name="sirene")
 def sirene(
-    sirens: list[str] | None = None,
-    sirets: list[str] | None = None,
+    sirens: Iterable[str] | None = None,
+    sirets: Iterable[str] | None = None,
+    checked_units: dict[str, datetime] | None = None,
+    checked_establishments: dict[str, datetime] | None = None,
+    refresh_days: int = 30,
+    max_per_run: int = 5000,
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     batch_size: int = 100,
     page_size: int = 1000,
     calls_per_minute: int = 30,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    client = _Client(base_url, api_key, page_size, calls_per_minute, timeout)
+    """`sirens`/`sirets`: the identifiers the app knows; `checked_*`: when each was last looked up.
+    Those never looked up or older than `refresh_days` are asked, at most `max_per_run` of each."""
+    sirens = due_for_lookup(sirens or [], checked_units or {}, refresh_days, max_per_run)
+    sirets = due_for_lookup(sirets or [], checked_establishments or {}, refresh_days, max_per_run)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url,
+        auth=APIKeyAuth(name="X-INSEE-Api-Key-Integration", api_key=api_key, location="header"),
+        headers={"Accept": "application/json"},
+        limiter=RateLimiter(calls_per_minute, 60.0),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_key],
+    )
 
     @dlt.resource(name="unites_legales", primary_key="siren", write_disposition="merge", columns=UNIT_COLUMNS)
     def unites_legales() -> Iterator[list[dict]]:
@@ -151,7 +158,7 @@ def sirene(
             now = datetime.now(UTC)
             rows = [
                 _flatten(u, "periodesUniteLegale", "statutDiffusionUniteLegale", now)
-                for u in client.search("siren", "unitesLegales", "siren", batch)
+                for u in _search(http, page_size, "siren", "unitesLegales", "siren", batch)
             ]
             found = {r["siren"] for r in rows}
             rows += [{"siren": s, "lookup_status": "not_found", "checked_at": now} for s in batch if s not in found]
@@ -163,7 +170,7 @@ def sirene(
             now = datetime.now(UTC)
             rows = [
                 _flatten(e, "periodesEtablissement", "statutDiffusionEtablissement", now, "adresseEtablissement")
-                for e in client.search("siret", "etablissements", "siret", batch)
+                for e in _search(http, page_size, "siret", "etablissements", "siret", batch)
             ]
             found = {r["siret"] for r in rows}
             rows += [

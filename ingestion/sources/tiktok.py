@@ -6,12 +6,14 @@ one sent is dead from then on. The rotated refresh token is kept in the source
 state (`dlt.current.source_state()`, committed with the load), encrypted with a key
 derived from the client secret so that the warehouse copy of the state is useless
 alone; the next run uses it. The configured `refresh_token` is only the seed (and
-is used again when the stored one is refused, e.g. after a re-authorisation).
-The reference did not keep the rotated token and broke when TikTok rotated it.
+is used again when the stored one is refused, e.g. after a re-authorisation):
+a client that forgets the rotated token fails on its next run.
 
 Business API answers are HTTP 200 even for errors: `code != 0` is an error,
-retried for rate limits (40100) and system errors (5xxxx), raised for anything
-else with its `message` and `request_id`, never read as "no data".
+retried for rate limits (40100) and system errors (5xxxx) by the shared HTTP
+layer (`business_check`, one retry budget), raised for anything else with its
+`message` and `request_id`, never read as "no data". The video list is dlt's
+cursor paginator (`data.cursor` + `data.has_more`).
 
 Window: like Instagram, the first run loads `start_date`..`end_date` (default
 ds-7..ds), later runs re-pull from `lookback_days` before the last end; rows merge
@@ -25,17 +27,17 @@ import base64
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit
 
 import dlt
-import requests
 from cryptography.fernet import Fernet, InvalidToken
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from .hints import column
-from .http import RateLimiter, session
+from .http import MAX_ATTEMPTS, Problem, RateLimiter, VendorHttp
 from .windows import window
 
 log = logging.getLogger("pcdata.ingestion")
@@ -77,20 +79,20 @@ AUTH_CODES = {40001, 40104, 40105, 40102}
 MAX_RANGE_DAYS = 30
 
 
-DAILY_COLUMNS = {
+DAILY_COLUMNS: TTableSchemaColumns = {
     "business_id": column("text", nullable=False),
     "date": column("date", nullable=False),
     "username": column("text"),
     **{c: column("bigint") for c in ("video_views", "likes", "comments", "shares", "followers_count", "profile_views")},
     "loaded_at": column("timestamp"),
 }
-HOURLY_COLUMNS = {
+HOURLY_COLUMNS: TTableSchemaColumns = {
     "business_id": column("text", nullable=False),
     "date": column("date", nullable=False),
     "hour": column("bigint", nullable=False),
     "audience": column("bigint"),
 }
-VIDEO_COLUMNS = {
+VIDEO_COLUMNS: TTableSchemaColumns = {
     "item_id": column("text", nullable=False),
     "business_id": column("text"),
     "created_at": column("timestamp"),
@@ -115,21 +117,57 @@ def _cipher(client_secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"pcdata-tiktok:{client_secret}".encode()).digest()))
 
 
-class _Client:
-    def __init__(self, base_url, auth_base_url, client_key, client_secret, refresh_token, calls_per_minute, timeout):
-        self.base_url = base_url.rstrip("/")
-        self.auth_base_url = auth_base_url.rstrip("/")
-        self.client_key, self.client_secret, self.configured_refresh = client_key, client_secret, refresh_token
-        self.http = session(timeout=timeout)
-        self.limiter = RateLimiter(calls_per_minute, 60.0)
-        self.access_token: str | None = None
+def business_check(response) -> Problem | None:
+    """Business API answers are HTTP 200 even for errors: `code != 0` is one, retried for rate limits
+    and system errors, never read as "no data"."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "code" not in body:
+        return Problem("unreadable answer", retry=True) if response.status_code < 400 else None
+    code = body["code"]
+    if code == 0:
+        return None
+    described = f"code {code}: {body.get('message', '')} (request_id {body.get('request_id', '?')})"
+    if code in RETRY_CODES:
+        return Problem(described, retry=True)
+    if code in AUTH_CODES:
+        return Problem(described + " (access token refused: check sources.tiktok credentials)")
+    return Problem(described)
+
+
+def token_check(response) -> Problem | None:
+    """The token endpoint: ask again only when refused before any rotation (rate limited)."""
+    try:
+        body = response.json()
+    except ValueError:
+        # the server may have rotated the token already: asking again with the old one would be refused
+        return Problem(
+            f"unreadable answer (HTTP {response.status_code}); if the token was rotated, re-authorise the app"
+        )
+    if isinstance(body, dict) and body.get("code") in RETRY_CODES and not body.get("access_token"):
+        return Problem(f"code {body['code']}: {body.get('message', '')}", retry=True)
+    return None
+
+
+class _Login:
+    """TikTok Login Kit v2's refresh flow, with the rotated refresh token kept (encrypted) in the source state."""
+
+    def __init__(self, http: VendorHttp, client_key: str, client_secret: str, refresh_token: str):
+        self.http, self.client_key, self.client_secret, self.configured_refresh = (
+            http,
+            client_key,
+            client_secret,
+            refresh_token,
+        )
+        self.auth: APIKeyAuth | None = None
         self.open_id: str | None = None
 
-    # --- auth ----------------------------------------------------------------------
-    def login(self) -> None:
-        """Trade the refresh token for an access token; keep the rotated refresh token in the source state."""
-        if self.access_token:
-            return
+    def __call__(self) -> APIKeyAuth:
+        """Trade the refresh token for an access token (once a run); keep the rotated refresh token."""
+        if self.auth is not None:
+            return self.auth
         state = dlt.current.source_state()
         cipher = _cipher(self.client_secret)
         stored = None
@@ -138,10 +176,12 @@ class _Client:
                 stored = cipher.decrypt(state["refresh_token"].encode()).decode()
             except InvalidToken:
                 log.warning(
-                    "%s: the stored refresh token cannot be decrypted (client secret changed?); using the configured one",
+                    "%s: the stored refresh token cannot be decrypted (client secret changed?); "
+                    "using the configured one",
                     VENDOR,
                 )
         candidates = [t for t in dict.fromkeys((stored, self.configured_refresh)) if t]
+        self.http.add_secrets(*candidates)
         refused = []
         for token in candidates:
             answer = self._token_call(token)
@@ -153,92 +193,35 @@ class _Client:
                     f"{VENDOR}: token refresh failed: {answer.get('error')}: {answer.get('error_description', '')}"
                     f" (log_id {answer.get('log_id', '?')}; check sources.tiktok.client_key / client_secret)"
                 )
-            self.access_token, self.open_id = answer["access_token"], answer["open_id"]
             rotated = answer.get("refresh_token") or token
+            self.http.add_secrets(answer["access_token"], rotated)
+            self.auth = APIKeyAuth(name="Access-Token", api_key=answer["access_token"], location="header")
+            self.open_id = answer["open_id"]
             state["refresh_token"] = cipher.encrypt(rotated.encode()).decode()
             state["refresh_token_rotated_at"] = datetime.now(UTC).isoformat()
             state["refresh_expires_in"] = answer.get("refresh_expires_in")
-            return
+            return self.auth
         raise TikTokError(
             f"{VENDOR}: the refresh token was refused (invalid_grant) for the {' and '.join(refused)} token; "
             "re-authorise the app and set sources.tiktok.refresh_token"
         )
 
     def _token_call(self, refresh_token: str) -> dict:
-        url = f"{self.auth_base_url}/v2/oauth/token/"
         form = {
             "client_key": self.client_key,
             "client_secret": self.client_secret,
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
         }
-        for attempt in range(1, 6):
-            self.limiter.wait()
-            try:
-                response = self.http.post(url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
-            except requests.RequestException as exc:
-                raise TikTokError(
-                    f"{VENDOR}: POST /v2/oauth/token/ failed after retries: {type(exc).__name__}"
-                ) from None
-            try:
-                body = response.json()
-            except ValueError:
-                # the server may have rotated the token already: asking again with the old one would be refused
-                raise TikTokError(
-                    f"{VENDOR}: unreadable answer from POST /v2/oauth/token/ (HTTP {response.status_code}); "
-                    "if the token was rotated, re-authorise the app"
-                ) from None
-            if isinstance(body, dict) and body.get("code") in RETRY_CODES and not body.get("access_token"):
-                time.sleep(min(30.0, 0.5 * 2**attempt))  # rate limited before any rotation: safe to ask again
-                continue
-            if response.status_code >= 500:
-                raise TikTokError(f"{VENDOR}: HTTP {response.status_code} on POST /v2/oauth/token/ (after retries)")
-            return body if isinstance(body, dict) else {"error": "unexpected_answer"}
-        raise TikTokError(f"{VENDOR}: POST /v2/oauth/token/ still rate limited after retries")
-
-    # --- business API ----------------------------------------------------------------
-    def get(self, path: str, params: dict) -> dict:
-        self.login()
-        url = f"{self.base_url}/open_api/v1.3/{path.lstrip('/')}"
-        unreadable = 0
-        for attempt in range(1, 9):
-            self.limiter.wait()
-            try:
-                response = self.http.get(url, params=params, headers={"Access-Token": self.access_token})
-            except requests.RequestException as exc:
-                raise TikTokError(
-                    f"{VENDOR}: GET {urlsplit(url).path} failed after retries: {type(exc).__name__}"
-                ) from None
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict) or "code" not in body:
-                if response.status_code >= 400:
-                    raise TikTokError(
-                        f"{VENDOR}: HTTP {response.status_code} on GET {urlsplit(url).path}: {response.text[:200]}"
-                    )
-                unreadable += 1
-                log.warning("%s: unreadable answer from GET %s (attempt %d)", VENDOR, urlsplit(url).path, unreadable)
-                if unreadable >= 3:
-                    raise TikTokError(
-                        f"{VENDOR}: GET {urlsplit(url).path} answered an unreadable page {unreadable} times"
-                    )
-                time.sleep(0.2 * unreadable)
-                continue
-            code = body.get("code")
-            described = f"{VENDOR}: GET {urlsplit(url).path}: code {code}: {body.get('message', '')} (request_id {body.get('request_id', '?')})"
-            if code == 0:
-                return body.get("data") or {}
-            if code in RETRY_CODES:
-                pause = min(60.0, 0.5 * 2**attempt)
-                log.warning("%s (retrying in %.1f s)", described, pause)
-                time.sleep(pause)
-                continue
-            if code in AUTH_CODES:
-                raise TikTokError(described + " (access token refused: check sources.tiktok credentials)")
-            raise TikTokError(described)
-        raise TikTokError(f"{VENDOR}: GET {urlsplit(url).path} still failing with code {code} after retries")
+        response = self.http.post(
+            "/v2/oauth/token/",
+            data=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ok=(400, 401),  # OAuth errors (invalid_grant, invalid_client) are answers read above
+            check=token_check,
+        )
+        body = response.json()
+        return body if isinstance(body, dict) else {"error": "unexpected_answer"}
 
 
 @dlt.source(name="tiktok")
@@ -254,28 +237,57 @@ def tiktok(
     page_size: int = 20,
     calls_per_minute: int = 600,
     timeout: float = 30,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    client = _Client(base_url, auth_base_url, client_key, client_secret, refresh_token, calls_per_minute, timeout)
+    limiter = RateLimiter(calls_per_minute, 60.0)
+    secrets = [client_secret, refresh_token]
+    login = _Login(
+        VendorHttp(
+            VENDOR,
+            base_url=auth_base_url,
+            limiter=limiter,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            secrets=secrets,
+        ),
+        client_key,
+        client_secret,
+        refresh_token,
+    )
+    http = VendorHttp(
+        VENDOR,
+        base_url=f"{base_url.rstrip('/')}/open_api/v1.3",
+        limiter=limiter,
+        check=business_check,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=secrets,
+    )
+
+    def get(path: str, params: dict) -> dict:
+        auth = login()
+        http.add_secrets(auth.api_key)
+        return http.get(path, params=params, auth=auth).json().get("data") or {}
 
     @dlt.resource(name="account_metrics", selected=False)
     def account_metrics() -> Iterator[dict]:
         state = dlt.current.resource_state()
         start, end = window(state, start_date, end_date, lookback_days)
-        client.login()
+        login()
         chunk = start
         while chunk <= end:
             chunk_end = min(end, chunk + timedelta(days=MAX_RANGE_DAYS - 1))
-            data = client.get(
+            data = get(
                 "business/get/",
                 {
-                    "business_id": client.open_id,
+                    "business_id": login.open_id,
                     "fields": json.dumps(ACCOUNT_FIELDS),
                     "start_date": chunk.isoformat(),
                     "end_date": chunk_end.isoformat(),
                 },
             )
             yield {
-                "business_id": client.open_id,
+                "business_id": login.open_id,
                 "username": data.get("username"),
                 "metrics": data.get("metrics") or [],
             }
@@ -324,30 +336,31 @@ def tiktok(
     @dlt.resource(name="videos", primary_key="item_id", write_disposition="merge", columns=VIDEO_COLUMNS)
     def videos() -> Iterator[list[dict]]:
         _, end = window({}, start_date, end_date, lookback_days)
-        client.login()
-        cursor = 0
-        while True:
-            data = client.get(
-                "business/video/list/",
-                {
-                    "business_id": client.open_id,
-                    "fields": json.dumps(VIDEO_FIELDS),
-                    "max_count": page_size,
-                    "cursor": cursor,
-                },
-            )
+        auth = login()
+        http.add_secrets(auth.api_key)
+        for page in http.paginate(
+            "business/video/list/",
+            params={
+                "business_id": login.open_id,
+                "fields": json.dumps(VIDEO_FIELDS),
+                "max_count": page_size,
+                "cursor": 0,
+            },
+            auth=auth,
+            paginator=JSONResponseCursorPaginator(
+                cursor_path="data.cursor", cursor_param="cursor", has_more_path="data.has_more"
+            ),
+            data_selector="data.videos",
+        ):
             rows = []
-            for v in data.get("videos") or []:
+            for v in page:
                 row = dict(v)
-                row["business_id"] = client.open_id
+                row["business_id"] = login.open_id
                 row["created_at"] = (
                     datetime.fromtimestamp(int(row.pop("create_time")), UTC) if "create_time" in row else None
                 )
                 row["export_date"] = end
                 rows.append(row)
             yield rows
-            if not data.get("has_more") or data.get("cursor") in (None, cursor):
-                return
-            cursor = data["cursor"]
 
     return account_daily_activity, account_hourly_audience, videos

@@ -1,12 +1,10 @@
-"""Date windows and hourly call budgets shared by the day-by-day sources
-(Instagram, TikTok, App downloads).
+"""Date windows shared by the day-by-day sources (Instagram, TikTok, App downloads).
+
+Call budgets live in http.RateLimiter (`spread=False` for an hourly budget).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from datetime import UTC, date, datetime, timedelta
 
 
@@ -35,29 +33,3 @@ def days(start: date, end: date):
     while d <= end:
         yield d
         d += timedelta(days=1)
-
-
-class HourlyBudget:
-    """At most `calls` per `period` seconds, sliding window (thread-safe).
-
-    For vendors whose limit is an hourly (or daily) budget rather than a rate:
-    a run of a few hundred calls goes at full speed and still never exceeds the
-    budget, where even spacing (http.RateLimiter) would sleep a second per call.
-    """
-
-    def __init__(self, calls: int, period: float = 3600.0):
-        self.calls, self.period = calls, period
-        self._hits: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._hits and now - self._hits[0] >= self.period:
-                    self._hits.popleft()
-                if len(self._hits) < self.calls:
-                    self._hits.append(now)
-                    return
-                pause = self.period - (now - self._hits[0])
-            time.sleep(max(0.01, pause))

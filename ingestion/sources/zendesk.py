@@ -8,8 +8,8 @@
   ticket gets one `cf_<title>` column per field (multi-select values, which are
   Zendesk tags and so hold no comma, joined with ','). Free text (subject,
   description) and the `via.source` addresses are not loaded.
-- `users`: the incremental user export (no call per ticket, the reference's
-  N+1), merge on `id`. Names and phones are never loaded; the email arrives as
+- `users`: the incremental user export (no call per ticket requester), merge on `id`.
+  Names and phones are never loaded; the email arrives as
   a salted hash (`email_hash`, the same function as `raw_app.user.email_hash`),
   so dbt resolves a requester to a pass Culture user; the agent-recorded user
   field `user_id` is kept as `pass_culture_user_id`.
@@ -22,7 +22,8 @@
 
 Auth is Basic `{email}/token:{api_token}`. Calls are paced under the account
 limit (`calls_per_minute`) and the incremental exports under their own
-10 requests/min; a 429 is retried after its `Retry-After`.
+10 requests/min as well; a 429 is retried after its `Retry-After`. Paging is dlt's
+cursor paginator (`meta.after_cursor` + `meta.has_more`; the export's own flavour above).
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dlt
-from requests.auth import HTTPBasicAuth
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from .hints import column
-from .http import RateLimiter, fetch, session
+from .http import MAX_ATTEMPTS, RateLimiter, VendorHttp
 from .pii import pii_salt, pseudonymise
 
 VENDOR = "zendesk"
@@ -72,11 +76,11 @@ USER_KEPT = (
 )
 
 
-def _bigint() -> dict:
+def _bigint() -> TColumnSchema:
     return {"data_type": "bigint"}
 
 
-TICKET_COLUMNS = {
+TICKET_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "generated_timestamp": _bigint(),
     "created_at": column("timestamp"),
@@ -98,7 +102,7 @@ TICKET_COLUMNS = {
     "external_id": column("text"),
     "due_at": column("timestamp"),
 }
-USER_COLUMNS = {
+USER_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "role": column("text"),
     "active": {"data_type": "bool"},
@@ -108,7 +112,7 @@ USER_COLUMNS = {
     "created_at": column("timestamp"),
     "updated_at": column("timestamp"),
 }
-MACRO_COLUMNS = {
+MACRO_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "export_date": {"data_type": "date", "nullable": False},
     "title": column("text"),
@@ -118,7 +122,7 @@ MACRO_COLUMNS = {
     "updated_at": column("timestamp"),
     **{u: _bigint() for u in USAGE_SIDELOADS.split(",")},
 }
-RATING_COLUMNS = {
+RATING_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "ticket_id": _bigint(),
     "requester_id": _bigint(),
@@ -130,7 +134,7 @@ RATING_COLUMNS = {
     "created_at": column("timestamp"),
     "updated_at": column("timestamp"),
 }
-FIELD_COLUMNS = {
+FIELD_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "title": column("text"),
     "column_name": column("text"),
@@ -154,70 +158,21 @@ def _unix(value: str | int | datetime) -> int:
     return calendar.timegm(value.utctimetuple())
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        email: str,
-        api_token: str,
-        page_size: int,
-        incremental_page_size: int,
-        calls_per_minute: int,
-        incremental_calls_per_minute: int,
-        timeout: float,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.http = session(timeout=timeout)
-        self.auth = HTTPBasicAuth(f"{email}/token", api_token)
-        self.page_size = min(page_size, 100)
-        self.incremental_page_size = min(incremental_page_size, 1000)
-        self.limiter = RateLimiter(calls_per_minute, 60.0)
-        self.incremental_limiter = RateLimiter(incremental_calls_per_minute, 60.0)
-        self._fields: list[dict] | None = None
+class IncrementalExportPaginator(JSONResponseCursorPaginator):
+    """Zendesk's cursor-based incremental export: `start_time` on the first page only, then
+    `cursor=<after_cursor>`, until `end_of_stream` (the last page still carries an after_cursor)."""
 
-    def get(self, url: str, params: dict | None = None, incremental: bool = False) -> dict:
-        if incremental:
-            self.incremental_limiter.wait()
-        _, body = fetch(
-            self.http,
-            VENDOR,
-            "GET",
-            url,
-            lambda r: r.json(),
-            limiter=self.limiter,
-            params=params,
-            auth=self.auth,
-            headers={"Accept": "application/json"},
-        )
-        return body
+    def __init__(self):
+        super().__init__(cursor_path="after_cursor", cursor_param="cursor")
 
-    def incremental(self, kind: str, start_time: int) -> Iterator[list[dict]]:
-        """Pages of the cursor-based incremental export, from `start_time` to the end of the stream."""
-        url = f"{self.base_url}/api/v2/incremental/{kind}/cursor.json"
-        params = {"start_time": start_time, "per_page": self.incremental_page_size}
-        while True:
-            body = self.get(url, params, incremental=True)
-            yield body[kind]
-            if body.get("end_of_stream") or not body.get("after_cursor"):
-                return
-            params = {"cursor": body["after_cursor"], "per_page": self.incremental_page_size}
+    def update_state(self, response, data=None) -> None:
+        super().update_state(response, data)
+        if response.json().get("end_of_stream"):
+            self._next_reference = None
 
-    def paginate(self, path: str, key: str, params: dict | None = None) -> Iterator[list[dict]]:
-        """Cursor pagination: `page[size]`, then `page[after]=meta.after_cursor` while `meta.has_more`."""
-        url = f"{self.base_url}{path}"
-        params = {**(params or {}), "page[size]": self.page_size}
-        while True:
-            body = self.get(url, params)
-            yield body[key]
-            meta = body.get("meta") or {}
-            if not meta.get("has_more") or not meta.get("after_cursor"):
-                return
-            params = {**params, "page[after]": meta["after_cursor"]}
-
-    def ticket_fields(self) -> list[dict]:
-        if self._fields is None:
-            self._fields = [f for page in self.paginate("/api/v2/ticket_fields", "ticket_fields") for f in page]
-        return self._fields
+    def update_request(self, request) -> None:
+        super().update_request(request)
+        request.params.pop("start_time", None)
 
 
 def _flat_value(value):
@@ -271,22 +226,48 @@ def zendesk(
     calls_per_minute: int = 200,
     incremental_calls_per_minute: int = 10,
     timeout: float = 60,
+    max_attempts: int = MAX_ATTEMPTS,
 ):
-    client = _Client(
-        base_url or f"https://{subdomain}.zendesk.com",
-        email,
-        api_token,
-        page_size,
-        incremental_page_size,
-        calls_per_minute,
-        incremental_calls_per_minute,
-        timeout,
+    account, exports = RateLimiter(calls_per_minute, 60.0), RateLimiter(incremental_calls_per_minute, 60.0)
+    http = VendorHttp(
+        VENDOR,
+        base_url=base_url or f"https://{subdomain}.zendesk.com",
+        auth=HttpBasicAuth(f"{email}/token", api_token),
+        headers={"Accept": "application/json"},
+        limiter=lambda request: (account, exports) if "/incremental/" in str(request.url) else (account,),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        secrets=[api_token],
     )
+    page_size, incremental_page_size = min(page_size, 100), min(incremental_page_size, 1000)
+    fields: list[dict] = []
+
+    def incremental(kind: str, start_time: int) -> Iterator[list[dict]]:
+        """Pages of the cursor-based incremental export, from `start_time` to the end of the stream."""
+        yield from http.paginate(
+            f"/api/v2/incremental/{kind}/cursor.json",
+            params={"start_time": start_time, "per_page": incremental_page_size},
+            paginator=IncrementalExportPaginator(),
+            data_selector=kind,
+        )
+
+    def paginate(path: str, key: str, params: dict | None = None) -> Iterator[list[dict]]:
+        paginator = JSONResponseCursorPaginator(
+            cursor_path="meta.after_cursor", cursor_param="page[after]", has_more_path="meta.has_more"
+        )
+        params = {**(params or {}), "page[size]": page_size}
+        yield from http.paginate(path, params=params, paginator=paginator, data_selector=key)
+
+    def ticket_field_list() -> list[dict]:
+        if not fields:
+            fields.extend(f for page in paginate("/api/v2/ticket_fields", "ticket_fields") for f in page)
+        return fields
+
     start_unix = _unix(start_date)
     start_iso = datetime.fromtimestamp(start_unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def field_columns() -> dict[int, str]:
-        return {f["id"]: field_column(f["title"]) for f in client.ticket_fields()}
+        return {f["id"]: field_column(f["title"]) for f in ticket_field_list()}
 
     @dlt.resource(name="ticket_fields", primary_key="id", write_disposition="replace", columns=FIELD_COLUMNS)
     def ticket_fields() -> Iterator[list[dict]]:
@@ -300,17 +281,17 @@ def zendesk(
                 "created_at": f.get("created_at"),
                 "updated_at": f.get("updated_at"),
             }
-            for f in client.ticket_fields()
+            for f in ticket_field_list()
         ]
 
     @dlt.resource(name="tickets", primary_key="id", write_disposition="merge", columns=TICKET_COLUMNS)
     def tickets(
         cursor=dlt.sources.incremental("generated_timestamp", initial_value=start_unix),
-    ) -> Iterator[list[dict]]:
+    ) -> Iterator[Any]:
         columns = field_columns()
         hints = {c: column("text") for c in columns.values()}
         first = True
-        for page in client.incremental("tickets", int(cursor.last_value)):
+        for page in incremental("tickets", int(cursor.last_value)):
             rows = [ticket_row(t, columns) for t in page]
             if first:  # declare every custom field column, even those only NULL so far
                 yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints))
@@ -321,21 +302,21 @@ def zendesk(
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)
     def users(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:
         salt = pii_salt()
-        for page in client.incremental("users", _unix(cursor.last_value)):
+        for page in incremental("users", _unix(cursor.last_value)):
             yield [user_row(u, salt) for u in page]
 
     @dlt.resource(name="macros", primary_key=("id", "export_date"), write_disposition="merge", columns=MACRO_COLUMNS)
     def macros() -> Iterator[list[dict]]:
         today = datetime.now(UTC).date()
         columns = field_columns()
-        for page in client.paginate("/api/v2/macros", "macros", {"active": "true", "include": USAGE_SIDELOADS}):
+        for page in paginate("/api/v2/macros", "macros", {"active": "true", "include": USAGE_SIDELOADS}):
             yield [macro_row(m, today, columns) for m in page]
 
     @dlt.resource(name="satisfaction_ratings", primary_key="id", write_disposition="merge", columns=RATING_COLUMNS)
     def satisfaction_ratings(
         cursor=dlt.sources.incremental("updated_at", initial_value=start_iso),
     ) -> Iterator[list[dict]]:
-        for page in client.paginate(
+        for page in paginate(
             "/api/v2/satisfaction_ratings", "satisfaction_ratings", {"start_time": _unix(cursor.last_value)}
         ):
             yield [

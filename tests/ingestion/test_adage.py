@@ -41,7 +41,7 @@ def test_full_load_equals_the_world_with_regional_fields(world, settings, duck, 
     # every partner is one of the world's venues (SIRET), with the venue's commune and coordinates
     venues = {v["siret"]: v for v in world.venues if v["siret"]}
     for (
-        pid,
+        _pid,
         siret,
         venue_id,
         region_id,

@@ -40,7 +40,7 @@ def test_full_load_geocodes_every_user_to_the_right_commune(world, app_engine, s
 
 
 def test_rerun_geocodes_only_new_or_changed_addresses(world, app_engine, settings, duck, vendor):
-    runner, first = _load(world, app_engine, settings, T1)
+    runner, _ = _load(world, app_engine, settings, T1)
     before = {u["id"]: (u["address"], u["postalCode"]) for u in world.snapshot(T1)["user"]}
     write_snapshot(app_engine, world.snapshot())
     runner.run("app")
@@ -68,11 +68,12 @@ def test_a_page_that_stays_unreadable_fails_loudly_and_loads_nothing(world, app_
     runner = Runner(settings, app_engine)
     runner.run("app")
     vendor("api_adresse").faults(rate_malformed=1.0)
-    with pytest.raises(IngestionFailed, match="api_adresse.*unreadable page"):
+    with pytest.raises(IngestionFailed, match=r"api_adresse.*unreadable page"):
         runner.run("api_adresse")
     assert (
         duck(
-            "select count(*) from information_schema.tables where table_schema = 'raw_api_adresse' and table_name = 'user_address'"
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'raw_api_adresse' and table_name = 'user_address'"
         )[0][0]
         == 0
     )

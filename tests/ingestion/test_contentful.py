@@ -32,7 +32,7 @@ def test_full_load_equals_the_cms_with_links_resolved(world, settings, duck, ven
     monkeypatch.setenv("SOURCES__CONTENTFUL__PAGE_SIZE", "5")
     from ingestion.sources.contentful import DEFAULT_CONTENT_TYPES
 
-    monkeypatch.setenv("SOURCES__CONTENTFUL__CONTENT_TYPES", json.dumps(DEFAULT_CONTENT_TYPES + ["retiredModule"]))
+    monkeypatch.setenv("SOURCES__CONTENTFUL__CONTENT_TYPES", json.dumps([*DEFAULT_CONTENT_TYPES, "retiredModule"]))
     with caplog.at_level(logging.WARNING, logger="pcdata.ingestion.contentful"):
         result = Runner(settings).run("contentful")
     cms = _cms(world)
@@ -54,7 +54,7 @@ def test_full_load_equals_the_cms_with_links_resolved(world, settings, duck, ven
     assert all(r[6] == by_id[r[3]]["content_type"] for r in got if r[5] and r[4] == "Entry")
     assert result.rows_loaded["asset"] == len(cms.assets)
     # single links are kept on the entry as the linked id
-    algolia = [e for e in cms.entries if e["content_type"] == "algolia"][0]
+    algolia = next(e for e in cms.entries if e["content_type"] == "algolia")
     assert (
         duck(f"select algolia_parameters from raw_contentful.entry where id = '{algolia['id']}'")[0][0]
         == algolia["fields"]["algoliaParameters"]["sys"]["id"]

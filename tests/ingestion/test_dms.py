@@ -16,7 +16,7 @@ SALT = "test-salt"  # tests/conftest.py sets PII_SALT to this
 @pytest.fixture
 def dms_env(monkeypatch):
     monkeypatch.setenv("SOURCES__DMS__CALLS_PER_SECOND", "200")
-    monkeypatch.setenv("SOURCES__DMS__RETRY_PAUSE", "0.05")
+    monkeypatch.setenv("SOURCES__DMS__BACKOFF", "0.05")
 
 
 def _dossiers(world):
@@ -113,7 +113,7 @@ def test_graphql_errors_are_never_loaded_as_an_empty_page(world, settings, duck,
     runner = Runner(settings)
     runner.run("dms")
     n = len(_dossiers(world))
-    monkeypatch.setenv("SOURCES__DMS__GRAPHQL_ATTEMPTS", "2")
+    monkeypatch.setenv("SOURCES__DMS__MAX_ATTEMPTS", "2")
     # HTTP 200 with an `errors` array on the 3rd call (for invalid_null, beside an EMPTY page): each run fails...
     for fault, code in (
         ("gql_invalid_null", "invalid_null"),

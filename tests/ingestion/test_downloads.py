@@ -50,7 +50,8 @@ def test_full_load_equals_the_world_and_the_unpublished_day_is_not_an_error(worl
     assert installs == {d: dl_slice(world).google_overview(d)["daily_device_installs"] for d in october}
     assert (
         duck(
-            "select count(*), count(distinct (date, package_name, country)) from raw_downloads.google_play_installs_by_country"
+            "select count(*), count(distinct (date, package_name, country))"
+            " from raw_downloads.google_play_installs_by_country"
         )[0]
         == (len(october) * 7,) * 2
     )

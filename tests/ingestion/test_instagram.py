@@ -88,7 +88,7 @@ def test_wrong_token_fails_clearly_without_showing_it(runner, monkeypatch, vendo
 
 
 def test_dropped_connections_never_print_the_url_with_the_token(runner, monkeypatch, vendor):
-    monkeypatch.setenv("SOURCES__INSTAGRAM__HTTP_ATTEMPTS", "2")
+    monkeypatch.setenv("SOURCES__INSTAGRAM__MAX_ATTEMPTS", "2")
     vendor("instagram").faults(fail_next=["drop", "drop"])
     with pytest.raises(IngestionFailed) as err:
         runner.run("instagram")

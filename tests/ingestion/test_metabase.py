@@ -149,5 +149,5 @@ def test_sandbox_writes_its_database_beside_the_app_database(world, app_engine, 
 
 def test_without_credentials_the_error_says_what_to_set(settings, monkeypatch):
     monkeypatch.delenv("SOURCES__METABASE__APP_DB_CREDENTIALS", raising=False)
-    with pytest.raises(IngestionFailed, match="set sources.metabase.app_db_credentials"):
+    with pytest.raises(IngestionFailed, match=r"set sources\.metabase\.app_db_credentials"):
         Runner(settings).run("metabase")

@@ -1,4 +1,5 @@
-"""Qualtrics source against its sandbox: paged survey list, async exports polled with back-off, incremental per survey."""
+"""Qualtrics source against its sandbox: paged survey list, async exports polled with back-off,
+incremental per survey."""
 
 import re
 
@@ -34,7 +35,8 @@ def test_full_load_reads_every_page_and_every_active_survey(world, settings, duc
     young = next(s for s in data.surveys if s["_kind"] == "young_18")
     want = {r["ResponseId"]: (r["user_id"], r["region"], r["department"]) for r in data.responses[young["id"]]}
     got = duck(
-        f"select response_id, user_id, region, department from raw_qualtrics.responses where survey_id = '{young['id']}'"
+        "select response_id, user_id, region, department from raw_qualtrics.responses"
+        f" where survey_id = '{young['id']}'"
     )
     assert {r: (u, reg, dep) for r, u, reg, dep in got} == want
     partners = next(s for s in data.surveys if s["_kind"] == "partners")
