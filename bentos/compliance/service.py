@@ -1,6 +1,6 @@
 """The Compliance API: scores an offer's chance of passing manual review.
 
-A drop-in for the reference's consumer (pcapi's ComplianceBackend):
+A drop-in for its consumer, the pass Culture backend (pcapi's ComplianceBackend):
 `POST /model/compliance/scoring` takes the flat offer JSON and answers
 `probability_validated` / `probability_rejected` (integers 0-100) with the top
 SHAP features on each side; `POST /model/compliance/scoring_batch` takes
@@ -40,7 +40,7 @@ if not log.handlers:  # BentoML's formatter drops `extra` fields: print our own 
 
 
 class OfferIn(BaseModel):
-    """The reference's flat offer; every field optional, unknown fields ignored."""
+    """The back office's flat offer; every field optional, unknown fields ignored."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -1,6 +1,6 @@
 """The compliance model's features: one definition shared by training and serving.
 
-The service receives the reference's flat offer JSON; `feature_rows` turns such
+The service receives the back office's flat offer JSON; `feature_rows` turns such
 records (or the training mart's rows) into the rows CatBoost expects, with the
 same filling rules on both sides. Plain lists, not a DataFrame: building a
 one-row frame costs ten times the prediction itself.

@@ -3,7 +3,7 @@
 - Data: the dbt mart `marts_ml.mrt_ml__compliance_training_offers`.
 - Split by review date: the oldest 70 % train, the next 15 % validate (early
   stopping and threshold), the latest 15 % test: the model is judged on reviews
-  that happened after everything it learnt from (the reference split at random).
+  that happened after everything it learnt from (see docs/decisions/0005).
 - Class imbalance: balanced class weights.
 - Threshold, chosen on validation: the highest recall of rejections whose
   precision stays at or above `PRECISION_FLOOR` (a reviewer's queue that is at

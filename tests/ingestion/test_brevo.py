@@ -35,7 +35,7 @@ def _expected(world) -> dict:
 
 
 def test_full_load_reads_every_page_and_hashes_emails(world, settings, duck, vendor, monkeypatch):
-    monkeypatch.setenv("SOURCES__BREVO__PAGE_SIZE", "2")  # newsletters over several pages (the reference read one)
+    monkeypatch.setenv("SOURCES__BREVO__PAGE_SIZE", "2")  # newsletters over several pages, every one read
     monkeypatch.setenv("SOURCES__BREVO__EVENTS_PAGE_SIZE", "500")
     result = Runner(settings).run("brevo")
     assert result.rows_loaded == _expected(world)

@@ -30,7 +30,7 @@ def test_full_load_equals_the_world_and_total_value_metrics_are_not_null(world, 
         for a, d, m, v in duck("select account_id, date, metric, value from raw_instagram.account_daily_insights")
     }
     assert got == expected
-    # the reference's bug: `views` (metric_type=total_value) parsed as NULL
+    # `views` (metric_type=total_value) must not be parsed as NULL
     assert (
         duck("select count(*) from raw_instagram.account_daily_insights where metric = 'views' and value is null")[0][0]
         == 0

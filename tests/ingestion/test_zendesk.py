@@ -57,7 +57,7 @@ def test_full_load_equals_the_world_with_fields_by_name_and_no_plain_personal_da
     assert dict(duck("select id, pass_culture_user_id from raw_zendesk.users")) == recorded
     # macros carry the usage sideload
     assert dict(duck("select id, usage_7d from raw_zendesk.macros")) == {m["id"]: m["usage_7d"] for m in data.macros}
-    # no per-ticket user lookup (the reference's N+1) and paging followed
+    # no per-ticket user lookup (N+1) and paging followed
     calls = [path for _, path in zd.stats()["calls"]]
     assert not [p for p in calls if p.startswith("/api/v2/users/")]
     assert sum(p.endswith("/incremental/tickets/cursor.json") for p in calls) == -(-len(data.tickets) // 80)

@@ -169,7 +169,7 @@ PLAIN = {
 }
 
 
-def test_scoring_answers_the_reference_contract(client, model_store):
+def test_scoring_answers_the_backend_contract(client, model_store):
     r = client.post("/model/compliance/scoring", json=SUSPICIOUS)
     assert r.status_code == 200
     body = r.json()

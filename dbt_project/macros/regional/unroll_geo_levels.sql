@@ -1,5 +1,5 @@
 {#- Rolls department-level rows up to every level of the geography hierarchy,
-    as the reference's long KPI tables do: one `select ... group by` per level,
+    as long KPI tables are built: one `select ... group by` per level,
     joined with union all. `relation` (a CTE name) must carry department_code,
     region_code and academy_code; each output row has `dimension_name`
     (NAT, REG, ACAD, DEP) and `dimension_value` (the level's code, 'FR' for the

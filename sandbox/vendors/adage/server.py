@@ -1,6 +1,6 @@
 """Adage sandbox (Éducation nationale, behind the "Omogen" API gateway).
 
-Contract (reference/SOURCES.md §1): header `X-omogen-api-key`;
+Contract (the Adage gateway's documentation, private): header `X-omogen-api-key`;
 `GET /partenaire-culturel?dateModificationMin=YYYY-MM-DD HH:MM:SS` answers a
 JSON array of cultural partners modified at or after that instant (no
 pagination); `GET /stats-pass-culture/{educationalYearAdageId}` answers the

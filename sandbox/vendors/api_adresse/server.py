@@ -1,6 +1,6 @@
 """API Adresse (IGN Géoplateforme geocoder) sandbox.
 
-Contract (reference/SOURCES.md §2 and Appendix A): no auth; 50 requests/s per
+Contract (IGN Géoplateforme geocoding docs): no auth; 50 requests/s per
 IP, 429 above; `GET /search/`, `GET /reverse/` answer GeoCodeJSON;
 `POST /search/csv/` takes a multipart CSV (`data`, repeated `columns`, optional
 `postcode`/`citycode` column filters) and answers the same CSV with the

@@ -1,6 +1,6 @@
 """AppsFlyer Pull API (v5) sandbox.
 
-Contract (reference/SOURCES.md §3; support.appsflyer.com "Report generation
+Contract (support.appsflyer.com "Report generation
 quotas"): `Authorization: Bearer <API token V2>`; every report answers
 `text/csv` with human headers ("Install Time", "Media Source (pid)",
 "Campaign (c)", "af_complete_beneficiary (Unique users)"...).

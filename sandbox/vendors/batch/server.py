@@ -1,6 +1,6 @@
 """Batch push notifications sandbox ("MEP" API 1.1).
 
-Contract (reference/SOURCES.md §4, doc.batch.com): the app's Live API key sits
+Contract (doc.batch.com): the app's Live API key sits
 in the path (`/1.1/{api_key}/...`, one key per app: iOS and Android) and the
 company REST key in the `X-Authorization` header.
 - `GET campaigns/list?from=&limit=` (limit at most 100): a JSON array of
@@ -33,7 +33,7 @@ def _error(status: int, code: str, number: int, message: str) -> Response:
 
 class BatchSandbox(VendorSandbox):
     name = "batch"
-    rate_limit = (6000, 60.0)  # not published by Batch (unverified); the reference paces 60 stats calls a minute
+    rate_limit = (6000, 60.0)  # not published by Batch (unverified): generous, so tests are not slowed
 
     def __init__(self, world, api_key, seed=0, files_dir=None):
         super().__init__(world, api_key, seed, files_dir)

@@ -1,6 +1,6 @@
 """Brevo (ex-Sendinblue) API v3 sandbox: newsletters, transactional templates and events.
 
-Contract (reference/SOURCES.md §5, developers.brevo.com): header `api-key`;
+Contract (developers.brevo.com): header `api-key`;
 errors `{"code": "unauthorized", "message": "Key not found"}` (401),
 `{"code": "invalid_parameter", ...}` (400);
 - `GET /v3/emailCampaigns?status=sent&limit=&offset=&statistics=globalStats`

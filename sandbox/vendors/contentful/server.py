@@ -1,6 +1,6 @@
 """Contentful Content Delivery API (CDA) sandbox: the app home page CMS.
 
-Contract (reference/SOURCES.md §6, Contentful CDA docs):
+Contract (Contentful CDA docs):
 - `GET /spaces/{space}/environments/{env}/entries?content_type=&skip=&limit=&include=&order=`
   (also `/spaces/{space}/entries` for the master environment), `/entries/{id}`,
   `/tags`, `/assets`, `/content_types`;

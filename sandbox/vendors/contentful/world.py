@@ -26,7 +26,7 @@ SPACE_ID = "pcsandbox0space"
 ENVIRONMENT = "master"
 LOCALE = "fr-FR"
 
-# Top-level module types (the reference's 13) and the blocks they link.
+# The app home page's 13 top-level module types and the blocks they link.
 MODULE_TYPES = (
     "homepageNatif",
     "venuesPlaylist",

@@ -1,6 +1,6 @@
 """DMS (Démarches Simplifiées) GraphQL API v2 sandbox.
 
-Contract (reference/SOURCES.md §7, DS source `app/graphql/api/v2/schema.rb` and
+Contract (DS source `app/graphql/api/v2/schema.rb` and
 `graphql_controller.rb`): one endpoint, `POST /api/v2/graphql`, JSON body
 `{query, variables, operationName}`, `Authorization: Bearer <token>` (DS also
 reads `Bearer token=<token>`). `demarche(number) { dossiers(first, after,
@@ -230,7 +230,7 @@ class DmsSandbox(VendorSandbox):
         else:
             keyed = sorted(((d["dateDepot"].isoformat(), d["number"]), d) for d in dossiers)
         after = variables.get("after")
-        if after:  # '' (the reference's first page) reads as no cursor, as in graphql-ruby
+        if after:  # '' reads as no cursor, as in graphql-ruby
             try:
                 position = tuple(json.loads(base64.b64decode(after)))
             except ValueError:

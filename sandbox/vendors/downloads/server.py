@@ -1,7 +1,7 @@
 """App downloads sandbox: App Store Connect Sales reports (Apple) and the Google
 Play monthly installs exports (files in a bucket).
 
-Apple contract (reference/SOURCES.md §8, App Store Connect API docs):
+Apple contract (App Store Connect API docs):
 - `GET /v1/salesReports?filter[frequency]=DAILY&filter[reportDate]=YYYY-MM-DD&filter[reportSubType]=SUMMARY
   &filter[reportType]=SALES&filter[vendorNumber]=...` (`filter[version]=1_0` allowed);
 - `Authorization: Bearer <JWT>`: ES256, header kid = the key id, payload iss = the issuer id,

@@ -1,6 +1,6 @@
 """Instagram Graph API sandbox (Instagram API with Facebook Login).
 
-Contract (reference/SOURCES.md §9, Meta Graph API docs):
+Contract (Meta Graph API docs):
 - every call carries the `access_token` query parameter; a wrong one is HTTP 400
   `{"error": {"message", "type": "OAuthException", "code": 190, "fbtrace_id"}}`;
 - `GET /v25.0/{ig-user-id}/insights?metric=a,b&period=day&since=&until=` (unix

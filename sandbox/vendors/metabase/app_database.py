@@ -1,6 +1,6 @@
 """The Metabase application database of the sandbox: a real PostgreSQL database.
 
-`write_metabase_db(engine, world)` creates the tables the reference reads
+`write_metabase_db(engine, world)` creates the tables the Metabase source reads
 (Metabase's own names and column types: `core_user`, `collection`,
 `report_card`, `report_dashboard`, `report_dashboardcard`, `query_execution`)
 and replaces their rows with the world's Metabase slice, as it stood at

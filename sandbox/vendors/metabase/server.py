@@ -1,6 +1,6 @@
 """Metabase REST API sandbox: the governance endpoints the application database holds in no usable form.
 
-Contract (reference/SOURCES.md §10, Metabase API docs):
+Contract (Metabase API docs):
 - `POST /api/session` `{username, password}` -> `{"id": "<session token>"}`; a wrong
   password is a 401 `{"errors": {"password": "did not match stored password"}}`,
   a missing field a 400 with the same `errors` shape;

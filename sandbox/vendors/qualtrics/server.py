@@ -1,4 +1,4 @@
-"""Qualtrics API v3 sandbox (reference/SOURCES.md §11).
+"""Qualtrics API v3 sandbox (api.qualtrics.com docs).
 
 Contract: header `X-API-TOKEN` (401 with the `meta.error` envelope otherwise);
 brand-wide about 3,000 requests/min, 429 with the same envelope (no

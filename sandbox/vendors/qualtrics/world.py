@@ -1,7 +1,7 @@
 """The Qualtrics slice of the world: the surveys of the account and their responses.
 
 Three long-lived "IR" (impact) surveys collect answers all along the world's
-history, as the monthly mailing-list pushes of the reference feed them: young
+history, as monthly mailing-list pushes feed them: young
 beneficiaries of the 18-year credit, of the 15-17 credit, and partners
 (venues). Their region and department arrive as embedded data with the
 user or venue id (never an email). The account also holds a hundred other

@@ -1,6 +1,6 @@
 """INSEE API Sirene 3.11 sandbox.
 
-Contract (reference/SOURCES.md §12): header `X-INSEE-Api-Key-Integration`;
+Contract (INSEE API Sirene 3.11 docs): header `X-INSEE-Api-Key-Integration`;
 `GET /siren/{siren}`, `GET /siret/{siret}`; multi-criteria `GET|POST /siren`
 and `/siret` with `q=` (Lucene-like `field:value` terms joined by OR/AND),
 `nombre` (at most 1000), `debut` offset or `curseur=*` deep paging (follow

@@ -1,6 +1,6 @@
 """TikTok sandbox: Login Kit v2 token refresh + Business API v1.3 account data.
 
-Contract (reference/SOURCES.md §13, TikTok for Developers docs):
+Contract (TikTok for Developers docs):
 - `POST /v2/oauth/token/` (form: client_key, client_secret, grant_type=refresh_token,
   refresh_token) -> `{access_token, expires_in, open_id, refresh_token,
   refresh_expires_in, scope, token_type}`. The refresh token ROTATES: the one

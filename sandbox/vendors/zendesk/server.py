@@ -1,6 +1,6 @@
 """Zendesk Support API sandbox.
 
-Contract (reference/SOURCES.md §14, developer.zendesk.com): Basic auth
+Contract (developer.zendesk.com): Basic auth
 `{email}/token:{api_token}`, 401 `{"error": "Couldn't authenticate you"}`
 otherwise; account-wide 700 requests/min (Enterprise), the incremental
 export endpoints 10 requests/min on top; 429 with `Retry-After` (seconds).
@@ -13,7 +13,7 @@ export endpoints 10 requests/min on top; 429 with `Retry-After` (seconds).
   `GET /api/v2/satisfaction_ratings?start_time=` with cursor pagination
   (`page[size]` up to 100, `page[after]`; `meta.has_more`, `meta.after_cursor`,
   `links.next`).
-- `GET /api/v2/users/{id}`: the per-user call the reference made once per ticket.
+- `GET /api/v2/users/{id}`: the per-user call; the source must never make it once per ticket.
 """
 
 from __future__ import annotations

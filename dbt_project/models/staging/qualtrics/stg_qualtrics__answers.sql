@@ -1,4 +1,4 @@
--- One row per answered question of a response (long format, as the reference melts it).
+-- One row per answered question of a response (long format: one question per row).
 with answers as (
 
     select * from {{ source('qualtrics', 'responses__answers') }}
