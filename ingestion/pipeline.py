@@ -73,11 +73,11 @@ class Runner:
             info = pipeline.run(spec.build(self), loader_file_format="parquet")
         except Exception as exc:
             raise IngestionFailed(f"ingest {source} failed: {_root_cause(exc)}") from exc
-        rows = {
-            table: count
-            for table, count in pipeline.last_trace.last_normalize_info.row_counts.items()
-            if not table.startswith("_dlt")
-        }
+        # a run that only finished a package left pending by a killed run normalised nothing
+        trace = pipeline.last_trace
+        normalized = trace.last_normalize_info if trace is not None else None
+        counts = normalized.row_counts if normalized is not None else {}
+        rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
         return LoadResult(source, spec.dataset, rows, time.monotonic() - started, info)
 
 

@@ -129,7 +129,8 @@ def print_training(trained: dict) -> None:
     console.print(
         f"  model {trained['tag']}: balanced accuracy {m['balanced_accuracy']:.3f} "
         f"(majority baseline {m['baseline_majority']['balanced_accuracy']:.2f}), ROC AUC {m['roc_auc']:.3f}, "
-        f"PR AUC {m['pr_auc']:.3f}, recall rejected {m['recall_rejected']:.3f} at precision {m['precision_rejected']:.3f} "
+        f"PR AUC {m['pr_auc']:.3f}, recall rejected {m['recall_rejected']:.3f} "
+        f"at precision {m['precision_rejected']:.3f} "
         f"(threshold {trained['threshold']:.3f}, {m['n']} test reviews)"
     )
     console.print(f"  report: {trained['report']}")

@@ -39,7 +39,7 @@ def _bigquery(settings: Settings):
     from google.cloud import bigquery
 
     credentials = dlt.secrets.get("destination.bigquery.credentials", GcpServiceAccountCredentials)
-    location = dlt.config.get("destination.bigquery.location")
+    location: str | None = dlt.config.get("destination.bigquery.location")
     return bigquery.Client(
         project=credentials.project_id, credentials=credentials.to_native_credentials(), location=location
     )

@@ -22,7 +22,7 @@ DESTINATIONS = ("duckdb", "bigquery")
 
 def _config(key: str) -> str | None:
     # config.toml holds the defaults, env vars and secrets.toml may override: read both accessors
-    value = dlt.config.get(key) or dlt.secrets.get(key)
+    value: object = dlt.config.get(key) or dlt.secrets.get(key)
     return str(value) if value else None
 
 

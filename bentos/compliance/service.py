@@ -160,7 +160,7 @@ class Compliance:
             if explain
             else np.empty((0, len(FEATURES)))
         )
-        shap_of = dict(zip(explain, shap))
+        shap_of = dict(zip(explain, shap, strict=True))
         out = []
         for i, offer in enumerate(offers):
             rejected, validated = [], []

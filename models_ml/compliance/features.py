@@ -50,7 +50,7 @@ def feature_rows(
     """Records -> rows in FEATURES order. Flags missing from a record come from its subcategory."""
     rows = []
     for record in records:
-        flags = (subcategory_flags or {}).get(record.get("offer_subcategory_id"), {})
+        flags = (subcategory_flags or {}).get(record.get("offer_subcategory_id") or "", {})
         rows.append(
             [_text(record.get(c)) for c in TEXT_FEATURES]
             + [_category(record.get(c)) for c in CAT_FEATURES]

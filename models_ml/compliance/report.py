@@ -47,7 +47,7 @@ def write_report(result: TrainingResult, out_dir: Path, model_tag: str) -> Path:
     _save(fig, out_dir / "pr_curve.png")
 
     fig, ax = plt.subplots(figsize=(5, 4))
-    bins = np.linspace(0, 1, 26)
+    bins = np.linspace(0, 1, 26).tolist()
     ax.hist(p[y == 0], bins=bins, alpha=0.6, density=True, label="validated")
     ax.hist(p[y == 1], bins=bins, alpha=0.6, density=True, label="rejected")
     ax.axvline(result.threshold, c="k", ls="--", label=f"threshold {result.threshold:.2f}")

@@ -62,7 +62,7 @@ def choose_threshold(y_true: np.ndarray, p_rejected: np.ndarray, floor: float = 
 def evaluate(y_true: np.ndarray, p_rejected: np.ndarray, threshold: float) -> dict:
     y_pred = (p_rejected >= threshold).astype(int)
     tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
-    majority = int(round(float(np.mean(y_true)))) if len(y_true) else 0
+    majority = round(float(np.mean(y_true))) if len(y_true) else 0
     return {
         "n": len(y_true),
         "rejected_share": float(np.mean(y_true)),

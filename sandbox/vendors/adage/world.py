@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sandbox.world.generator import WORLD_END, WORLD_START, World
 from sandbox.world.geography import communes, geo
 
+STREETS = ("de la Culture", "des Arts", "du Théâtre", "Victor Hugo", "Jean Jaurès")
 # Adage's school-year ids: 7 = 2021-22 ... 12 = 2026-27 (id = first calendar year - 2014)
 FIRST_YEAR_ID = 7
 
@@ -141,7 +142,7 @@ def build(world: World, rng: random.Random) -> dict:
                 "communeLibelle": c.city,
                 "communeDepartement": adage_department(c.department_code),
                 "libelle": v["name"],
-                "adresse": f"{rng.randint(1, 120)} rue {rng.choice(('de la Culture', 'des Arts', 'du Théâtre', 'Victor Hugo', 'Jean Jaurès'))}",
+                "adresse": f"{rng.randint(1, 120)} rue {rng.choice(STREETS)}",
                 "siteWeb": f"https://www.{v['name'].lower().replace(' ', '-')}.fr" if rng.random() < 0.7 else None,
                 "latitude": v["latitude"],
                 "longitude": v["longitude"],

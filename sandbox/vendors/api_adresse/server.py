@@ -43,7 +43,7 @@ RESULT_COLUMNS = [
     "result_status",
 ]
 _STREET = re.compile(
-    r"^\s*(\d{1,4})\s*(?:bis|ter)?,?\s+((?:%s)\b.+?)\s*$" % "|".join(catalog.STREET_TYPES), re.IGNORECASE
+    r"^\s*(\d{1,4})\s*(?:bis|ter)?,?\s+((?:" + "|".join(catalog.STREET_TYPES) + r")\b.+?)\s*$", re.IGNORECASE
 )
 _POSTCODE = re.compile(r"\b(\d{5})\b")
 
@@ -63,7 +63,7 @@ def geocode(q: str, postcode: str | None = None, citycode: str | None = None) ->
     pc = postcode or (m.group(1) if (m := _POSTCODE.search(q)) else None)
     candidates: list[Commune] = communes_by_postcode().get(pc, []) if pc else []
     if not candidates:  # no postcode: match the city name alone
-        candidates = [c for c in communes() if re.search(r"\b%s\b" % re.escape(_fold(c.city)), folded)]
+        candidates = [c for c in communes() if re.search(rf"\b{re.escape(_fold(c.city))}\b", folded)]
     if citycode:
         candidates = [c for c in candidates if c.citycode == citycode]
     scored = []

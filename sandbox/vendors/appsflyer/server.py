@@ -139,7 +139,8 @@ class AppsflyerSandbox(VendorSandbox):
 
     @classmethod
     def client_config(cls, base_url, api_key, files_dir):
-        # the world's history starts in 2023: backfill it in year-long windows (the real API caps raw windows at 60/31 days)
+        # the world's history starts in 2023: backfill it in year-long windows
+        # (the real API caps raw windows at 60/31 days)
         return {
             "base_url": base_url,
             "api_token": api_key,

@@ -51,7 +51,8 @@ class BrevoSandbox(VendorSandbox):
 
     @classmethod
     def client_config(cls, base_url, api_key, files_dir):
-        # the world's history starts in 2023; the sandbox's hourly window lets a demo go faster than 300 calls/hour pacing
+        # the world's history starts in 2023; the sandbox's hourly window lets a demo go faster
+        # than 300 calls/hour pacing
         return {
             "base_url": base_url,
             "api_key": api_key,

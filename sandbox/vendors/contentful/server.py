@@ -52,6 +52,11 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
 
 
+def _digest(asset_id: str) -> str:
+    """The hash segment of an asset URL (any stable token does; Contentful's is opaque)."""
+    return hashlib.md5(asset_id.encode()).hexdigest()
+
+
 class ContentfulSandbox(VendorSandbox):
     name = "contentful"
     rate_limit = (SECOND_LIMIT, 1.0)
@@ -158,7 +163,7 @@ class ContentfulSandbox(VendorSandbox):
             "fields": {
                 "title": a["title"],
                 "file": {
-                    "url": f"//images.ctfassets.net/{SPACE_ID}/{a['id']}/{hashlib.md5(a['id'].encode()).hexdigest()}/{a['file_name']}",
+                    "url": f"//images.ctfassets.net/{SPACE_ID}/{a['id']}/{_digest(a['id'])}/{a['file_name']}",
                     "details": {
                         "size": a["width"] * a["height"] // 8,
                         "image": {"width": a["width"], "height": a["height"]},

@@ -249,7 +249,7 @@ class DmsSandbox(VendorSandbox):
                 "endCursor": cursors[-1] if cursors else None,
             },
             "nodes": nodes,
-            "edges": [{"node": n, "cursor": c} for n, c in zip(nodes, cursors)],
+            "edges": [{"node": n, "cursor": c} for n, c in zip(nodes, cursors, strict=True)],
         }
         demarche = {
             "id": _typed_id("Procedure", number),

@@ -42,9 +42,12 @@ NAF_LABELS = {
 }
 
 
+STREETS = ("de la République", "Victor Hugo", "Pasteur", "des Écoles", "du Moulin")
+
+
 def _address(commune, rng: random.Random) -> dict:
     dept = geo()["departments"].get(commune.department_code, geo()["departments"]["-1"])
-    street = f"{rng.randint(1, 150)} rue {rng.choice(('de la République', 'Victor Hugo', 'Pasteur', 'des Écoles', 'du Moulin'))}"
+    street = f"{rng.randint(1, 150)} rue {rng.choice(STREETS)}"
     return {
         "label": f"{street} {commune.postcode} {commune.city}",
         "type": "housenumber",

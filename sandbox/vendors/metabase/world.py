@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from sandbox.world import catalog
 from sandbox.world.generator import WORLD_END, WORLD_START, World
 
+CARD_PERIODS = ("mensuel", "par département", "cumul")
+
 BOT_EMAIL = "metabase-data-bot@passculture.app"
 REGIONS = (
     "Auvergne-Rhône-Alpes",
@@ -220,7 +222,7 @@ def build(world: World, rng: random.Random) -> MetabaseSlice:
         cards.append(
             {
                 "id": cid,
-                "name": f"{label}{' - ' + region if region else ''} ({rng.choice(('mensuel', 'par département', 'cumul'))})",
+                "name": f"{label}{' - ' + region if region else ''} ({rng.choice(CARD_PERIODS)})",
                 "description": rng.choice((None, f"{label} par mois, source {MART}")),
                 "display": rng.choice(("line", "bar", "table", "map", "scalar")),
                 "dataset_query": json.dumps(query, ensure_ascii=False),

@@ -94,11 +94,12 @@ def build(world: World, rng: random.Random) -> TikTokSlice:
                 "average_time_watched": round(duration * rng.uniform(0.2, 0.7), 2),
                 "total_time_watched": round(views * duration * rng.uniform(0.2, 0.7), 1),
                 "audience_countries": [
-                    {"country": c, "percentage": round(w / sum(weights), 4)} for c, w in zip(COUNTRIES, weights)
+                    {"country": c, "percentage": round(w / sum(weights), 4)}
+                    for c, w in zip(COUNTRIES, weights, strict=True)
                 ],
                 "impression_sources": [
                     {"impression_source": s, "percentage": round(w / sum(src), 4)}
-                    for s, w in zip(IMPRESSION_SOURCES, src)
+                    for s, w in zip(IMPRESSION_SOURCES, src, strict=True)
                 ],
             }
         )

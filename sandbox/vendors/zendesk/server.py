@@ -205,11 +205,8 @@ class ZendeskSandbox(VendorSandbox):
         has_more = start + size < len(items)
         after_cursor = _encode(start + size) if page else None
         extra = {k: v[0] for k, v in req.query.items() if not k.startswith("page[")}
-        next_url = (
-            f"https://passculture.zendesk.com{path}?{urlencode({**extra, 'page[size]': size, 'page[after]': after_cursor})}"
-            if has_more
-            else None
-        )
+        query = urlencode({**extra, "page[size]": size, "page[after]": after_cursor})
+        next_url = f"https://passculture.zendesk.com{path}?{query}" if has_more else None
         return Response.json(
             {
                 key: [render(i) for i in page],
