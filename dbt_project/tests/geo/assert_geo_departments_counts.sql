@@ -11,44 +11,44 @@ with checks as (
     union all
 
     select
-        'drom departments',
-        (select count(*) from {{ ref('geo_departments') }} where territory_type = 'drom'),
-        5
+        'drom departments' as check_name,
+        (select count(*) from {{ ref('geo_departments') }} where territory_type = 'drom') as actual_count,
+        5 as expected_count
 
     union all
 
     select
-        'official departments (metropole + drom)',
-        (select count(*) from {{ ref('geo_departments') }} where territory_type in ('metropole', 'drom')),
-        101
+        'official departments (metropole + drom)' as check_name,
+        (select count(*) from {{ ref('geo_departments') }} where territory_type in ('metropole', 'drom')) as actual_count,
+        101 as expected_count
 
     union all
 
     select
-        'overseas collectivities (com)',
-        (select count(*) from {{ ref('geo_departments') }} where territory_type = 'com'),
-        6
+        'overseas collectivities (com)' as check_name,
+        (select count(*) from {{ ref('geo_departments') }} where territory_type = 'com') as actual_count,
+        6 as expected_count
 
     union all
 
     select
-        'unknown department member',
-        (select count(*) from {{ ref('geo_departments') }} where territory_type = 'unknown'),
-        1
+        'unknown department member' as check_name,
+        (select count(*) from {{ ref('geo_departments') }} where territory_type = 'unknown') as actual_count,
+        1 as expected_count
 
     union all
 
     select
-        'official regions',
-        (select count(*) from {{ ref('geo_regions') }} where is_official_region),
-        18
+        'official regions' as check_name,
+        (select count(*) from {{ ref('geo_regions') }} where is_official_region) as actual_count,
+        18 as expected_count
 
     union all
 
     select
-        'academies',
-        (select count(*) from {{ ref('geo_academies') }} where is_academy),
-        30
+        'academies' as check_name,
+        (select count(*) from {{ ref('geo_academies') }} where is_academy) as actual_count,
+        30 as expected_count
 
 )
 

@@ -42,7 +42,8 @@ offer_stocks as (
 reviewed as (
 
     select * from offers
-    where last_validation_type = 'MANUAL'
+    where
+        last_validation_type = 'MANUAL'
         and validation_status in ('VALIDATED', 'REJECTED')
 
 ),
