@@ -141,16 +141,17 @@ def quality_raw(sources: tuple[str, ...]) -> None:
 
 
 @quality.command("marts")
-def quality_marts() -> None:
-    """Validate every mart of the dbt project."""
+@click.argument("marts", nargs=-1)
+def quality_marts(marts: tuple[str, ...]) -> None:
+    """Validate the marts of the dbt project (default: all; or MARTS: model names or mart schemas)."""
     from quality.gate import marts_gate
 
-    print_gate(marts_gate(_settings()))
+    print_gate(marts_gate(_settings(), list(marts) or None))
 
 
 def print_gate(result) -> None:
     for line in result.lines():
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"Data Docs: {result.docs}")
     if not result.passed:
         sys.exit(1)

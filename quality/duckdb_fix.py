@@ -1,6 +1,6 @@
 """What Great Expectations 1.x needs to run its SQL engine on DuckDB (through duckdb-engine).
 
-Three gaps, each measured with GE 1.24.1 + duckdb-engine 0.17.0 on DuckDB 1.4/2.0 and SQLAlchemy 2.0/2.1:
+Four gaps, each measured with GE 1.24.1 + duckdb-engine 0.17.0 on DuckDB 1.4/2.0 and SQLAlchemy 2.0/2.1:
 
 1. GE runs a metric query inside `with engine.connect()`, returns the CursorResult and fetches
    it after the connection went back to the pool; the pool's reset (a rollback) discards DuckDB's
@@ -10,7 +10,9 @@ Three gaps, each measured with GE 1.24.1 + duckdb-engine 0.17.0 on DuckDB 1.4/2.
 2. duckdb-engine inherits PostgreSQL's column reflection, whose query reads
    `pg_catalog.pg_collation`, which DuckDB does not have; GE then falls back to a query that drops
    the schema name (`SELECT * FROM t`). Columns are read from `information_schema.columns` instead.
-3. GE knows no regex operator for an unknown dialect ("Regex is not supported for dialect duckdb");
+3. duckdb-engine opens the file with a user agent in its configuration, and DuckDB refuses a second
+   configuration for a file the process already holds (dlt's or dbt's connection in the demo).
+4. GE knows no regex operator for an unknown dialect ("Regex is not supported for dialect duckdb");
    pointing its dialect module at PostgreSQL's gives it `~` (a full match in DuckDB: our patterns
    are written to mean the same under both semantics) and PostgreSQL's type classes for type checks.
 """
@@ -83,4 +85,14 @@ def install() -> None:
         ]
 
     duckdb_engine.Dialect.get_columns = get_columns
+
+    def connect(self, *cargs, **cparams):
+        # DuckDB lets one process open a file several times only with one configuration: dlt, dbt and
+        # pcdata.warehouse open it with the default one, duckdb-engine adds a user agent to it
+        import duckdb
+
+        config = {**cparams.get("config", {}), **cparams.get("url_config", {})}
+        return duckdb_engine.ConnectionWrapper(duckdb.connect(cparams.get("database", ":memory:"), config=config))
+
+    duckdb_engine.Dialect.connect = connect
     _installed = True

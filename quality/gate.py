@@ -149,13 +149,31 @@ def _observed(result) -> str:
     if "unexpected_rows" in details:
         rows = details["unexpected_rows"]
         rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows or [])
-        sample = "; ".join(str({k: v for k, v in row.items()})[:200] for row in rows[:3])
+        sample = "; ".join(str(dict(row))[:200] for row in rows[:3])
         return f"{r.get('observed_value')} unexpected rows: {sample}"
     if "unexpected_count" in r:
         text = f"{r['unexpected_count']} of {r.get('element_count')} rows ({r.get('unexpected_percent') or 0:.2f} %)"
         sample = r.get("partial_unexpected_list")
         return f"{text}, e.g. {sample[:3]}" if sample else text
     return str(r.get("observed_value"))
+
+
+def _sample_rows(settings: Settings, suite: TableSuite, sql: str) -> str:
+    """The first unexpected rows of a failed query expectation (GE keeps them only in COMPLETE results,
+    which would hold every unexpected value of every other expectation too)."""
+    from pcdata.warehouse import query
+
+    table = (
+        f"`{suite.schema}.{suite.table}`" if settings.destination == "bigquery" else f'"{suite.schema}"."{suite.table}"'
+    )
+    try:
+        rows = query(
+            settings,
+            f"select * from ({sql.replace('{batch}', table).replace('{{', '{').replace('}}', '}')}) as q limit 3",
+        )
+    except Exception as exc:  # the sample is a courtesy: the failure stands without it
+        return f" (sample unavailable: {type(exc).__name__})"
+    return ": " + "; ".join(map(str, rows))
 
 
 def _name(config) -> str:
@@ -181,6 +199,7 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
     outcome: dict[str, dict] = {}
     by_dataset: dict[str, list] = {}
     existing_suites = {s.name for s in context.suites.all()}
+    by_name = {suite.name: suite for suite in suites}
     identifiers: list = []
     for suite in suites:
         result.tables += 1
@@ -218,7 +237,10 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
                     if config.type == "expect_table_row_count_to_be_between":
                         rows = (r.result or {}).get("observed_value")
                     if not r.success:
-                        failure = Failure(name, _name(config), str(config.severity.value), _observed(r))
+                        observed = _observed(r)
+                        if config.type == "unexpected_rows_expectation" and not observed.startswith("error"):
+                            observed += _sample_rows(settings, by_name[name], config.kwargs["unexpected_rows_query"])
+                        failure = Failure(name, _name(config), str(config.severity.value), observed)
                         result.failures.append(failure)
                         blocked = blocked or failure.blocking
                 outcome[name] = {"rows": rows, "blocked": blocked}
@@ -253,11 +275,11 @@ def raw_gate(settings: Settings, sources: list[str] | None = None) -> GateResult
     return result
 
 
-def marts_gate(settings: Settings) -> GateResult:
-    """The marts checkpoint: every mart of the dbt project."""
+def marts_gate(settings: Settings, marts: list[str] | None = None) -> GateResult:
+    """The marts checkpoint: every mart of the dbt project (or those named: models or mart schemas)."""
     from .marts import mart_suites
 
-    result, _ = run(settings, "marts", mart_suites(settings))
+    result, _ = run(settings, "marts", mart_suites(settings, marts))
     return result
 
 
@@ -280,11 +302,13 @@ def _datasets(settings: Settings, sources: list[str] | None) -> list[str]:
     return sorted(schema for (schema,) in rows)
 
 
-def check(settings: Settings, gate: str, sources: list[str] | None = None) -> GateResult:
-    """Run a gate as a pipeline step: raises StepFailed naming the blocking failures."""
+def check(settings: Settings, gate: str, names: list[str] | None = None, on_result=None) -> GateResult:
+    """Run a gate as a pipeline step: raises StepFailed naming the blocking failures (after `on_result`)."""
     from pcdata.steps import StepFailed
 
-    result = raw_gate(settings, sources) if gate == "raw" else marts_gate(settings)
+    result = raw_gate(settings, names) if gate == "raw" else marts_gate(settings, names)
+    if on_result is not None:
+        on_result(result)
     if not result.passed:
         named = "; ".join(f.line() for f in result.blocking[:5])
         more = f" (and {len(result.blocking) - 5} more)" if len(result.blocking) > 5 else ""

@@ -22,7 +22,7 @@ from pcdata.settings import REPO, Settings
 from pcdata.warehouse import query
 
 from .knowledge import BLOCK, WARN
-from .raw import TableSuite
+from .raw import ROWS, TableSuite
 
 UNKNOWN = "-1"
 UNKNOWN_SHARE_MAX = 0.10
@@ -84,7 +84,8 @@ def mart_columns(settings: Settings) -> dict[tuple[str, str], dict[str, str]]:
     return out
 
 
-def mart_suites(settings: Settings) -> list[TableSuite]:
+def mart_suites(settings: Settings, marts: list[str] | None = None) -> list[TableSuite]:
+    """One suite per mart model (or per mart named in MARTS: model names or mart schemas)."""
     nodes = manifest(settings)["nodes"]
     tests: dict[str, list[dict]] = {}
     for node in nodes.values():
@@ -96,6 +97,8 @@ def mart_suites(settings: Settings) -> list[TableSuite]:
         if node["resource_type"] != "model" or not node["schema"].startswith("marts_"):
             continue
         name = node.get("alias") or node["name"]
+        if marts and not {node["name"], node["schema"]} & set(marts):
+            continue
         suite = TableSuite(f"{node['schema']}.{name}", node["schema"], name)
         actual = warehouse.get((node["schema"], name))
         if actual is None:
@@ -158,8 +161,10 @@ def _expectations(node: dict, tests: list[dict], actual: dict[str, str]) -> list
     for what, mart_sql, raw_sql in RAW_TOTALS.get(model, []):
         out.append(
             gxe.UnexpectedRowsExpectation(
+                result_format=ROWS,
                 unexpected_rows_query=(
-                    f"select m.total as mart_total, r.total as raw_total from (select {mart_sql} as total from {{batch}}) m "
+                    "select m.total as mart_total, r.total as raw_total "
+                    f"from (select {mart_sql} as total from {{batch}}) m "
                     f"cross join (select ({raw_sql}) as total) r "
                     "where coalesce(m.total, 0) <> coalesce(r.total, 0)"
                 ),
@@ -174,6 +179,7 @@ def _long_kpis(actual: dict[str, str]) -> list:
     share = "(kpi_name like '%share%'" + (" or kpi_type = 'share')" if "kpi_type" in actual else ")")
     out = [
         gxe.UnexpectedRowsExpectation(
+            result_format=ROWS,
             unexpected_rows_query=f"select * from {{batch}} where {share} and (kpi < 0 or kpi > 1)",
             severity=BLOCK,
             description="share KPIs in [0, 1]",
@@ -183,6 +189,7 @@ def _long_kpis(actual: dict[str, str]) -> list:
         additive = "kpi_type in ('count', 'amount')"
         out.append(
             gxe.UnexpectedRowsExpectation(
+                result_format=ROWS,
                 unexpected_rows_query=(
                     "with levels as (select month, kpi_name, dimension_name, sum(numerator) as total from {batch} "
                     f"where {additive} group by month, kpi_name, dimension_name), "
@@ -198,6 +205,7 @@ def _long_kpis(actual: dict[str, str]) -> list:
         )
         out.append(
             gxe.UnexpectedRowsExpectation(
+                result_format=ROWS,
                 unexpected_rows_query=(
                     "select * from (select kpi_name, sum(case when dimension_value = '-1' then numerator else 0 end) "
                     "/ nullif(sum(numerator), 0) as unknown_share from {batch} "
@@ -234,6 +242,7 @@ def _unknown_geography(grain: list[str], numeric: list[str], tests: list[dict]) 
     )
     return [
         gxe.UnexpectedRowsExpectation(
+            result_format=ROWS,
             unexpected_rows_query=f"select * from ({shares}) as s where unknown_share > {UNKNOWN_SHARE_MAX}",
             severity=WARN,
             description=f"at most {UNKNOWN_SHARE_MAX:.0%} of each measure in the unknown {geo.removesuffix('_code')}",

@@ -153,17 +153,18 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
             steps.stop_app_database(settings)
     _summary(settings, list(SOURCES), summary, trained, bento, written, timings)
     for gate in gates.values():
-        console.print(f"{gate.headline()}; Data Docs: {gate.docs}", markup=False, highlight=False)
+        console.print(f"{gate.headline()}; Data Docs: {gate.docs}", markup=False, highlight=False, soft_wrap=True)
 
 
 # --- quality gates: a blocking failure raises StepFailed, which stops the demo before the next step
 def _gate(settings: Settings, gate: str):
     from quality.gate import check
 
-    result = check(settings, gate)
-    for line in result.lines():
-        console.print(f"  {line}", markup=False, highlight=False)
-    return result
+    def show(result) -> None:
+        for line in result.lines():
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+    return check(settings, gate, on_result=show)
 
 
 def _raw_gate(settings: Settings):
