@@ -122,12 +122,20 @@ def _context(settings: Settings):
 
 def _datasource(context, settings: Settings):
     if settings.destination == "bigquery":
-        project = os.environ.get("PCDATA_BQ_PROJECT", "unset-project")
-        return context.data_sources.add_or_update_sql(name="warehouse", connection_string=f"bigquery://{project}")
-    from .duckdb_fix import install
+        url = f"bigquery://{os.environ.get('PCDATA_BQ_PROJECT', 'unset-project')}"
+    else:
+        from .duckdb_fix import install
 
-    install()
-    return context.data_sources.add_or_update_sql(name="warehouse", connection_string=f"duckdb:///{settings.warehouse}")
+        install()
+        url = f"duckdb:///{settings.warehouse}"
+    try:
+        source = context.data_sources.get("warehouse")
+    except (KeyError, ValueError, LookupError):
+        source = None
+    # keep the assets of earlier runs (stored validation definitions refer to them) unless the warehouse moved
+    if source is None or str(source.connection_string) != url:
+        source = context.data_sources.add_or_update_sql(name="warehouse", connection_string=url)
+    return source
 
 
 # --- running -------------------------------------------------------------------------------
@@ -224,8 +232,14 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
         result.expectations += len(suite.expectations)
     try:
         for dataset, validations in by_dataset.items():
-            checkpoint = context.checkpoints.add_or_update(
-                gx.Checkpoint(name=f"{gate}__{dataset}", validation_definitions=validations, actions=[])
+            name = f"{gate}__{dataset}"
+            # this run's tables only: the stored checkpoint may list tables whose assets are gone (removed
+            # through the store, as loading it to delete it would fail on those)
+            key = context.checkpoint_store.get_key(name=name, id=None)
+            if context.checkpoint_store.has_key(key):
+                context.checkpoint_store.remove_key(key)
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(name=name, validation_definitions=validations, actions=[])
             )
             runs = checkpoint.run().run_results
             identifiers += list(runs)

@@ -174,3 +174,52 @@ def test_a_share_above_one_blocks_the_marts_gate_and_stops_the_pipeline(copy_of)
     assert "step 'quality marts' failed" in message
     assert "marts_regional.mrt_regional__beneficiaries_monthly" in message
     assert "expect_column_values_to_be_between(share_of_credit_spent) [a share in [0, 1]]" in message
+
+
+def _kpis_node() -> tuple[dict, list[dict], dict[str, str]]:
+    """A long-format KPI mart as the marts' YAML describes it (the regional team's monthly KPIs)."""
+    columns = ["month", "dimension_name", "dimension_value", "kpi_name", "kpi_type", "numerator", "denominator", "kpi"]
+    node = {"name": "mrt_regional__monthly_kpis", "columns": {c: {} for c in columns}}
+    grain = {
+        "test_metadata": {
+            "name": "unique_combination_of_columns",
+            "kwargs": {"combination_of_columns": ["month", "dimension_name", "dimension_value", "kpi_name"]},
+        }
+    }
+    types = dict.fromkeys(columns, "VARCHAR") | {"month": "DATE", "numerator": "DOUBLE", "denominator": "DOUBLE"}
+    return node, [grain], types | {"kpi": "DOUBLE"}
+
+
+def test_a_long_kpi_mart_gets_share_additivity_and_unknown_geography_checks_from_its_yaml(copy_of):
+    from quality.gate import run
+    from quality.marts import _expectations
+    from quality.raw import TableSuite
+
+    rows = [
+        # month, level, code, kpi, type, numerator, denominator, kpi
+        ("2025-01-01", "NAT", "FR", "beneficiaries_new", "count", 10, None, 10),
+        ("2025-01-01", "REG", "93", "beneficiaries_new", "count", 10, None, 10),
+        ("2025-01-01", "DEP", "13", "beneficiaries_new", "count", 4, None, 4),
+        ("2025-01-01", "DEP", "-1", "beneficiaries_new", "count", 5, None, 5),  # 9 != 10, half unknown
+        ("2025-01-01", "NAT", "FR", "beneficiaries_ever_booked_share", "share", 3, 2, 1.5),
+    ]
+    values = ", ".join(
+        "('{}', '{}', '{}', '{}', '{}', {}, {}, {})".format(*(("null" if v is None else v) for v in r)) for r in rows
+    )
+    settings = copy_of(
+        "create table marts_regional.mrt_regional__monthly_kpis (month date, dimension_name varchar, dimension_value "
+        "varchar, kpi_name varchar, kpi_type varchar, numerator double, denominator double, kpi double)",
+        f"insert into marts_regional.mrt_regional__monthly_kpis values {values}",
+    )
+    node, tests, types = _kpis_node()
+    suite = TableSuite("marts_regional.mrt_regional__monthly_kpis", "marts_regional", "mrt_regional__monthly_kpis")
+    suite.expectations = [e for e in _expectations(node, tests, types) if "mart total" not in (e.description or "")]
+    result, _ = run(settings, "marts", [suite])
+    failures = {f.expectation.split(" [", 1)[1][:-1]: f for f in result.failures}
+    assert failures["share KPIs in [0, 1]"].blocking
+    assert "beneficiaries_ever_booked_share" in failures["share KPIs in [0, 1]"].observed
+    additivity = failures["count and amount KPIs add up across geography levels (each level sums to NAT)"]
+    assert additivity.blocking and "'DEP', 9.0, 10.0" in additivity.observed
+    unknown = failures["at most 10% of each count in the unknown department"]
+    assert not unknown.blocking and "beneficiaries_new" in unknown.observed
+    assert len(result.failures) == 3, [f.line() for f in result.failures]
