@@ -60,8 +60,8 @@ class GateResult:
         warned = len(self.failures) - len(self.blocking)
         verdict = "PASSED" if self.passed else "BLOCKED"
         return (
-            f"quality {self.gate}: {verdict}: {self.tables} tables, {self.expectations} expectations, "
-            f"{len(self.blocking)} blocking failures, {warned} warnings ({self.seconds:.1f}s)"
+            f"quality {self.gate}: {verdict}: {self.tables} tables, {self.expectations} expectations; "
+            f"blocking: {len(self.blocking)}, warnings: {warned} ({self.seconds:.1f}s)"
         )
 
     def lines(self) -> list[str]:
