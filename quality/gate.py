@@ -199,6 +199,7 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
     """Validate the suites (one checkpoint per dataset/schema), build the Data Docs; returns the result
     and, per suite, the observed row count and whether a blocking expectation failed."""
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
 
     started = time.monotonic()
     context = _context(settings)
@@ -241,7 +242,7 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
             checkpoint = context.checkpoints.add(
                 gx.Checkpoint(name=name, validation_definitions=validations, actions=[])
             )
-            runs = checkpoint.run().run_results
+            runs = checkpoint.run(run_id=RunIdentifier(run_name=f"quality {gate}")).run_results
             identifiers += list(runs)
             for run in runs.values():
                 name = run.suite_name
