@@ -13,6 +13,7 @@ gets its checks without a list to edit here.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -73,10 +74,12 @@ def manifest(settings: Settings) -> dict:
 
 
 def mart_columns(settings: Settings) -> dict[tuple[str, str], dict[str, str]]:
+    columns = "information_schema.columns"
+    if settings.destination == "bigquery":  # every dataset of the project: the region's view
+        columns = f"`region-{os.environ.get('PCDATA_BQ_LOCATION', 'europe-west1')}`.INFORMATION_SCHEMA.COLUMNS"
     rows = query(
         settings,
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        "where table_schema like 'marts_%'",
+        f"select table_schema, table_name, column_name, data_type from {columns} where table_schema like 'marts_%'",
     )
     out: dict[tuple[str, str], dict[str, str]] = {}
     for schema, table, column, dtype in rows:

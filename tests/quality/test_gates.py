@@ -106,9 +106,9 @@ FAULTS = {
         "2 of",  # both copies of the row
     ),
     "raw_app.tracking_event": (
-        "alter table raw_app.tracking_event alter column user_id drop not null; "
-        "update raw_app.tracking_event set user_id = null where id = (select min(id) from raw_app.tracking_event)",
-        "expect_column_values_to_not_be_null(user_id)",
+        "alter table raw_app.tracking_event alter column id drop not null; "
+        "update raw_app.tracking_event set id = null where id = (select min(id) from raw_app.tracking_event)",
+        "expect_column_values_to_not_be_null(id)",
         "1 of",
     ),
     "raw_app.deposit": (
