@@ -158,7 +158,7 @@ def _expectations(node: dict, tests: list[dict], actual: dict[str, str]) -> list
                 )
             )
     if {"kpi_name", "kpi"} <= set(actual):
-        out += _long_kpis(actual)
+        out += _long_kpis(actual, tests)
     else:
         out += _unknown_geography(grain, numeric, tests)
     for what, mart_sql, raw_sql in RAW_TOTALS.get(model, []):
@@ -178,7 +178,18 @@ def _expectations(node: dict, tests: list[dict], actual: dict[str, str]) -> list
     return out
 
 
-def _long_kpis(actual: dict[str, str]) -> list:
+def _additivity(actual: dict[str, str], tests: list[dict]) -> tuple[list[str], str]:
+    """The columns that add up across levels and the rows where they do: from the mart's own
+    `kpi_additivity` test when it has one, else the numerators of counts and amounts."""
+    for test in tests:
+        kind, kwargs = _test_args(test)
+        if kind == "kpi_additivity":
+            where = (test.get("config") or {}).get("where") or "1 = 1"
+            return [c for c in kwargs.get("columns") or ["numerator"] if c in actual], where
+    return ["numerator"], "kpi_type in ('count', 'amount')"
+
+
+def _long_kpis(actual: dict[str, str], tests: list[dict]) -> list:
     share = "(kpi_name like '%share%'" + (" or kpi_type = 'share')" if "kpi_type" in actual else ")")
     out = [
         gxe.UnexpectedRowsExpectation(
@@ -189,23 +200,25 @@ def _long_kpis(actual: dict[str, str]) -> list:
         )
     ]
     if {"dimension_name", "dimension_value", "numerator", "kpi_type", "month"} <= set(actual):
-        additive = "kpi_type in ('count', 'amount')"
-        out.append(
-            gxe.UnexpectedRowsExpectation(
-                result_format=ROWS,
-                unexpected_rows_query=(
-                    "with levels as (select month, kpi_name, dimension_name, sum(numerator) as total from {batch} "
-                    f"where {additive} group by month, kpi_name, dimension_name), "
-                    "national as (select month, kpi_name, total from levels where dimension_name = 'NAT') "
-                    "select l.month, l.kpi_name, l.dimension_name, l.total, n.total as national_total "
-                    "from levels as l inner join national as n on l.month = n.month and l.kpi_name = n.kpi_name "
-                    "where l.dimension_name <> 'NAT' and "
-                    f"abs(l.total - n.total) > {ADDITIVITY_TOLERANCE} * greatest(abs(n.total), 1)"
-                ),
-                severity=BLOCK,
-                description="count and amount KPIs add up across geography levels (each level sums to NAT)",
+        columns, where = _additivity(actual, tests)
+        for col in columns:
+            out.append(
+                gxe.UnexpectedRowsExpectation(
+                    result_format=ROWS,
+                    unexpected_rows_query=(
+                        f"with levels as (select month, kpi_name, dimension_name, sum({col}) as total from {{batch}} "
+                        f"where {where} group by month, kpi_name, dimension_name), "
+                        "national as (select month, kpi_name, total from levels where dimension_name = 'NAT') "
+                        "select l.month, l.kpi_name, l.dimension_name, l.total, n.total as national_total "
+                        "from levels as l inner join national as n on l.month = n.month and l.kpi_name = n.kpi_name "
+                        "where l.dimension_name <> 'NAT' and "
+                        f"abs(l.total - n.total) > {ADDITIVITY_TOLERANCE} * greatest(abs(n.total), 1)"
+                    ),
+                    severity=BLOCK,
+                    description=f"{col} adds up across geography levels (each level sums to NAT) where {where}",
+                )
             )
-        )
+        additive = "kpi_type in ('count', 'amount')"
         out.append(
             gxe.UnexpectedRowsExpectation(
                 result_format=ROWS,
