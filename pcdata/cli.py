@@ -6,6 +6,8 @@
     pcdata build compliance          # the bento
     pcdata serve compliance          # bentoml serve, on port 3000
     pcdata report regional           # a static HTML report (see pcdata/reports/)
+    pcdata quality raw [SOURCE ...]  # Great Expectations gate on the raw datasets (exit 1 if blocked)
+    pcdata quality marts             # and on the marts
 
 The sandbox and the demo are not part of the product: `python -m sandbox --help`.
 """
@@ -122,6 +124,38 @@ def report(name: str) -> None:
     except steps.StepFailed as exc:
         fail(exc)
     console.print(f"report written: {path}")
+
+
+# --- quality gates -------------------------------------------------------------------------
+@main.group()
+def quality() -> None:
+    """Great Expectations gates: `raw` after ingestion, `marts` after dbt (exit 1 on a blocking failure)."""
+
+
+@quality.command("raw")
+@click.argument("sources", nargs=-1)
+def quality_raw(sources: tuple[str, ...]) -> None:
+    """Validate the raw datasets of SOURCES (default: every loaded source)."""
+    from quality.gate import raw_gate
+
+    print_gate(raw_gate(_settings(), list(sources) or None))
+
+
+@quality.command("marts")
+@click.argument("marts", nargs=-1)
+def quality_marts(marts: tuple[str, ...]) -> None:
+    """Validate the marts of the dbt project (default: all; or MARTS: model names or mart schemas)."""
+    from quality.gate import marts_gate
+
+    print_gate(marts_gate(_settings(), list(marts) or None))
+
+
+def print_gate(result) -> None:
+    for line in result.lines():
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Data Docs: {result.docs}")
+    if not result.passed:
+        sys.exit(1)
 
 
 def print_training(trained: dict) -> None:

@@ -120,6 +120,7 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
     settings = Settings.load()
     timings: dict[str, float] = {}
     total = 7
+    gates: dict = {}  # quality gate results (quality/), for the summary
 
     def timed(n: int, label: str, fn, *args, **kwargs):
         console.rule(f"[bold]{n}/{total} {label}")
@@ -135,8 +136,10 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
         console.print("  " + ", ".join(f"{t} {n}" for t, n in counts.items()))
         use(sandbox_config(handle, steps.app_engine(settings)))
         timed(3, "ingestion (dlt)", steps.ingest, settings, list(SOURCES), print_load)
+        gates["raw"] = timed("3b", "quality gate: raw, dbt source freshness", _raw_gate, settings)
         summary = timed(4, "dbt build", steps.transform, settings)
         console.print(f"  dbt build: {summary.line()}")
+        gates["marts"] = timed("4b", "quality gate: marts", _gate, settings, "marts")
         trained = timed(5, "train compliance", steps.train_compliance, settings, seed)
         print_training(trained)
         bento = timed(6, "build bentos", steps.build_bento, settings, "compliance")
@@ -149,6 +152,31 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
             server.stop(settings.sandbox_state)
             steps.stop_app_database(settings)
     _summary(settings, list(SOURCES), summary, trained, bento, written, timings)
+    for gate in gates.values():
+        console.print(f"{gate.headline()}; Data Docs: {gate.docs}", markup=False, highlight=False, soft_wrap=True)
+
+
+# --- quality gates: a blocking failure raises StepFailed, which stops the demo before the next step
+def _gate(settings: Settings, gate: str):
+    from quality.gate import check
+
+    def show(result) -> None:
+        for line in result.lines():
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+    return check(settings, gate, on_result=show)
+
+
+def _raw_gate(settings: Settings):
+    from pcdata.transform import dbt
+
+    result = _gate(settings, "raw")
+    with steps.step("dbt source freshness"):
+        freshness = dbt(settings, "source", "freshness")
+    console.print(f"  dbt source freshness: {freshness.line()}")
+    if not freshness.success:
+        raise steps.StepFailed("dbt source freshness", "; ".join(freshness.failures[:5]) or "see the dbt log above")
+    return result
 
 
 def _write_reports(settings: Settings, reports) -> dict[str, str]:
