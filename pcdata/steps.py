@@ -13,9 +13,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from warehouse import Settings
-
-from . import REPO
+from warehouse import REPO, Settings
 
 
 class StepFailed(RuntimeError):
@@ -102,6 +100,17 @@ def transform(settings: Settings, *dbt_args: str):
         summary = dbt(settings, "build", *dbt_args)
     if not summary.success:
         raise StepFailed("dbt build", "; ".join(summary.failures[:5]) or "see the dbt log above")
+    return summary
+
+
+def source_freshness(settings: Settings):
+    """`dbt source freshness`: each raw table's last load against its vendor's schedule."""
+    from .transform import dbt
+
+    with step("dbt source freshness"):
+        summary = dbt(settings, "source", "freshness")
+    if not summary.success:
+        raise StepFailed("dbt source freshness", "; ".join(summary.failures[:5]) or "see the dbt log above")
     return summary
 
 

@@ -6,9 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from warehouse import Settings
-
-from . import REPO
+from warehouse import REPO, Settings
 
 
 @dataclass
@@ -28,10 +26,8 @@ def profile_args(settings: Settings) -> list[str]:
     """dbt's target and the profile's variables, from the same settings dlt loads with (profiles.yml reads them)."""
     variables = {"pcdata_duckdb_path": str(settings.warehouse), "pcdata_schema_prefix": settings.schema_prefix}
     if settings.destination == "bigquery":
-        import dlt
-
-        variables["pcdata_bigquery_project"] = dlt.secrets.get("destination.bigquery.credentials.project_id")
-        variables["pcdata_bigquery_location"] = dlt.config.get("destination.bigquery.location") or "EU"
+        variables["pcdata_bigquery_project"] = settings.bigquery_project or "unset-project"
+        variables["pcdata_bigquery_location"] = settings.bigquery_location
     return [
         "--project-dir",
         str(REPO),

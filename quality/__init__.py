@@ -4,6 +4,6 @@
   stored in the dataset and from `knowledge.py` (what we know of each vendor);
 - `marts.py`: one suite per mart, one checkpoint per mart schema, derived from the dbt manifest;
 - `gate.py`: runs them in the warehouse (`pcdata quality raw|marts`), keeps results and row-count
-  history under `<PCDATA_HOME>/quality/`, writes Data Docs under `<reports>/quality/`;
+  history under `<home>/quality/`, writes Data Docs under `<reports>/quality/`;
 - `duckdb_fix.py`: what GE's SQL engine needs on DuckDB.
 """

@@ -88,7 +88,7 @@ def install() -> None:
 
     def connect(self, *cargs, **cparams):
         # DuckDB lets one process open a file several times only with one configuration: dlt, dbt and
-        # pcdata.warehouse open it with the default one, duckdb-engine adds a user agent to it
+        # warehouse.query open it with the default one, duckdb-engine adds a user agent to it
         import duckdb
 
         config = {**cparams.get("config", {}), **cparams.get("url_config", {})}

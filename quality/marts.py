@@ -13,14 +13,12 @@ gets its checks without a list to edit here.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import great_expectations.expectations as gxe
 
-from pcdata.settings import REPO, Settings
-from pcdata.warehouse import query
+from warehouse import REPO, Settings, query
 
 from .knowledge import BLOCK, WARN
 from .raw import ROWS, TableSuite
@@ -76,10 +74,11 @@ def manifest(settings: Settings) -> dict:
 def mart_columns(settings: Settings) -> dict[tuple[str, str], dict[str, str]]:
     columns = "information_schema.columns"
     if settings.destination == "bigquery":  # every dataset of the project: the region's view
-        columns = f"`region-{os.environ.get('PCDATA_BQ_LOCATION', 'europe-west1')}`.INFORMATION_SCHEMA.COLUMNS"
+        columns = f"`region-{settings.bigquery_location.lower()}`.INFORMATION_SCHEMA.COLUMNS"
     rows = query(
         settings,
-        f"select table_schema, table_name, column_name, data_type from {columns} where table_schema like 'marts_%'",
+        f"select table_schema, table_name, column_name, data_type from {columns} "
+        f"where table_schema like '{settings.schema_prefix}marts_%'",
     )
     out: dict[tuple[str, str], dict[str, str]] = {}
     for schema, table, column, dtype in rows:

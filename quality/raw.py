@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import great_expectations.expectations as gxe
 
-from pcdata.settings import Settings
-from pcdata.warehouse import query
+from warehouse import Settings, query
 
 from . import knowledge as k
 from .expectations import ExpectTableColumnTypesToMatch

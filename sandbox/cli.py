@@ -168,14 +168,8 @@ def _gate(settings: Settings, gate: str):
 
 
 def _raw_gate(settings: Settings):
-    from pcdata.transform import dbt
-
     result = _gate(settings, "raw")
-    with steps.step("dbt source freshness"):
-        freshness = dbt(settings, "source", "freshness")
-    console.print(f"  dbt source freshness: {freshness.line()}")
-    if not freshness.success:
-        raise steps.StepFailed("dbt source freshness", "; ".join(freshness.failures[:5]) or "see the dbt log above")
+    console.print(f"  dbt source freshness: {steps.source_freshness(settings).line()}")
     return result
 
 

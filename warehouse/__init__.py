@@ -7,6 +7,6 @@ variables in dlt's form (`PCDATA__HOME`, `DESTINATION__BIGQUERY__...`).
 """
 
 from .query import query, read_table
-from .settings import Settings
+from .settings import REPO, Settings
 
-__all__ = ["Settings", "query", "read_table"]
+__all__ = ["REPO", "Settings", "query", "read_table"]

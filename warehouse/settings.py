@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dlt
 
+REPO = Path(__file__).resolve().parents[1]  # the dbt project and the bentos live beside the code
 DESTINATIONS = ("duckdb", "bigquery")
 
 
@@ -48,6 +49,15 @@ class Settings:
             warehouse=warehouse.resolve(),
             schema_prefix=_config("pcdata.schema_prefix") or "",
         )
+
+    @property
+    def bigquery_project(self) -> str | None:
+        """The project dlt loads into (BigQuery destination): dbt and the quality gates use the same."""
+        return _config("destination.bigquery.credentials.project_id")
+
+    @property
+    def bigquery_location(self) -> str:
+        return _config("destination.bigquery.location") or "EU"
 
     @property
     def pipelines_dir(self) -> Path:

@@ -34,6 +34,10 @@ FUNNEL_STEPS = (
 )
 
 
+def _mart(settings: Settings, name: str) -> str:
+    return f"{settings.schema_prefix}{MARTS}.{name}"
+
+
 def write(settings: Settings) -> Path:
     out_dir = settings.reports_dir / "marketing"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -116,7 +120,7 @@ def _channel_funnel(settings: Settings) -> dict[str, dict]:
     rows = query(
         settings,
         f"select channel, {', '.join(f'sum({c})' for c in columns)} "
-        f"from {MARTS}.mrt_marketing__daily_channel_performance group by 1 order by 1",
+        f"from {_mart(settings, 'mrt_marketing__daily_channel_performance')} group by 1 order by 1",
     )
     return {r[0]: dict(zip(columns, r[1:], strict=True)) for r in rows}
 
@@ -138,7 +142,8 @@ def _campaigns(settings: Settings) -> list[dict]:
     ]
     rows = query(
         settings,
-        f"select {', '.join(columns)} from {MARTS}.mrt_marketing__campaign_funnel order by start_date, utm_campaign",
+        f"select {', '.join(columns)} from {_mart(settings, 'mrt_marketing__campaign_funnel')} "
+        "order by start_date, utm_campaign",
     )
     return [dict(zip(columns, r, strict=True)) for r in rows]
 
@@ -146,7 +151,7 @@ def _campaigns(settings: Settings) -> list[dict]:
 def _daily_installs(settings: Settings) -> dict[date, int]:
     rows = query(
         settings,
-        f"select activity_date, sum(installs) from {MARTS}.mrt_marketing__daily_channel_performance "
+        f"select activity_date, sum(installs) from {_mart(settings, 'mrt_marketing__daily_channel_performance')} "
         "where installs is not null group by 1",
     )
     return {d: int(n) for d, n in rows}
@@ -156,7 +161,8 @@ def _daily_downloads(settings: Settings) -> dict[str, dict[date, int]]:
     out: dict[str, dict[date, int]] = defaultdict(dict)
     for store, day, n in query(
         settings,
-        f"select store, download_date, sum(downloads) from {MARTS}.mrt_marketing__daily_app_downloads group by 1, 2",
+        f"select store, download_date, sum(downloads) from {_mart(settings, 'mrt_marketing__daily_app_downloads')} "
+        "group by 1, 2",
     ):
         out[store][day] = int(n)
     return out

@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import io
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -173,12 +172,8 @@ def _trend_chart(series: dict[str, list[tuple]], title: str, unit: str) -> str:
     return svg
 
 
-def _schema(name: str) -> str:
-    return os.environ.get("PCDATA_SCHEMA_PREFIX", "") + name
-
-
 def write(settings: Settings) -> Path:
-    marts = _schema("marts_regional")
+    marts = settings.schema_prefix + "marts_regional"
     departments = query(
         settings,
         f"select department_code, department_name, region_name, users, beneficiaries, venues, adage_partners "

@@ -10,9 +10,9 @@ import os
 import subprocess
 import sys
 
-from pcdata import REPO
 from sandbox.truth import regional as truth
 from tests.end_to_end.conftest import run_demo
+from warehouse import REPO
 
 
 def _counts(demo) -> dict:

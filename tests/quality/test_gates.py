@@ -19,12 +19,12 @@ from click.testing import CliRunner
 
 from ingestion.pipeline import Runner
 from pcdata import cli
-from pcdata.settings import Settings
 from pcdata.steps import StepFailed
 from pcdata.transform import dbt
 from quality.gate import GateResult, check, marts_gate, raw_gate
 from sandbox.app_database import write_snapshot
 from tests.conftest import SALT
+from warehouse import Settings
 
 SOURCES = ["app", "api_adresse"]
 MARTS = ["mrt_regional__beneficiaries_monthly", "mrt_ml__compliance_training_offers"]
@@ -38,9 +38,8 @@ class Built:
 
 
 def _use(monkeypatch, home: Path) -> Settings:
-    monkeypatch.setenv("PCDATA_HOME", str(home))
-    monkeypatch.delenv("PCDATA_DUCKDB_PATH", raising=False)
-    return Settings.from_env()
+    monkeypatch.setenv("PCDATA__HOME", str(home))
+    return Settings.load()
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +67,7 @@ def built(tmp_path_factory, world, sandbox, pg_url) -> Built:
 
 @pytest.fixture
 def copy_of(built, tmp_path, monkeypatch):
-    """A copy of the built home, with SQL faults applied to its warehouse; PCDATA_HOME points at it."""
+    """A copy of the built home, with SQL faults applied to its warehouse; PCDATA__HOME points at it."""
 
     def make(*statements: str) -> Settings:
         home = tmp_path / "home"
