@@ -28,6 +28,7 @@ def profile_args(settings: Settings) -> list[str]:
     if settings.destination == "bigquery":
         variables["pcdata_bigquery_project"] = settings.bigquery_project or "unset-project"
         variables["pcdata_bigquery_location"] = settings.bigquery_location
+        variables["pcdata_bigquery_keyfile"] = _bigquery_keyfile(settings)
     return [
         "--project-dir",
         str(REPO),
@@ -38,6 +39,30 @@ def profile_args(settings: Settings) -> list[str]:
         "--vars",
         json.dumps(variables),
     ]
+
+
+def _bigquery_keyfile(settings: Settings) -> str:
+    """The service account dlt loads with, as the key file dbt reads ('' without one: dbt uses OAuth).
+
+    Written under the home, readable by its owner only: a path can travel in dbt's
+    arguments, which dbt records in target/, a key cannot.
+    """
+    import dlt
+
+    fields = ("project_id", "client_email", "private_key", "private_key_id", "client_id")
+    # field by field: dlt finds each in env vars or secrets.toml alike
+    key = {f: dlt.secrets.get(f"destination.bigquery.credentials.{f}") for f in fields}
+    if not key["private_key"]:
+        return ""
+    path = settings.home / "secrets" / "bigquery-service-account.json"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    token_uri = "https://oauth2.googleapis.com/token"
+    path.write_text(
+        json.dumps({"type": "service_account", "token_uri": token_uri, **{k: v for k, v in key.items() if v}})
+    )
+    return str(path)
 
 
 def dbt(settings: Settings, *args: str) -> DbtSummary:
