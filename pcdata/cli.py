@@ -136,26 +136,26 @@ def quality() -> None:
 @click.argument("sources", nargs=-1)
 def quality_raw(sources: tuple[str, ...]) -> None:
     """Validate the raw datasets of SOURCES (default: every loaded source)."""
-    from quality.gate import raw_gate
-
-    print_gate(raw_gate(_settings(), list(sources) or None))
+    _gate("raw", list(sources) or None)
 
 
 @quality.command("marts")
 @click.argument("marts", nargs=-1)
 def quality_marts(marts: tuple[str, ...]) -> None:
     """Validate the marts of the dbt project (default: all; or MARTS: model names or mart schemas)."""
-    from quality.gate import marts_gate
-
-    print_gate(marts_gate(_settings(), list(marts) or None))
+    _gate("marts", list(marts) or None)
 
 
-def print_gate(result) -> None:
-    for line in result.lines():
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Data Docs: {result.docs}")
-    if not result.passed:
-        sys.exit(1)
+def _gate(gate: str, names: list[str] | None) -> None:
+    def show(result) -> None:
+        for line in result.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"Data Docs: {result.docs}")
+
+    try:
+        steps.quality_gate(_settings(), gate, names, on_result=show)
+    except steps.StepFailed as exc:
+        fail(exc)
 
 
 def print_training(trained: dict) -> None:

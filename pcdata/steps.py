@@ -94,7 +94,7 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
 
 
 def transform(settings: Settings, *dbt_args: str):
-    from .transform import dbt
+    from warehouse.dbt import dbt
 
     with step("dbt build"):
         summary = dbt(settings, "build", *dbt_args)
@@ -103,9 +103,24 @@ def transform(settings: Settings, *dbt_args: str):
     return summary
 
 
+def quality_gate(settings: Settings, gate: str, names: list[str] | None = None, on_result: Callable | None = None):
+    """Great Expectations' `raw` or `marts` gate; a blocking failure stops the run, naming what blocked it."""
+    from quality.gate import marts_gate, raw_gate
+
+    with step(f"quality {gate}"):
+        result = raw_gate(settings, names) if gate == "raw" else marts_gate(settings, names)
+    if on_result is not None:
+        on_result(result)
+    if not result.passed:
+        named = "; ".join(f.line() for f in result.blocking[:5])
+        more = f" (and {len(result.blocking) - 5} more)" if len(result.blocking) > 5 else ""
+        raise StepFailed(f"quality {gate}", f"{named}{more}; Data Docs: {result.docs}")
+    return result
+
+
 def source_freshness(settings: Settings):
     """`dbt source freshness`: each raw table's last load against its vendor's schedule."""
-    from .transform import dbt
+    from warehouse.dbt import dbt
 
     with step("dbt source freshness"):
         summary = dbt(settings, "source", "freshness")

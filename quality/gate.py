@@ -315,17 +315,3 @@ def _datasets(settings: Settings, sources: list[str] | None) -> list[str]:
         settings, "select distinct table_schema from information_schema.tables where table_name = '_dlt_version'"
     )
     return sorted(schema for (schema,) in rows)
-
-
-def check(settings: Settings, gate: str, names: list[str] | None = None, on_result=None) -> GateResult:
-    """Run a gate as a pipeline step: raises StepFailed naming the blocking failures (after `on_result`)."""
-    from pcdata.steps import StepFailed
-
-    result = raw_gate(settings, names) if gate == "raw" else marts_gate(settings, names)
-    if on_result is not None:
-        on_result(result)
-    if not result.passed:
-        named = "; ".join(f.line() for f in result.blocking[:5])
-        more = f" (and {len(result.blocking) - 5} more)" if len(result.blocking) > 5 else ""
-        raise StepFailed(f"quality {gate}", f"{named}{more}; Data Docs: {result.docs}")
-    return result

@@ -65,7 +65,7 @@ def manifest(settings: Settings) -> dict:
     """dbt's manifest of the last dbt command (`pcdata transform` writes it); parsed afresh when absent."""
     path = REPO / "target" / "manifest.json"
     if not path.exists():
-        from pcdata.transform import dbt
+        from warehouse.dbt import dbt
 
         dbt(settings, "parse")
     return json.loads(Path(path).read_text())

@@ -158,13 +158,11 @@ def demo(seed: int, scale: float, keep_running: bool) -> None:
 
 # --- quality gates: a blocking failure raises StepFailed, which stops the demo before the next step
 def _gate(settings: Settings, gate: str):
-    from quality.gate import check
-
     def show(result) -> None:
         for line in result.lines():
             console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
 
-    return check(settings, gate, on_result=show)
+    return steps.quality_gate(settings, gate, on_result=show)
 
 
 def _raw_gate(settings: Settings):

@@ -15,9 +15,9 @@ import requests
 
 from ingestion.pipeline import Runner
 from models_ml.compliance.train import PRECISION_FLOOR, choose_threshold, time_split, train
-from pcdata.transform import dbt
 from sandbox.app_database import write_snapshot
 from sandbox.world import build_world
+from warehouse.dbt import dbt
 
 MART = "mrt_ml__compliance_training_offers"
 

@@ -19,12 +19,12 @@ from click.testing import CliRunner
 
 from ingestion.pipeline import Runner
 from pcdata import cli
-from pcdata.steps import StepFailed
-from pcdata.transform import dbt
-from quality.gate import GateResult, check, marts_gate, raw_gate
+from pcdata.steps import StepFailed, quality_gate
+from quality.gate import GateResult, marts_gate, raw_gate
 from sandbox.app_database import write_snapshot
 from tests.conftest import SALT
 from warehouse import Settings
+from warehouse.dbt import dbt
 
 SOURCES = ["app", "api_adresse"]
 MARTS = ["mrt_regional__beneficiaries_monthly", "mrt_ml__compliance_training_offers"]
@@ -168,7 +168,7 @@ def test_a_share_above_one_blocks_the_marts_gate_and_stops_the_pipeline(copy_of)
         "from marts_regional.mrt_regional__beneficiaries_monthly)"
     )
     with pytest.raises(StepFailed) as failed:
-        check(settings, "marts", MARTS)
+        quality_gate(settings, "marts", MARTS)
     message = str(failed.value)
     assert "step 'quality marts' failed" in message
     assert "marts_regional.mrt_regional__beneficiaries_monthly" in message

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from warehouse import REPO, Settings
+from .settings import REPO, Settings
 
 
 @dataclass
@@ -51,7 +51,7 @@ def _bigquery_keyfile(settings: Settings) -> str:
 
     fields = ("project_id", "client_email", "private_key", "private_key_id", "client_id")
     # field by field: dlt finds each in env vars or secrets.toml alike
-    key = {f: dlt.secrets.get(f"destination.bigquery.credentials.{f}") for f in fields}
+    key: dict[str, object] = {f: dlt.secrets.get(f"destination.bigquery.credentials.{f}") for f in fields}
     if not key["private_key"]:
         return ""
     path = settings.home / "secrets" / "bigquery-service-account.json"
