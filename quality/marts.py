@@ -131,11 +131,13 @@ def _expectations(node: dict, tests: list[dict], actual: dict[str, str]) -> list
         kind, kwargs = _test_args(test)
         if kind == "unique_combination_of_columns":
             grain = list(kwargs.get("combination_of_columns") or [])
-            out.append(
-                gxe.ExpectCompoundColumnsToBeUnique(
-                    column_list=grain, severity=BLOCK, description=f"grain: one row per {' x '.join(grain)}"
+            description = f"grain: one row per {' x '.join(grain)}"
+            if len(grain) == 1:  # GE's compound expectation wants two columns at least
+                out.append(gxe.ExpectColumnValuesToBeUnique(column=grain[0], severity=BLOCK, description=description))
+            elif grain:
+                out.append(
+                    gxe.ExpectCompoundColumnsToBeUnique(column_list=grain, severity=BLOCK, description=description)
                 )
-            )
         elif kind == "unique" and kwargs.get("column_name"):
             grain = grain or [kwargs["column_name"]]
             out.append(
