@@ -338,12 +338,14 @@ def zendesk(
             for f in ticket_field_list()
         ]
 
-    @dlt.resource(name="tickets", primary_key="id", write_disposition="merge", columns=TICKET_COLUMNS)
+    # TICKET_COLUMNS come with the first page rather than here: the metric set table variant is
+    # declared before them, since a variant starts from a copy of the resource's hints
+    @dlt.resource(name="tickets", primary_key="id", write_disposition="merge")
     def tickets(
         cursor=dlt.sources.incremental("generated_timestamp", initial_value=start_unix),
     ) -> Iterator[Any]:
         columns = field_columns()
-        hints = {c: column("text") for c in columns.values()}
+        hints = {**TICKET_COLUMNS, **{c: column("text") for c in columns.values()}}
         metric_hints = dlt.mark.make_hints(
             table_name="ticket_metric_sets",
             primary_key="ticket_id",
@@ -352,12 +354,6 @@ def zendesk(
         )
         first = True
         for page in incremental("tickets", int(cursor.last_value), include="metric_sets"):
-            rows = [ticket_row(t, columns) for t in page]
-            if first:  # declare every custom field column, even those only NULL so far
-                yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints))
-                first = False
-            else:
-                yield rows
             # the page's metric sets, keyed to their ticket's export position so the cursor reads them too
             stamps = {t["id"]: t.get("generated_timestamp") for t in page}
             metric_rows = [
@@ -365,8 +361,14 @@ def zendesk(
                 for m in page.response.json().get("metric_sets") or []
                 if m.get("ticket_id") in stamps
             ]
-            if metric_rows:
+            rows = [ticket_row(t, columns) for t in page]
+            if first:  # the metric set table first, then every ticket column, even those only NULL so far
                 yield dlt.mark.with_hints(metric_rows, metric_hints, create_table_variant=True)
+                yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints))
+                first = False
+            else:
+                yield dlt.mark.with_hints(metric_rows, metric_hints, create_table_variant=True)
+                yield rows
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)
     def users(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:

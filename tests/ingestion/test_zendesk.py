@@ -90,6 +90,22 @@ def test_ticket_metric_sets_come_with_the_export_pages_and_equal_the_world(world
     assert {tid for tid, (solved, *_) in got.items() if solved is not None} == {
         tid for tid, s in status.items() if s in ("solved", "closed")
     }
+    # its own columns only, the tickets' typed columns kept
+    metric_columns = {
+        c
+        for (c,) in duck(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw_zendesk' and table_name = 'ticket_metric_sets'"
+        )
+    }
+    assert {"ticket_id", "solved_at", "reply_time_calendar_minutes", "full_resolution_time_business_minutes"} <= (
+        metric_columns
+    )
+    assert not {"status", "requester_id", "cf_sujet", "reply_time_in_minutes"} & metric_columns
+    assert duck(
+        "select data_type from information_schema.columns where table_schema = 'raw_zendesk' "
+        "and table_name = 'tickets' and column_name = 'created_at'"
+    )[0][0].startswith("TIMESTAMP")
     # sideloaded on the export pages: no call per ticket, no metrics endpoint
     calls = [path for _, path in zd.stats()["calls"]]
     assert not [p for p in calls if "metrics" in p or p.startswith("/api/v2/tickets/")]
