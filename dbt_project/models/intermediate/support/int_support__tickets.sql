@@ -59,7 +59,11 @@ solves as (
         end as solved_at_source,
         case
             when metric_sets.reply_time_calendar_minutes is not null
-                then {{ dbt.dateadd('minute', 'metric_sets.reply_time_calendar_minutes', 'tickets.created_at') }}
+                -- cast back: on BigQuery dbt.dateadd returns a DATETIME, not comparable with TIMESTAMPs
+                then cast(
+                    {{ dbt.dateadd('minute', 'metric_sets.reply_time_calendar_minutes', 'tickets.created_at') }}
+                    as {{ dbt.type_timestamp() }}
+                )
         end as first_replied_at,
         metric_sets.reply_time_calendar_minutes / 60.0 as first_reply_hours,
         metric_sets.reply_time_business_minutes / 60.0 as first_reply_business_hours,
