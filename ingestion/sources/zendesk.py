@@ -8,6 +8,12 @@
   ticket gets one `cf_<title>` column per field (multi-select values, which are
   Zendesk tags and so hold no comma, joined with ','). Free text (subject,
   description) and the `via.source` addresses are not loaded.
+- `ticket_metric_sets`: Zendesk's ticket metrics (first reply, first and full
+  resolution times in calendar and business minutes, solved_at, assignment
+  times), sideloaded on the same export pages (`include=metric_sets`: no call
+  per ticket), merge on `ticket_id`. The `{calendar, business}` objects are
+  flattened (`reply_time_calendar_minutes`, `reply_time_business_minutes`, ...);
+  each row carries its ticket's `generated_timestamp`, the export's cursor.
 - `users`: the incremental user export (no call per ticket requester), merge on `id`.
   Names and phones are never loaded; the email arrives as
   a salted hash (`email_hash`, the same function as `raw_app.user.email_hash`),
@@ -102,6 +108,31 @@ TICKET_COLUMNS: TTableSchemaColumns = {
     "external_id": column("text"),
     "due_at": column("timestamp"),
 }
+METRIC_SET_MINUTES = ("reply_time", "first_resolution_time", "full_resolution_time")
+METRIC_SET_COLUMNS: TTableSchemaColumns = {
+    "ticket_id": {"data_type": "bigint", "nullable": False},
+    "id": _bigint(),
+    "generated_timestamp": _bigint(),
+    **{
+        f"{m}_{clock}_minutes": _bigint()
+        for m in (*METRIC_SET_MINUTES, "agent_wait_time", "requester_wait_time", "on_hold_time")
+        for clock in ("calendar", "business")
+    },
+    **{
+        t: column("timestamp")
+        for t in (
+            "created_at",
+            "updated_at",
+            "solved_at",
+            "initially_assigned_at",
+            "assigned_at",
+            "latest_comment_added_at",
+            "status_updated_at",
+        )
+    },
+    "replies": _bigint(),
+    "reopens": _bigint(),
+}
 USER_COLUMNS: TTableSchemaColumns = {
     "id": {"data_type": "bigint", "nullable": False},
     "role": column("text"),
@@ -190,6 +221,25 @@ def ticket_row(ticket: dict, columns: dict[int, str]) -> dict:
     return row
 
 
+def metric_set_row(metric_set: dict, generated_timestamp: int | None) -> dict:
+    """One ticket's metric set, its `{calendar, business}` minute objects flattened
+    (`reply_time_in_minutes.calendar` -> `reply_time_calendar_minutes`)."""
+    row: dict = {"generated_timestamp": generated_timestamp}
+    for key, value in metric_set.items():
+        if key == "url":
+            continue
+        if key.endswith("_in_minutes") and isinstance(value, dict):
+            base = key.removesuffix("_in_minutes")
+            row.update({f"{base}_{clock}_minutes": minutes for clock, minutes in value.items()})
+        elif key.endswith("_in_minutes") and value is None:
+            row.update(
+                {f"{key.removesuffix('_in_minutes')}_{clock}_minutes": None for clock in ("calendar", "business")}
+            )
+        else:
+            row[key] = value
+    return row
+
+
 def user_row(user: dict, salt: str) -> dict:
     row = {k: user.get(k) for k in USER_KEPT}
     row["email_hash"] = pseudonymise(user.get("email"), salt)
@@ -242,11 +292,15 @@ def zendesk(
     page_size, incremental_page_size = min(page_size, 100), min(incremental_page_size, 1000)
     fields: list[dict] = []
 
-    def incremental(kind: str, start_time: int) -> Iterator[list[dict]]:
-        """Pages of the cursor-based incremental export, from `start_time` to the end of the stream."""
+    def incremental(kind: str, start_time: int, include: str | None = None) -> Iterator[Any]:
+        """Pages of the cursor-based incremental export, from `start_time` to the end of the stream
+        (dlt PageData: the page's items, with the whole answer in `.response` for the sideloads)."""
+        params: dict[str, Any] = {"start_time": start_time, "per_page": incremental_page_size}
+        if include:
+            params["include"] = include
         yield from http.paginate(
             f"/api/v2/incremental/{kind}/cursor.json",
-            params={"start_time": start_time, "per_page": incremental_page_size},
+            params=params,
             paginator=IncrementalExportPaginator(),
             data_selector=kind,
         )
@@ -284,19 +338,36 @@ def zendesk(
             for f in ticket_field_list()
         ]
 
-    @dlt.resource(name="tickets", primary_key="id", write_disposition="merge", columns=TICKET_COLUMNS)
+    # TICKET_COLUMNS come with the first page rather than here: the metric set table variant is
+    # declared before them, since a variant starts from a copy of the resource's hints
+    @dlt.resource(name="tickets", primary_key="id", write_disposition="merge")
     def tickets(
         cursor=dlt.sources.incremental("generated_timestamp", initial_value=start_unix),
     ) -> Iterator[Any]:
         columns = field_columns()
-        hints = {c: column("text") for c in columns.values()}
+        hints = {**TICKET_COLUMNS, **{c: column("text") for c in columns.values()}}
+        metric_hints = dlt.mark.make_hints(
+            table_name="ticket_metric_sets",
+            primary_key="ticket_id",
+            write_disposition="merge",
+            columns=METRIC_SET_COLUMNS,
+        )
         first = True
-        for page in incremental("tickets", int(cursor.last_value)):
+        for page in incremental("tickets", int(cursor.last_value), include="metric_sets"):
+            # the page's metric sets, keyed to their ticket's export position so the cursor reads them too
+            stamps = {t["id"]: t.get("generated_timestamp") for t in page}
+            metric_rows = [
+                metric_set_row(m, stamps.get(m.get("ticket_id")))
+                for m in page.response.json().get("metric_sets") or []
+                if m.get("ticket_id") in stamps
+            ]
             rows = [ticket_row(t, columns) for t in page]
-            if first:  # declare every custom field column, even those only NULL so far
+            if first:  # the metric set table first, then every ticket column, even those only NULL so far
+                yield dlt.mark.with_hints(metric_rows, metric_hints, create_table_variant=True)
                 yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints))
                 first = False
             else:
+                yield dlt.mark.with_hints(metric_rows, metric_hints, create_table_variant=True)
                 yield rows
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)

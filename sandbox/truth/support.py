@@ -3,7 +3,9 @@
 Definitions the marts must follow, restated here from the world's own objects:
 - a ticket's topic is its custom field 'Sujet' (360026372978), 'unknown' when empty;
   its channel is `via.channel`; days are UTC dates;
-- a solved or closed ticket counts as solved at its last update (`updated_at`);
+- a solved or closed ticket is solved at its Zendesk metric set's `solved_at`; its first
+  reply comes `reply_time_in_minutes.calendar` minutes after creation; durations are plain
+  hours, and their business variants Zendesk's business minutes / 60;
 - CSAT counts each ticket's rating (good or bad) on the day it was given;
 - the backlog at the end of a day is the tickets created by then and not solved by then;
 - a requester resolves to an app user by the email they signed up with, or by the
@@ -12,6 +14,7 @@ Definitions the marts must follow, restated here from the world's own objects:
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from datetime import date, datetime
 
@@ -35,8 +38,10 @@ def channel(ticket: dict) -> str:
     return ticket["via"]["channel"] or "unknown"
 
 
-def solved_at(ticket: dict) -> datetime | None:
-    return ticket["updated_at"] if ticket["status"] in SOLVED else None
+def solved_at(world: World) -> dict[int, datetime | None]:
+    """Per ticket id: when it was solved (its metric set's solved_at), None while unsolved."""
+    metrics = zendesk(world).metric_sets
+    return {t["id"]: metrics[t["id"]]["solved_at"] if t["status"] in SOLVED else None for t in zendesk(world).tickets}
 
 
 def tickets_created(world: World) -> Counter:
@@ -50,17 +55,19 @@ def tickets_created_by_day_and_topic(world: World) -> Counter:
 
 def tickets_solved(world: World) -> Counter:
     """Tickets solved per (UTC date, topic, channel)."""
+    solved = solved_at(world)
     return Counter(
-        (solved_at(t).date(), topic(t), channel(t)) for t in zendesk(world).tickets if solved_at(t) is not None
+        (solved[t["id"]].date(), topic(t), channel(t)) for t in zendesk(world).tickets if solved[t["id"]] is not None
     )
 
 
 def backlog_on(world: World, day: date) -> Counter:
     """Tickets open at the end of `day`, per (topic, channel)."""
+    solved = solved_at(world)
     return Counter(
         (topic(t), channel(t))
         for t in zendesk(world).tickets
-        if t["created_at"].date() <= day and (solved_at(t) is None or solved_at(t).date() > day)
+        if t["created_at"].date() <= day and (solved[t["id"]] is None or solved[t["id"]].date() > day)
     )
 
 
@@ -93,11 +100,31 @@ def csat_by_topic(world: World) -> dict[str, float]:
 
 def resolution_hours(world: World) -> list[float]:
     """Plain hours from creation to solve of every solved ticket."""
+    solved = solved_at(world)
     return [
-        (solved_at(t) - t["created_at"]).total_seconds() / 3600
+        (solved[t["id"]] - t["created_at"]).total_seconds() / 3600
         for t in zendesk(world).tickets
-        if solved_at(t) is not None
+        if solved[t["id"]] is not None
     ]
+
+
+def ticket_durations(world: World) -> dict[int, tuple[float | None, float | None, float | None, float | None]]:
+    """Per ticket id: (first reply hours, resolution hours, first reply business hours, resolution
+    business hours), None where the ticket has no reply or no solve yet. Calendar hours are the
+    times between creation and the first reply or the solve; business hours are Zendesk's
+    business minutes / 60."""
+    solved, metrics = solved_at(world), zendesk(world).metric_sets
+    durations = {}
+    for t in zendesk(world).tickets:
+        m, at = metrics[t["id"]], solved[t["id"]]
+        reply = m["reply_time_in_minutes"]
+        durations[t["id"]] = (
+            None if reply["calendar"] is None else reply["calendar"] / 60,
+            None if at is None else (at - t["created_at"]).total_seconds() / 3600,
+            None if reply["business"] is None else reply["business"] / 60,
+            None if at is None else m["full_resolution_time_in_minutes"]["business"] / 60,
+        )
+    return durations
 
 
 def _age_band(age: int) -> str:
@@ -140,3 +167,15 @@ def requester_profiles(world: World) -> dict[int, tuple[bool, bool, str, str]]:
             department[app_user.id],
         )
     return profiles
+
+
+def median_resolution_hours_by_solve_day(world: World) -> dict[tuple[date, str, str], float]:
+    """Median plain resolution hours of the tickets solved each (UTC date, topic, channel)."""
+    solved = solved_at(world)
+    hours: dict[tuple[date, str, str], list[float]] = {}
+    for t in zendesk(world).tickets:
+        if (at := solved[t["id"]]) is not None:
+            hours.setdefault((at.date(), topic(t), channel(t)), []).append(
+                (at - t["created_at"]).total_seconds() / 3600
+            )
+    return {key: statistics.median(values) for key, values in hours.items()}

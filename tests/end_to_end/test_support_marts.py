@@ -43,6 +43,17 @@ def test_tickets_solved_per_day_equal_the_ground_truth(demo):
     assert Counter({(d, t, c): n for d, t, c, n in rows}) == truth.tickets_solved(demo.world)
 
 
+def test_median_resolution_hours_per_solve_day_equal_the_ground_truth(demo):
+    rows = demo.query(
+        f"select ticket_date, topic, channel, median_resolution_hours from {DAILY} where solved_tickets > 0"
+    )
+    got = {(d, t, c): h for d, t, c, h in rows}
+    expected = truth.median_resolution_hours_by_solve_day(demo.world)
+    assert got.keys() == expected.keys()
+    for key, hours in expected.items():
+        assert got[key] == pytest.approx(hours, abs=1e-6), key
+
+
 def test_backlog_at_the_last_day_and_mid_way_equals_the_ground_truth(demo):
     days = [d for (d,) in demo.query(f"select distinct ticket_date from {DAILY} order by 1")]
     for day in (days[len(days) // 2], days[-1]):
@@ -79,6 +90,24 @@ def test_resolution_hours_equal_the_ground_truth(demo):
     assert min(got) >= 0
     (median,) = demo.query(f"select percentile_cont(0.5) within group (order by resolution_hours) from {TICKETS}")[0]
     assert median == pytest.approx(statistics.median(expected), abs=1e-6)
+
+
+def test_first_reply_and_resolution_hours_per_ticket_equal_the_world_metrics(demo):
+    rows = demo.query(
+        "select ticket_id, first_reply_hours, resolution_hours, first_reply_business_hours, "
+        f"resolution_business_hours from {TICKETS}"
+    )
+    got = {tid: tuple(durations) for tid, *durations in rows}
+    assert got == truth.ticket_durations(demo.world)  # exact: whole minutes over 60, seconds over 3600
+    # every solve time comes from the metric sets, none from the last-update fallback
+    sources = dict(demo.query(f"select solved_at_source, count(*) from {TICKETS} group by 1"))
+    solved = sum(1 for at in truth.solved_at(demo.world).values() if at is not None)
+    assert sources.get("metric_set") == solved and "last_update" not in sources
+    # the first reply follows creation and precedes the solve
+    (disordered,) = demo.query(
+        f"select count(*) from {TICKETS} where first_replied_at < created_at or first_replied_at > solved_at"
+    )[0]
+    assert disordered == 0
 
 
 def test_requester_profiles_equal_the_ground_truth(demo):

@@ -63,6 +63,55 @@ def test_full_load_equals_the_world_with_fields_by_name_and_no_plain_personal_da
     assert sum(p.endswith("/incremental/tickets/cursor.json") for p in calls) == -(-len(data.tickets) // 80)
 
 
+def test_ticket_metric_sets_come_with_the_export_pages_and_equal_the_world(world, settings, duck, zd):
+    data = world.slice("zendesk", build)
+    result = Runner(settings).run("zendesk")
+    assert result.rows_loaded["ticket_metric_sets"] == len(data.tickets)
+    rows = duck(
+        "select ticket_id, solved_at, reply_time_calendar_minutes, reply_time_business_minutes, "
+        "first_resolution_time_calendar_minutes, full_resolution_time_calendar_minutes, "
+        "full_resolution_time_business_minutes from raw_zendesk.ticket_metric_sets"
+    )
+    got = {tid: (None if s is None else _unix(s), *rest) for tid, s, *rest in rows}
+    expected = {
+        tid: (
+            None if m["solved_at"] is None else _unix(m["solved_at"]),
+            m["reply_time_in_minutes"]["calendar"],
+            m["reply_time_in_minutes"]["business"],
+            m["first_resolution_time_in_minutes"]["calendar"],
+            m["full_resolution_time_in_minutes"]["calendar"],
+            m["full_resolution_time_in_minutes"]["business"],
+        )
+        for tid, m in data.metric_sets.items()
+    }
+    assert got == expected
+    # solved only when the ticket is, never before its first reply
+    status = {t["id"]: t["status"] for t in data.tickets}
+    assert {tid for tid, (solved, *_) in got.items() if solved is not None} == {
+        tid for tid, s in status.items() if s in ("solved", "closed")
+    }
+    # its own columns only, the tickets' typed columns kept
+    metric_columns = {
+        c
+        for (c,) in duck(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw_zendesk' and table_name = 'ticket_metric_sets'"
+        )
+    }
+    assert {"ticket_id", "solved_at", "reply_time_calendar_minutes", "full_resolution_time_business_minutes"} <= (
+        metric_columns
+    )
+    assert not {"status", "requester_id", "cf_sujet", "reply_time_in_minutes"} & metric_columns
+    assert duck(
+        "select data_type from information_schema.columns where table_schema = 'raw_zendesk' "
+        "and table_name = 'tickets' and column_name = 'created_at'"
+    )[0][0].startswith("TIMESTAMP")
+    # sideloaded on the export pages: no call per ticket, no metrics endpoint
+    calls = [path for _, path in zd.stats()["calls"]]
+    assert not [p for p in calls if "metrics" in p or p.startswith("/api/v2/tickets/")]
+    assert sum(p.endswith("/incremental/tickets/cursor.json") for p in calls) == -(-len(data.tickets) // 80)
+
+
 def test_rerun_from_the_cursor_loads_only_what_changed_and_never_duplicates(world, settings, duck, zd, monkeypatch):
     data = world.slice("zendesk", build)
     since = world.end - timedelta(days=60)
@@ -78,6 +127,10 @@ def test_rerun_from_the_cursor_loads_only_what_changed_and_never_duplicates(worl
     starts = [p for _, p in zd.stats()["calls"][before:] if p.endswith("/incremental/tickets/cursor.json")]
     assert len(starts) == 1
     assert duck("select count(*), count(distinct id) from raw_zendesk.tickets")[0] == (len(recent), len(recent))
+    assert duck("select count(*), count(distinct ticket_id) from raw_zendesk.ticket_metric_sets")[0] == (
+        len(recent),
+        len(recent),
+    )
     assert (
         duck("select count(*), count(distinct id) from raw_zendesk.satisfaction_ratings")[0][0]
         == duck("select count(distinct id) from raw_zendesk.satisfaction_ratings")[0][0]

@@ -8,7 +8,11 @@ export endpoints 10 requests/min on top; 429 with `Retry-After` (seconds).
   `?cursor=<after_cursor>`: `{tickets, after_cursor, after_url, before_cursor,
   before_url, end_of_stream}`, `per_page` up to 1000, compared with each
   ticket's `generated_timestamp`; the same for `/incremental/users/cursor.json`
-  (compared with `updated_at`).
+  (compared with `updated_at`). `include=metric_sets` on the ticket export
+  sideloads the page's ticket metrics: a top-level `metric_sets` array, one per
+  ticket of the page (`ticket_id`, `solved_at`, `reply_time_in_minutes`
+  {calendar, business}, `first_resolution_time_in_minutes`,
+  `full_resolution_time_in_minutes`, ...; the Ticket Metrics JSON format).
 - `GET /api/v2/ticket_fields`, `GET /api/v2/macros?include=usage_7d,...`,
   `GET /api/v2/satisfaction_ratings?start_time=` with cursor pagination
   (`page[size]` up to 100, `page[after]`; `meta.has_more`, `meta.after_cursor`,
@@ -152,7 +156,7 @@ class ZendeskSandbox(VendorSandbox):
         return body
 
     # --- incremental exports ----------------------------------------------------------------
-    def _incremental(self, req: Request, kind: str, items: list[dict], stamp, render) -> Response:
+    def _incremental(self, req: Request, kind: str, items: list[dict], stamp, render, sideload=None) -> Response:
         if (wait := self.incremental_limiter.acquire()) is not None:
             self._count("rate_limited")
             return self.too_many_requests(wait)
@@ -182,11 +186,32 @@ class ZendeskSandbox(VendorSandbox):
                 "before_cursor": None,
                 "before_url": None,
                 "end_of_stream": len(rest) <= per_page,
+                **(sideload(page) if sideload else {}),
             }
         )
 
+    def _metric_set(self, m: dict) -> dict:
+        return {
+            **{k: iso(v) if isinstance(v, datetime) else v for k, v in m.items()},
+            "url": f"https://passculture.zendesk.com/api/v2/ticket_metrics/{m['id']}.json",
+            "group_stations": 1,
+            "assignee_stations": 0 if m["assigned_at"] is None else 1,
+        }
+
     def incremental_tickets(self, req: Request) -> Response:
-        return self._incremental(req, "tickets", self.tickets, lambda t: _unix(t["updated_at"]), self._ticket)
+        sideloads = set((req.arg("include") or "").split(","))
+
+        def metric_sets(page: list[dict]) -> dict:
+            return {"metric_sets": [self._metric_set(self.data.metric_sets[t["id"]]) for t in page]}
+
+        return self._incremental(
+            req,
+            "tickets",
+            self.tickets,
+            lambda t: _unix(t["updated_at"]),
+            self._ticket,
+            metric_sets if "metric_sets" in sideloads else None,
+        )
 
     def incremental_users(self, req: Request) -> Response:
         return self._incremental(req, "users", self.users, lambda u: _unix(u["updated_at"]), self._user)

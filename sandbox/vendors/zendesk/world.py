@@ -5,6 +5,9 @@ signed up with, a few from another address), venue staff (partners) and a few
 strangers. An agent records the pass Culture user id in the user field
 `user_id` for part of the young requesters, as the support team does.
 Ticket custom fields follow the production account's ids (SOURCES.md §14).
+Each ticket has its Zendesk metric set (the `metric_sets` sideload of the ticket
+export): first reply and solve times in whole minutes after creation, drawn from
+a generator of their own per ticket so that no other draw of the slice moves.
 
 Use through `world.slice("zendesk", build)`.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sandbox.world.generator import WORLD_START, World, _between
@@ -72,11 +75,65 @@ class ZendeskSlice:
     satisfaction_ratings: list[dict]
     groups: list[int]
     brands: list[int]
+    metric_sets: dict[int, dict] = field(default_factory=dict)  # by ticket id
 
 
 def _slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+# business hours of the support desk for the metrics' business-minute values: weekdays 09:00-18:00 UTC
+BUSINESS_HOURS = (9, 18)
+METRIC_ID_BASE = 24_000_000_000
+
+
+def business_minutes(start: datetime, end: datetime) -> int:
+    """Whole minutes of [start, end] inside the business hours (weekdays, 09:00-18:00 UTC)."""
+    seconds = 0.0
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        if day.weekday() < 5:
+            open_, close = day.replace(hour=BUSINESS_HOURS[0]), day.replace(hour=BUSINESS_HOURS[1])
+            seconds += max(0.0, (min(end, close) - max(start, open_)).total_seconds())
+        day += timedelta(days=1)
+    return int(seconds // 60)
+
+
+def metric_set(seed: int, ticket: dict, updated: datetime) -> dict:
+    """The ticket's metric set as Zendesk computes it, consistent with the ticket: the first reply
+    follows creation and precedes the solve and the last update (`updated`, before any CSAT rating);
+    only solved and closed tickets have a solve. Times are whole minutes after creation (Zendesk
+    counts minutes), the business values count the minutes within BUSINESS_HOURS."""
+    rng = random.Random(f"{seed}-zendesk-metrics-{ticket['id']}")
+    created, status = ticket["created_at"], ticket["status"]
+    span = int((updated - created).total_seconds() // 60)  # minutes up to the last (pre-rating) update
+    solve = rng.randint(span // 2, span) if status in ("solved", "closed") else None
+    replied = status != "new" and (status != "open" or rng.random() < 0.7)
+    reply = min(solve if solve is not None else span, max(1, round(rng.expovariate(1 / 480)))) if replied else None
+    reply_at = None if reply is None else created + timedelta(minutes=reply)
+    solved_at = None if solve is None else created + timedelta(minutes=solve)
+    assigned = ticket["assignee_id"] is not None
+    assigned_at = (reply_at or created) if assigned else None
+
+    def minutes(n: int | None, at: datetime | None) -> dict:
+        return {"calendar": n, "business": None if at is None else business_minutes(created, at)}
+
+    return {
+        "id": METRIC_ID_BASE + ticket["id"],
+        "ticket_id": ticket["id"],
+        "created_at": created,
+        "updated_at": max(t for t in (created, reply_at, solved_at) if t is not None),
+        "solved_at": solved_at,
+        "initially_assigned_at": assigned_at,
+        "assigned_at": assigned_at,
+        "latest_comment_added_at": solved_at or reply_at or created,
+        "replies": 0 if reply is None else 1 + (rng.random() < 0.4),
+        "reopens": 0,
+        "reply_time_in_minutes": minutes(reply, reply_at),
+        "first_resolution_time_in_minutes": minutes(solve, solved_at),
+        "full_resolution_time_in_minutes": minutes(solve, solved_at),
+    }
 
 
 def _iso(t: datetime) -> str:
@@ -154,6 +211,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     requester_by_app_user: dict[int, dict] = {}
     requester_by_venue: dict[int, dict] = {}
     tickets, ratings = [], []
+    metric_sets: dict[int, dict] = {}
     n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
     for k in range(n_tickets):
         r = rng.random()
@@ -267,6 +325,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
             "_kind": kind,
         }
         tickets.append(ticket)
+        metric_sets[ticket["id"]] = metric_set(world.seed, ticket, updated)
         if status in ("solved", "closed") and rng.random() < 0.35:
             rated = _between(rng, updated, min(end - timedelta(minutes=1), updated + timedelta(days=3)))
             score = "good" if rng.random() < 0.75 else "bad"
@@ -336,7 +395,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 "usage_30d": u7 * 4 + rng.randint(0, 20),
             }
         )
-    return ZendeskSlice(users, tickets, fields, macros, ratings, groups, brands)
+    return ZendeskSlice(users, tickets, fields, macros, ratings, groups, brands, metric_sets)
 
 
 def iso(t: datetime) -> str:

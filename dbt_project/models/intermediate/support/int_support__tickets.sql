@@ -1,11 +1,19 @@
 -- One row per ticket (deleted tickets left out), with its topic, channel,
--- solved time, latest satisfaction rating and requester profile.
--- solved_at: Zendesk's ticket metrics (solved_at, first reply) are not loaded,
--- so a solved or closed ticket counts as solved at its last update. An update
--- after solving (closing, a CSAT rating) moves it later, never earlier.
+-- first reply and solve times, latest satisfaction rating and requester profile.
+-- First reply and solve come from Zendesk's ticket metrics. Zendesk gives the
+-- first reply as minutes after creation (no timestamp), so first_replied_at is
+-- rebuilt from them. A solved or closed ticket whose metric set has no
+-- solved_at (not loaded yet) falls back to its last update, which an update
+-- after solving (closing, a CSAT rating) moves later, never earlier.
 with tickets as (
 
     select * from {{ ref('stg_zendesk__tickets') }}
+
+),
+
+metric_sets as (
+
+    select * from {{ ref('stg_zendesk__ticket_metric_sets') }}
 
 ),
 
@@ -36,16 +44,56 @@ latest_ratings as (
 
 ),
 
+solves as (
+
+    select
+        tickets.ticket_id,
+        case
+            when tickets.ticket_status in ('solved', 'closed')
+                then coalesce(metric_sets.solved_at, tickets.updated_at)
+        end as solved_at,
+        case
+            when tickets.ticket_status not in ('solved', 'closed') then 'unsolved'
+            when metric_sets.solved_at is not null then 'metric_set'
+            else 'last_update'
+        end as solved_at_source,
+        case
+            when metric_sets.reply_time_calendar_minutes is not null
+                -- cast back: on BigQuery dbt.dateadd returns a DATETIME, not comparable with TIMESTAMPs
+                then cast(
+                    {{ dbt.dateadd('minute', 'metric_sets.reply_time_calendar_minutes', 'tickets.created_at') }}
+                    as {{ dbt.type_timestamp() }}
+                )
+        end as first_replied_at,
+        metric_sets.reply_time_calendar_minutes / 60.0 as first_reply_hours,
+        metric_sets.reply_time_business_minutes / 60.0 as first_reply_business_hours,
+        case
+            when tickets.ticket_status in ('solved', 'closed')
+                then metric_sets.full_resolution_time_business_minutes / 60.0
+        end as resolution_business_hours,
+        metric_sets.replies as reply_count,
+        metric_sets.reopens as reopen_count
+
+    from tickets
+    left join metric_sets on tickets.ticket_id = metric_sets.ticket_id
+
+),
+
 final as (
 
     select
         tickets.ticket_id,
         tickets.created_at,
         cast(tickets.created_at as date) as created_date,
-        case when tickets.ticket_status in ('solved', 'closed') then tickets.updated_at end as solved_at,
-        case
-            when tickets.ticket_status in ('solved', 'closed') then cast(tickets.updated_at as date)
-        end as solved_date,
+        solves.first_replied_at,
+        solves.first_reply_hours,
+        solves.first_reply_business_hours,
+        solves.solved_at,
+        cast(solves.solved_at as date) as solved_date,
+        solves.solved_at_source,
+        solves.resolution_business_hours,
+        solves.reply_count,
+        solves.reopen_count,
         tickets.updated_at,
         tickets.ticket_status,
         tickets.ticket_status in ('solved', 'closed') as is_solved,
@@ -72,6 +120,7 @@ final as (
         requesters.department_code
 
     from tickets
+    inner join solves on tickets.ticket_id = solves.ticket_id
     left join latest_ratings
         on
             tickets.ticket_id = latest_ratings.ticket_id

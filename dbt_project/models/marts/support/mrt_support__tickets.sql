@@ -1,4 +1,6 @@
--- One row per ticket. Durations are plain (calendar) hours, not business hours.
+-- One row per ticket. first_reply_hours and resolution_hours are plain
+-- (calendar) hours; the *_business_hours variants count Zendesk's business
+-- minutes (the account's schedule) only.
 with tickets as (
 
     select * from {{ ref('int_support__tickets') }}
@@ -11,9 +13,16 @@ final as (
         ticket_id,
         created_at,
         created_date,
+        first_replied_at,
         solved_at,
         solved_date,
+        solved_at_source,
+        first_reply_hours,
         {{ dbt.datediff('created_at', 'solved_at', 'second') }} / 3600.0 as resolution_hours,
+        first_reply_business_hours,
+        resolution_business_hours,
+        reply_count,
+        reopen_count,
         ticket_status,
         is_solved,
         channel,
