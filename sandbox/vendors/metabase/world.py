@@ -7,7 +7,7 @@ database, cards that query the regional marts, dashboards laid out with those
 cards, and query executions over time (dashboards views, ad-hoc questions,
 a few errors, cache hits). Everything has a creation time, and cards and
 dashboards get edited or archived later, so `as_of(t)` gives the application
-database as it stood at `t` (what `metabase_appdb.write_metabase_db` writes).
+database as it stood at `t` (what `app_database.write_metabase_db` writes).
 
 Size at scale 1.0: about 15 users, 70 cards, 14 dashboards, 4,000 query executions.
 """
