@@ -1,9 +1,10 @@
 -- One row per month x department (every department of geo_departments,
 -- including the unknown member '-1'), from the first deposit month to the
 -- last activity month. Users are placed in their CURRENT department.
-with months as (
+-- A wide view of the user-side KPI building blocks, which compute each figure once.
+with kpis as (
 
-    select * from {{ ref('int_regional__months') }}
+    select * from {{ ref('int_regional__department_monthly_kpis') }}
 
 ),
 
@@ -13,114 +14,53 @@ departments as (
 
 ),
 
-user_monthly_activity as (
-
-    select * from {{ ref('int_regional__user_monthly_activity') }}
-
-),
-
-user_location as (
-
-    select * from {{ ref('int_geo__user_location') }}
-
-),
-
-department_monthly_activity as (
+user_side as (
 
     select
-        user_monthly_activity.activity_month,
-        user_location.department_code,
-        sum(case when user_monthly_activity.is_new_beneficiary then 1 else 0 end) as new_beneficiaries,
-        sum(case when user_monthly_activity.is_active_beneficiary then 1 else 0 end) as active_beneficiaries,
-        sum(user_monthly_activity.bookings) as bookings,
-        sum(user_monthly_activity.amount_spent) as amount_spent,
-        sum(user_monthly_activity.credit_granted) as credit_granted
+        month,
+        department_code,
+        sum(case when kpi_name = 'beneficiaries_new' then numerator end) as new_beneficiaries,
+        sum(case when kpi_name = 'beneficiaries_active' then numerator end) as active_beneficiaries,
+        sum(case when kpi_name = 'bookings_user_side' then numerator end) as bookings,
+        sum(case when kpi_name = 'spend_user_side' then numerator end) as amount_spent,
+        -- the credit-spent share's parts are the running totals
+        sum(case when kpi_name = 'beneficiaries_credit_spent_share' then denominator end) as credit_granted_to_date,
+        sum(case when kpi_name = 'beneficiaries_credit_spent_share' then numerator end) as amount_spent_to_date
 
-    from user_monthly_activity
-    inner join user_location
-        on user_monthly_activity.user_id = user_location.user_id
+    from kpis
+    where
+        kpi_name in (
+            'beneficiaries_new',
+            'beneficiaries_active',
+            'bookings_user_side',
+            'spend_user_side',
+            'beneficiaries_credit_spent_share'
+        )
     group by 1, 2
-
-),
-
-spine as (
-
-    select
-        months.month,
-        departments.department_code,
-        departments.department_name,
-        departments.region_code,
-        departments.region_name,
-        departments.academy_code,
-        departments.academy_name
-
-    from months
-    cross join departments
-
-),
-
-monthly as (
-
-    select
-        spine.month,
-        spine.department_code,
-        spine.department_name,
-        spine.region_code,
-        spine.region_name,
-        spine.academy_code,
-        spine.academy_name,
-        coalesce(activity.new_beneficiaries, 0) as new_beneficiaries,
-        coalesce(activity.active_beneficiaries, 0) as active_beneficiaries,
-        coalesce(activity.bookings, 0) as bookings,
-        coalesce(activity.amount_spent, 0) as amount_spent,
-        coalesce(activity.credit_granted, 0) as credit_granted
-
-    from spine
-    left join department_monthly_activity as activity
-        on
-            spine.month = activity.activity_month
-            and spine.department_code = activity.department_code
-
-),
-
-cumulated as (
-
-    select
-        *,
-        sum(credit_granted) over (
-            partition by department_code
-            order by month
-            rows between unbounded preceding and current row
-        ) as credit_granted_to_date,
-        sum(amount_spent) over (
-            partition by department_code
-            order by month
-            rows between unbounded preceding and current row
-        ) as amount_spent_to_date
-
-    from monthly
 
 ),
 
 final as (
 
     select
-        month,
-        department_code,
-        department_name,
-        region_code,
-        region_name,
-        academy_code,
-        academy_name,
-        new_beneficiaries,
-        active_beneficiaries,
-        bookings,
-        amount_spent,
-        credit_granted_to_date,
-        amount_spent_to_date,
-        {{ safe_divide('amount_spent_to_date', 'credit_granted_to_date') }} as share_of_credit_spent
+        user_side.month,
+        user_side.department_code,
+        departments.department_name,
+        departments.region_code,
+        departments.region_name,
+        departments.academy_code,
+        departments.academy_name,
+        cast(user_side.new_beneficiaries as {{ dbt.type_bigint() }}) as new_beneficiaries,
+        cast(user_side.active_beneficiaries as {{ dbt.type_bigint() }}) as active_beneficiaries,
+        cast(user_side.bookings as {{ dbt.type_bigint() }}) as bookings,
+        user_side.amount_spent,
+        user_side.credit_granted_to_date,
+        user_side.amount_spent_to_date,
+        {{ safe_divide('user_side.amount_spent_to_date', 'user_side.credit_granted_to_date') }} as share_of_credit_spent
 
-    from cumulated
+    from user_side
+    inner join departments
+        on user_side.department_code = departments.department_code
 
 )
 
