@@ -1,8 +1,8 @@
 """The quality gates on a small warehouse: clean data passes; each fault injected into a copy of the
 warehouse blocks the right gate and names the table, the expectation and what was observed.
 
-One warehouse per module: the app database and API Adresse (what the two marts built today read)
-loaded by dlt, then `dbt build` of those marts; every fault goes into its own copy of that home
+One warehouse per module: the sources the two marts read (the app database, API Adresse, and Adage,
+DMS, Qualtrics and Sirene for the regional KPIs) loaded by dlt, then `dbt build` of those marts; every fault goes into its own copy of that home
 (warehouse, validation results and row-count history).
 """
 
@@ -26,7 +26,7 @@ from tests.conftest import SALT
 from warehouse import Settings
 from warehouse.dbt import dbt
 
-SOURCES = ["app", "api_adresse"]
+SOURCES = ["app", "api_adresse", "adage", "dms", "qualtrics", "sirene"]
 MARTS = ["mrt_regional__beneficiaries_monthly", "mrt_ml__compliance_training_offers"]
 
 
@@ -88,7 +88,7 @@ def _blocking(result: GateResult) -> list[str]:
 def test_clean_data_passes_both_gates_and_writes_data_docs(built):
     assert built.raw.passed, _blocking(built.raw)
     assert built.marts.passed, _blocking(built.marts)
-    # every raw table of both sources and both marts were validated, with something to say about each
+    # every raw table of every source and both marts were validated, with something to say about each
     assert built.raw.tables >= 10 and built.raw.expectations > 100
     assert built.marts.tables == 2 and built.marts.expectations >= 10
     assert built.raw.docs == built.home / "reports" / "quality" / "index.html" and built.raw.docs.exists()
