@@ -17,13 +17,16 @@ and `x-sib-ratelimit-reset` (seconds), no Retry-After.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sandbox.framework import Request, Response, VendorSandbox
 from sandbox.world.campaigns import build
 
 PARIS = ZoneInfo("Europe/Paris")
+UTC = ZoneInfo("UTC")
 MAX_CAMPAIGNS = 100
 MAX_EVENTS = 5000
 EVENTS = ("delivered", "opened", "unsubscribed", "clicks", "hardBounces", "softBounces", "requests")
@@ -34,7 +37,7 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
 
 
 def _when(t, millis: bool) -> str:
-    local = t.replace(tzinfo=ZoneInfo("UTC")).astimezone(PARIS)
+    local = t.replace(tzinfo=UTC).astimezone(PARIS)
     return local.isoformat(timespec="milliseconds" if millis else "seconds")
 
 
@@ -47,7 +50,21 @@ class BrevoSandbox(VendorSandbox):
         mkt = world.slice("marketing", build)
         self.newsletters = sorted(mkt.newsletters, key=lambda n: n["sentDate"], reverse=True)  # Brevo: newest first
         self.templates = mkt.templates
-        self.events = mkt.email_events
+        # events in date order with their Paris day beside them: a window is found by bisection and
+        # each (window, filters) list is kept for the pages that follow, not rescanned per page
+        self.events = sorted(mkt.email_events, key=lambda e: e["date"])
+        self._days = [e["date"].replace(tzinfo=UTC).astimezone(PARIS).date() for e in self.events]
+        self._matching = lru_cache(maxsize=8)(self._newest_first)
+
+    def _newest_first(self, start: date, end: date, event: str | None, template: str | None) -> list[dict]:
+        window = self.events[bisect_left(self._days, start) : bisect_right(self._days, end)]
+        items = [
+            e
+            for e in window
+            if (event is None or e["event"] == event) and (template is None or str(e["templateId"]) == template)
+        ]
+        items.reverse()
+        return items
 
     @classmethod
     def client_config(cls, base_url, api_key, files_dir):
@@ -220,14 +237,7 @@ class BrevoSandbox(VendorSandbox):
             return _error(400, "invalid_parameter", f"event must be one of {', '.join(EVENTS)}")
         template = req.arg("templateId")
         # Brevo filters on the day in its own (Paris) time zone, newest first
-        items = [
-            e
-            for e in self.events
-            if start <= e["date"].replace(tzinfo=ZoneInfo("UTC")).astimezone(PARIS).date() <= end
-            and (event is None or e["event"] == event)
-            and (template is None or str(e["templateId"]) == template)
-        ]
-        items.reverse()
+        items = self._matching(start, end, event, template)
         page = items[offset : offset + limit]
         if not page:
             return Response.json({})

@@ -208,6 +208,9 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         )
         for i in range(1, 9)
     ]
+    # lookups built once: a scan of venues and offerers per partner ticket made this slice O(scale^2)
+    venue_offerer = {v["id"]: v["managingOffererId"] for v in world.venues}
+    offerer_siren = {o["id"]: o["siren"] for o in world.offerers}
     requester_by_app_user: dict[int, dict] = {}
     requester_by_venue: dict[int, dict] = {}
     tickets, ratings = [], []
@@ -276,11 +279,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 value = rng.sample(options, rng.randint(0, 2)) if (fid != 13689298822684 or group == groups[2]) else []
             elif ftype == "text":
                 value = (
-                    next(
-                        o
-                        for o in world.offerers
-                        if o["id"] == next(v for v in world.venues if v["id"] == req["_venue_id"])["managingOffererId"]
-                    )["siren"]
+                    offerer_siren[venue_offerer[req["_venue_id"]]]
                     if kind == "partner" and rng.random() < 0.5
                     else None
                 )
