@@ -128,6 +128,13 @@ def _catalogue(world: World, rng: random.Random) -> list[dict]:
 def _installs(world: World, rng: random.Random, campaigns: list[dict]):
     """One install per user who has the app (85%), a few hours to 3 days before sign-up."""
     installs, organic, platform_of = [], [], {}
+    # campaigns live on each day, in catalogue order: a scan of the whole catalogue per user was O(scale^2)
+    live_on: dict[date, list[dict]] = {}
+    for c in campaigns:
+        day = c["start"].date()
+        while day <= (c["end"] + timedelta(days=60)).date():
+            live_on.setdefault(day, []).append(c)
+            day += timedelta(days=1)
     for u in world.users:
         if rng.random() > 0.85:
             continue
@@ -135,7 +142,7 @@ def _installs(world: World, rng: random.Random, campaigns: list[dict]):
         platform_of[u.id] = platform
         at = max(WORLD_START, u.created_at - timedelta(minutes=rng.randint(5, 3 * 24 * 60)))
         # a campaign keeps bringing installs for a while after it ends (re-engagement, word of mouth)
-        live = [c for c in campaigns if c["start"] <= at <= c["end"] + timedelta(days=60)]
+        live = [c for c in live_on.get(at.date(), ()) if c["start"] <= at <= c["end"] + timedelta(days=60)]
         record = {
             "user_id": u.id,
             "platform": platform,
