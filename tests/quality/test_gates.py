@@ -2,8 +2,8 @@
 warehouse blocks the right gate and names the table, the expectation and what was observed.
 
 One warehouse per module: the sources the two marts read (the app database, API Adresse, and Adage,
-DMS, Qualtrics and Sirene for the regional KPIs) loaded by dlt, then `dbt build` of those marts; every fault goes into its own copy of that home
-(warehouse, validation results and row-count history).
+DMS, Qualtrics and Sirene for the regional KPIs) loaded by dlt, then `dbt build` of those marts;
+every fault goes into its own copy of that home (warehouse, validation results and row-count history).
 """
 
 from __future__ import annotations
