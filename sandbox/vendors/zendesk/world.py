@@ -279,9 +279,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 value = rng.sample(options, rng.randint(0, 2)) if (fid != 13689298822684 or group == groups[2]) else []
             elif ftype == "text":
                 value = (
-                    offerer_siren[venue_offerer[req["_venue_id"]]]
-                    if kind == "partner" and rng.random() < 0.5
-                    else None
+                    offerer_siren[venue_offerer[req["_venue_id"]]] if kind == "partner" and rng.random() < 0.5 else None
                 )
             else:
                 value = rng.choice(options) if rng.random() < 0.85 else None
