@@ -30,13 +30,14 @@ import io
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dlt
 import jwt
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.filesystem import FileItemDict, filesystem
+from requests import Response
 from requests.auth import AuthBase
 
 from .hints import column
@@ -199,13 +200,18 @@ def apple_check(response) -> Problem | None:
     return None
 
 
-def _quota_pause(response) -> float:
-    """App Store Connect counts calls per hour (`X-Rate-Limit: user-hour-lim:3600;user-hour-rem:N`)."""
-    m = re.search(r"user-hour-rem:(\d+)", response.headers.get("X-Rate-Limit", ""))
-    if m and int(m.group(1)) < 5:
-        log.warning("%s: App Store Connect hourly quota nearly spent, pausing 60 s", VENDOR)
-        return 60.0
-    return 0.0
+def _quota_pause(seconds: float) -> Callable[[Response], float]:
+    """App Store Connect counts calls per hour (`X-Rate-Limit: user-hour-lim:3600;user-hour-rem:N`):
+    with fewer than 5 calls left, pause `seconds` before the next one."""
+
+    def pause(response: Response) -> float:
+        m = re.search(r"user-hour-rem:(\d+)", response.headers.get("X-Rate-Limit", ""))
+        if m and int(m.group(1)) < 5:
+            log.warning("%s: App Store Connect hourly quota nearly spent, pausing %.0f s", VENDOR, seconds)
+            return seconds
+        return 0.0
+
+    return pause
 
 
 def _previous_month_start(d: date) -> date:
@@ -223,6 +229,7 @@ def downloads(
     start_date: str | None = None,
     end_date: str | None = None,
     calls_per_hour: int = 3600,
+    quota_pause_seconds: float = 60.0,
     timeout: float = 60,
     max_attempts: int = MAX_ATTEMPTS,
 ):
@@ -234,7 +241,7 @@ def downloads(
         limiter=RateLimiter(calls_per_hour, 3600.0, spread=False),  # an hourly budget, not a pace
         check=apple_check,
         describe=_apple_detail,
-        pause_after=_quota_pause,
+        pause_after=_quota_pause(quota_pause_seconds),
         timeout=timeout,
         max_attempts=max_attempts,
         secrets=[private_key],

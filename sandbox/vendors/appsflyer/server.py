@@ -140,7 +140,8 @@ class AppsflyerSandbox(VendorSandbox):
     @classmethod
     def client_config(cls, base_url, api_key, files_dir):
         # the world's history starts in 2023: backfill it in year-long windows
-        # (the real API caps raw windows at 60/31 days)
+        # (the real API caps raw windows at 60/31 days); a retried aggregate call need not wait the real
+        # minute per report: the sandbox allows 60 calls a minute in all
         return {
             "base_url": base_url,
             "api_token": api_key,
@@ -148,6 +149,7 @@ class AppsflyerSandbox(VendorSandbox):
             "start_date": "2023-01-01",
             "installs_window_days": "366",
             "events_window_days": "366",
+            "calls_per_minute": "60",
         }
 
     def routes(self):

@@ -129,6 +129,7 @@ class DownloadsSandbox(VendorSandbox):
             "google_play_bucket_url": (Path(files_dir) / "google_play").resolve().as_uri(),
             "start_date": "2026-08-01",
             "end_date": "2026-10-31",
+            "quota_pause_seconds": "1",  # the sandbox's hourly quota is its own: no need to wait a real minute
         }
 
     def routes(self):
