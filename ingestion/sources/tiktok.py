@@ -19,8 +19,8 @@ layer (`business_check`, one retry budget), raised for anything else with its
 `message` and `request_id`, never read as "no data". The video list is dlt's
 cursor paginator (`data.cursor` + `data.has_more`).
 
-Window: like Instagram, the first run loads `start_date`..`end_date` (default
-ds-7..ds), later runs re-pull from `lookback_days` before the last end; rows merge
+Window: like Instagram, the first run loads `start_date`..`end_date` (default:
+`lookback_days` before yesterday to yesterday), later runs re-pull from `lookback_days` before the last end; rows merge
 on (business_id, date[, hour]) so re-pulled days replace. The video list (cursor +
 has_more) is a snapshot merged on item_id.
 """
