@@ -19,6 +19,7 @@ from dlt.common.pipeline import LoadInfo
 from warehouse import Settings
 
 from .registry import SOURCES
+from .sources.http import scrub
 
 log = logging.getLogger("pcdata.ingestion")
 
@@ -130,4 +131,4 @@ def _package_rows(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]
 def _root_cause(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    return f"{type(exc).__name__}: {exc}"
+    return scrub(f"{type(exc).__name__}: {exc}")

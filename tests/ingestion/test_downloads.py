@@ -134,7 +134,8 @@ def test_the_row_key_is_the_one_loaded_before_for_a_report_without_drift():
     from sandbox.vendors.downloads.server import APPLE_COLUMNS
 
     values = [f"v{i}" for i in range(len(APPLE_COLUMNS))]
-    values[APPLE_COLUMNS.index("Units")] = "3"
+    for measure, value in (("Units", "3"), ("Developer Proceeds", "0"), ("Customer Price", "0")):
+        values[APPLE_COLUMNS.index(measure)] = value
     tsv = "\t".join(APPLE_COLUMNS) + "\n" + "\t".join(values) + "\n"
     drifted = "\t".join((*APPLE_COLUMNS, "Store Region")) + "\n" + "\t".join((*values, "EU")) + "\n"
     (row,) = parse_sales_tsv(tsv.encode(), date(2026, 10, 1), None)
