@@ -120,7 +120,7 @@ def _package_rows(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]
     for load_id in load_ids:
         info = pipeline.get_load_package_info(load_id)
         for state in ("new_jobs", "started_jobs", "completed_jobs"):  # completed: loaded before the kill
-            for job in info.jobs.get(state, []):  # type: ignore[call-overload]
+            for job in info.jobs.get(state, []):
                 table = job.job_file_info.table_name
                 if table.startswith("_dlt") or not job.file_path.endswith(".parquet"):
                     continue

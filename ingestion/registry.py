@@ -77,8 +77,9 @@ def _sirene(runner: Runner):
 
 def _tiktok(runner: Runner):
     # the rotated refresh token's durable copy: beside the pipelines unless configured elsewhere
-    token_file = dlt.config.get("sources.tiktok.token_file") or runner.settings.home / "credentials" / "tiktok.json"
-    return tiktok(token_file=str(token_file))
+    token_file: str | None = dlt.config.get("sources.tiktok.token_file")
+    token_file = token_file or str(runner.settings.home / "credentials" / "tiktok.json")
+    return tiktok(token_file=token_file)
 
 
 def _metabase(runner: Runner):

@@ -150,7 +150,7 @@ def token_check(response) -> Problem | None:
         )
     if not isinstance(body, dict):
         return None
-    data = body.get("data") if isinstance(body.get("data"), dict) else body
+    data: dict = body["data"] if isinstance(body.get("data"), dict) else body
     if body.get("code") in RETRY_CODES and not data.get("access_token"):
         return Problem(f"code {body['code']}: {body.get('message', '')}", retry=True)
     return None
@@ -275,7 +275,7 @@ class _Login:
             body = response.json()
             if not isinstance(body, dict) or "code" not in body:
                 return _Answer(error="an answer without the {code, message, request_id, data} envelope")
-            data = body.get("data") if isinstance(body.get("data"), dict) else {}
+            data: dict = body["data"] if isinstance(body.get("data"), dict) else {}
             if body["code"] != 0:
                 error = f"code {body['code']}: {body.get('message', '')} (request_id {body.get('request_id', '?')})"
                 return _Answer(error=error, refused=True)
