@@ -223,7 +223,10 @@ class _Login:
         """Trade the refresh token for an access token (once a run); keep the rotated refresh token."""
         if self.auth is not None:
             return self.auth
-        state = dlt.current.source_state()
+        with self.store.exclusive():  # read the newest token, refresh, write the rotated one: one run at a time
+            return self._refresh(dlt.current.source_state())
+
+    def _refresh(self, state: dict) -> APIKeyAuth:
         candidates = self._candidates(state)
         self.http.add_secrets(*(t.token for t in candidates))
         refused = []
@@ -242,12 +245,16 @@ class _Login:
             # first the durable copy: from now on the token sent is dead, whatever happens to this run
             try:
                 issued_at = self.store.save(rotated)
-            except OSError as exc:
-                raise TikTokError(
-                    f"{VENDOR}: the rotated refresh token could not be written to {self.store.path}"
-                    f" ({type(exc).__name__}: {exc.strerror or exc}); it lives on only in this run's state:"
-                    " fix the path (sources.tiktok.token_file) before the next run"
-                ) from None
+            except OSError as exc:  # the run goes on: its state, committed with the load, still keeps the token
+                issued_at = datetime.now(UTC).isoformat()
+                log.error(
+                    "%s: the rotated refresh token could not be written to %s (%s: %s); only this run's state"
+                    " keeps it, and a failure of this run would need a re-authorisation: fix sources.tiktok.token_file",
+                    VENDOR,
+                    self.store.path,
+                    type(exc).__name__,
+                    exc.strerror or exc,
+                )
             state["refresh_token"] = self.store.fernet.encrypt(rotated.encode()).decode()
             state["refresh_token_rotated_at"] = issued_at
             state["refresh_expires_in"] = answer.refresh_expires_in

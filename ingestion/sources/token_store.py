@@ -7,12 +7,16 @@ and discarded when the run fails), so the token is also written here, the moment
 it is issued: a small file, Fernet-encrypted with a key derived from the client
 secret (the file alone is useless), replaced atomically (write, fsync, rename) so
 that a crash leaves the old or the new token, never half of one, readable by its
-owner only.
+owner only. `exclusive()` holds a lock file while a run refreshes and writes, so two runs
+at once (a demo and a manual ingest) refresh one after the other, the second with the
+token the first wrote, instead of each killing the other's token.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -46,6 +50,20 @@ class TokenStore:
         self.path = Path(path) if path else None
         self.fernet = fernet
         self.vendor = vendor
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        """One refresher at a time on this token (an advisory lock beside the token file)."""
+        if self.path is None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def load(self) -> StoredToken | None:
         if self.path is None or not self.path.exists():
