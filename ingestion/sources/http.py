@@ -265,6 +265,7 @@ class VendorHttp:
         pause_after: Callable[[Response], float] | None = None,
     ):
         self.vendor = vendor
+        self.timeout = timeout
         self.max_attempts = max(1, int(max_attempts))
         self.wait_headers = ("Retry-After", *wait_headers)
         self.default_wait = default_wait
@@ -391,7 +392,7 @@ class VendorHttp:
                 _scrub_exchange(request, None)
                 failure = self.error(
                     f"{self.vendor}: {where} on {_host(request)} failed after retries ({self.max_attempts} attempts):"
-                    f" {_what_failed(exc, kwargs.get('timeout'))} [{type(exc).__name__}]"
+                    f" {_what_failed(exc, kwargs.get('timeout') or self.timeout)} [{type(exc).__name__}]"
                 )
             # raised outside the except blocks: no chained exception (requests' print the URL, and
             # dlt's trace keeps every exception of a chain, suppressed contexts included)

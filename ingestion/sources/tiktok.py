@@ -83,6 +83,7 @@ BUSINESS_REFRESH_PATH = "tt_user/oauth2/refresh_token/"
 RETRY_CODES = {40100, 50000, 50002, 51001}
 AUTH_CODES = {40001, 40104, 40105, 40102}
 MAX_RANGE_DAYS = 30
+REAUTHORISE_WARNING_DAYS = 30  # a refresh token does not outlive its first grant (a year): say so a month ahead
 
 
 DAILY_COLUMNS: TTableSchemaColumns = {
@@ -258,6 +259,13 @@ class _Login:
             state["refresh_token"] = self.store.fernet.encrypt(rotated.encode()).decode()
             state["refresh_token_rotated_at"] = issued_at
             state["refresh_expires_in"] = answer.refresh_expires_in
+            if answer.refresh_expires_in is not None and answer.refresh_expires_in < REAUTHORISE_WARNING_DAYS * 86400:
+                log.warning(
+                    "%s: the refresh token expires in %d days: re-authorise the app before then"
+                    " and set sources.tiktok.refresh_token",
+                    VENDOR,
+                    answer.refresh_expires_in // 86400,
+                )
             self.auth = APIKeyAuth(name="Access-Token", api_key=answer.access_token, location="header")
             self.open_id = answer.open_id
             return self.auth

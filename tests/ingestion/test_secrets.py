@@ -85,3 +85,14 @@ def test_a_refused_connection_names_the_vendor_host_and_endpoint(settings, monke
     message = str(err.value)
     assert f"{source}: " in message and f"127.0.0.1:{port}" in message and "connection refused" in message
     assert _leaks([s for s in secrets if len(s) >= 6], err, caplog, settings) == []
+
+
+def test_a_timeout_says_so_with_the_vendor_host_and_endpoint(settings, vendor, monkeypatch):
+    monkeypatch.setenv("SOURCES__ADAGE__TIMEOUT", "0.5")
+    monkeypatch.setenv("SOURCES__ADAGE__MAX_ATTEMPTS", "1")
+    vendor("adage").faults(latency_ms=2000)
+    with pytest.raises(IngestionFailed) as err:
+        Runner(settings).run("adage")
+    message = str(err.value)
+    assert "adage: GET " in message and "/partenaire-culturel" in message and "127.0.0.1" in message
+    assert "timed out waiting for the answer after 0.5s" in message
