@@ -8,8 +8,9 @@ insert-values.
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dlt
 import sqlalchemy as sa
@@ -18,6 +19,9 @@ from dlt.common.pipeline import LoadInfo
 from warehouse import Settings
 
 from .registry import SOURCES
+from .sources.http import scrub
+
+log = logging.getLogger("pcdata.ingestion")
 
 
 @dataclass
@@ -27,6 +31,9 @@ class LoadResult:
     rows_loaded: dict[str, int]  # this run, per table
     seconds: float
     load_info: LoadInfo
+    # rows per table of load packages an interrupted run (e.g. killed during its load) left behind,
+    # finished before this run extracted anything
+    finished_pending: dict[str, int] = field(default_factory=dict)
 
 
 class IngestionFailed(RuntimeError):
@@ -66,22 +73,62 @@ class Runner:
         return pipeline.dataset().query(f"select {columns} from {table}").fetchall()
 
     def run(self, source: str) -> LoadResult:
+        """Load a source: first whatever an interrupted run left pending, then this run's data."""
         spec = SOURCES[source]
         started = time.monotonic()
         try:
             pipeline = self.pipeline(source)
+            pending = self._finish_pending(pipeline)
             info = pipeline.run(spec.build(self), loader_file_format="parquet")
         except Exception as exc:
             raise IngestionFailed(f"ingest {source} failed: {_root_cause(exc)}") from exc
-        # a run that only finished a package left pending by a killed run normalised nothing
         trace = pipeline.last_trace
         normalized = trace.last_normalize_info if trace is not None else None
         counts = normalized.row_counts if normalized is not None else {}
         rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
-        return LoadResult(source, spec.dataset, rows, time.monotonic() - started, info)
+        return LoadResult(source, spec.dataset, rows, time.monotonic() - started, info, pending)
+
+    def _finish_pending(self, pipeline: dlt.Pipeline) -> dict[str, int]:
+        """Load the packages a killed or failed run left (extracted or normalised, not loaded), and say so.
+
+        dlt's `run` would load them and return WITHOUT extracting this run's data; loading them
+        first, explicitly, keeps `run` doing what it says. Their jobs are idempotent (merge keys,
+        delete-insert), so a package that was half loaded when the run died loads again whole.
+        """
+        if not pipeline.has_pending_data:
+            return {}
+        if pipeline.list_extracted_load_packages():
+            pipeline.normalize()
+        load_ids = list(pipeline.list_normalized_load_packages())
+        rows = _package_rows(pipeline, load_ids)
+        pipeline.load()
+        log.warning(
+            "%s: finished %d load package(s) left by an interrupted run (%s): %s",
+            pipeline.pipeline_name,
+            len(load_ids),
+            ", ".join(load_ids),
+            ", ".join(f"{t} {n}" for t, n in sorted(rows.items())) or "no rows",
+        )
+        return rows
+
+
+def _package_rows(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
+    """Rows per table in normalised packages, from their parquet files' metadata (nothing is read)."""
+    import pyarrow.parquet as pq
+
+    rows: dict[str, int] = {}
+    for load_id in load_ids:
+        info = pipeline.get_load_package_info(load_id)
+        for state in ("new_jobs", "started_jobs", "completed_jobs"):  # completed: loaded before the kill
+            for job in info.jobs.get(state, []):
+                table = job.job_file_info.table_name
+                if table.startswith("_dlt") or not job.file_path.endswith(".parquet"):
+                    continue
+                rows[table] = rows.get(table, 0) + pq.ParquetFile(job.file_path).metadata.num_rows
+    return rows
 
 
 def _root_cause(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    return f"{type(exc).__name__}: {exc}"
+    return scrub(f"{type(exc).__name__}: {exc}")

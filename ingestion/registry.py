@@ -1,10 +1,16 @@
-"""Every source the platform loads: its raw dataset, what it needs first, how to build it.
+"""Every source the platform loads: its raw dataset, what it needs first, how to build it,
+and what each run asks again (its window and overlap).
 
 Adding a source: a module in `sources/`, then one `SourceSpec` here.
+
+The window is stated here and only here, from the source's own settings: `_setting(source, name)`
+reads the default off the source function, so the sentence cannot drift from what runs (a
+configured value overrides the default as for any dlt setting; the sentence names the setting).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,9 +41,19 @@ if TYPE_CHECKING:
 class SourceSpec:
     name: str
     dataset: str
-    description: str
+    about: str
     build: Callable[[Runner], object]  # -> a dlt source
     needs: tuple[str, ...] = ()  # sources whose raw data this one reads to know what to ask
+    window: str = ""  # what each run asks again: the one statement of the source's window and overlap
+
+    @property
+    def description(self) -> str:
+        return f"{self.about}. Each run: {self.window}" if self.window else self.about
+
+
+def _setting(source: Callable, name: str) -> str:
+    """`name=<default>` of a source's setting, read off its signature."""
+    return f"{name}={inspect.signature(source).parameters[name].default}"
 
 
 def _app(runner: Runner):
@@ -59,6 +75,13 @@ def _sirene(runner: Runner):
     )
 
 
+def _tiktok(runner: Runner):
+    # the rotated refresh token's durable copy: beside the pipelines unless configured elsewhere
+    token_file: str | None = dlt.config.get("sources.tiktok.token_file")
+    token_file = token_file or str(runner.settings.home / "credentials" / "tiktok.json")
+    return tiktok(token_file=token_file)
+
+
 def _metabase(runner: Runner):
     credentials: str | None = dlt.secrets.get("sources.metabase.app_db_credentials")
     if not credentials:
@@ -78,6 +101,7 @@ SOURCES: dict[str, SourceSpec] = {
             "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings,"
             " tracking events",
             _app,
+            window="every table from its update timestamp's last value (rows changed since the last run), merged on id",
         ),
         SourceSpec(
             "api_adresse",
@@ -85,6 +109,10 @@ SOURCES: dict[str, SourceSpec] = {
             "API Adresse geocoding of the users' addresses",
             _api_adresse,
             needs=("app",),
+            window=(
+                "users whose address is new or changed since its last geocoding (hash), at most "
+                f"{_setting(api_adresse, 'max_rows_per_run')}; rows answered error again"
+            ),
         ),
         SourceSpec(
             "sirene",
@@ -92,18 +120,27 @@ SOURCES: dict[str, SourceSpec] = {
             "INSEE Sirene legal units and establishments of offerers and venues",
             _sirene,
             needs=("app",),
+            window=(
+                f"SIRENs/SIRETs never looked up or looked up more than {_setting(sirene, 'refresh_days')} "
+                f"days ago, at most {_setting(sirene, 'max_per_run')} of each"
+            ),
         ),
         SourceSpec(
             "zendesk",
             "raw_zendesk",
             "Zendesk Support tickets (custom fields by name), users (email hashed), macros with usage, CSAT",
             lambda runner: zendesk(),
+            window="the incremental exports from their last cursor (no overlap: the cursor is Zendesk's own)",
         ),
         SourceSpec(
             "appsflyer",
             "raw_appsflyer",
             "AppsFlyer Pull API: raw installs and in-app events, daily and partner reports (iOS and Android)",
             lambda runner: appsflyer(),
+            window=(
+                f"from start_date, then the last {_setting(appsflyer, 'repull_days')} days already "
+                "loaded again, up to yesterday (UTC)"
+            ),
         ),
         SourceSpec(
             "adage",
@@ -111,6 +148,10 @@ SOURCES: dict[str, SourceSpec] = {
             "Adage (Éducation nationale): cultural partners matching venues, involved students per department,"
             " academy and region",
             lambda runner: adage(),
+            window=(
+                f"partners modified since the newest seen, less {_setting(adage, 'lookback_hours')} "
+                "hours; involved students: the configured school years"
+            ),
         ),
         SourceSpec(
             "dms",
@@ -118,6 +159,10 @@ SOURCES: dict[str, SourceSpec] = {
             "Démarches Simplifiées (GraphQL): dossiers of the pass Culture démarches (jeunes and pro),"
             " with applicant geography and SIRET",
             lambda runner: dms(),
+            window=(
+                "per démarche, dossiers modified since the newest seen, less "
+                f"{_setting(dms, 'lookback_minutes')} minutes"
+            ),
         ),
         SourceSpec(
             "contentful",
@@ -125,6 +170,7 @@ SOURCES: dict[str, SourceSpec] = {
             "Contentful CDA: the app home page CMS (home pages, modules, playlists of offers and venues),"
             " links and tags",
             lambda runner: contentful(),
+            window="a full snapshot of the configured content types",
         ),
         SourceSpec(
             "metabase",
@@ -132,6 +178,10 @@ SOURCES: dict[str, SourceSpec] = {
             "Metabase: cards, dashboards, collections, users (email hashed),"
             " query executions (app DB) and permissions (REST)",
             _metabase,
+            window=(
+                "cards, dashboards, users and query executions since their last updated_at/started_at; "
+                "permissions a snapshot"
+            ),
         ),
         SourceSpec(
             "instagram",
@@ -139,13 +189,20 @@ SOURCES: dict[str, SourceSpec] = {
             "Instagram Graph API: daily account insights (views, reach, follower_count...), account counters,"
             " posts with lifetime insights",
             lambda runner: instagram(),
+            window=(
+                f"days from {_setting(instagram, 'lookback_days')} before the last end to yesterday; "
+                f"posts published within {_setting(instagram, 'post_refresh_days')} days of it re-read"
+            ),
         ),
         SourceSpec(
             "tiktok",
             "raw_tiktok",
             "TikTok Business API: account daily metrics, hourly audience,"
-            " videos (refresh-token rotation kept in state)",
-            lambda runner: tiktok(),
+            " videos (the rotated refresh token written to an encrypted token file at once)",
+            _tiktok,
+            window=(
+                f"days from {_setting(tiktok, 'lookback_days')} before the last end to yesterday; videos a snapshot"
+            ),
         ),
         SourceSpec(
             "downloads",
@@ -153,24 +210,36 @@ SOURCES: dict[str, SourceSpec] = {
             "App downloads: App Store Connect daily sales summaries (JWT,"
             " gzip TSV) and Google Play monthly installs files (UTF-16 CSV)",
             lambda runner: downloads(),
+            window=(
+                "Apple: every day from the 1st of the previous month (first run: start_date); Google "
+                "Play: the files modified since the last run"
+            ),
         ),
         SourceSpec(
             "qualtrics",
             "raw_qualtrics",
             "Qualtrics surveys and responses (async CSV export, incremental per survey), embedded region/department",
             lambda runner: qualtrics(),
+            window="per survey, the responses recorded since the last export's newest",
         ),
         SourceSpec(
             "batch",
             "raw_batch",
             "Batch push notifications (iOS and Android): campaigns with UTM tag, campaign and transactional stats",
             lambda runner: batch(),
+            window=(
+                f"campaigns a snapshot; stats from the last {_setting(batch, 'repull_days')} days already loaded, again"
+            ),
         ),
         SourceSpec(
             "brevo",
             "raw_brevo",
             "Brevo: sent newsletters with stats (tag = UTM), transactional templates and events (emails hashed)",
             lambda runner: brevo(),
+            window=(
+                "newsletters a snapshot; transactional events from the newest seen, less "
+                f"{_setting(brevo, 'repull_days')} days"
+            ),
         ),
     )
 }

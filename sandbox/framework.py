@@ -90,6 +90,7 @@ class Faults:
     rate_malformed: float = 0.0
     latency_ms: int = 0
     schema_drift: bool = False  # vendor-specific: an extra field appears in its payloads
+    rate_row_error: float = 0.0  # vendor-specific: share of rows a batch endpoint answers with a transient error
 
     def update(self, knobs: dict) -> None:
         for key, value in knobs.items():

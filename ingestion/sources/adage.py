@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import dlt
@@ -220,8 +220,8 @@ def adage(
     def partenaire_culturel(
         modified=dlt.sources.incremental("dateModification", initial_value=initial_modified, lag=lookback_hours * 3600),
     ) -> Iterator[list[dict]]:
+        # the lookback (Adage may commit a change late) is dlt's `lag`, already applied to last_value
         since = modified.last_value or initial_modified
-        since = since - timedelta(hours=lookback_hours)  # the lookback: Adage may commit a change late
         param = since.astimezone(PARIS).strftime(DATE_FORMAT)
         response = http.get("partenaire-culturel", params={"dateModificationMin": param}, check=checked(_partners_page))
         yield [_partner(p) for p in _partners_page(response)]

@@ -5,6 +5,14 @@ addresses in the raw app dataset with the hashes already geocoded, and the
 `user_address` resource sends the difference through the CSV batch endpoint
 (`POST /search/csv/`, 500 rows a call, paced under the 50 calls/s limit), on the
 shared HTTP layer (a cut CSV answer is asked again within the one retry budget).
+Each call says its `delimiter` (the geocoder otherwise guesses it, and an address
+holding a quoted word makes it guess a space and refuse the whole batch) and uses
+the documented `postcode` filter (the name of the column holding each row's
+postcode: candidates outside the user's postcode are not considered).
+
+A row answered `result_status=error` is a transient failure of that row alone: it
+is not stored, so its address hash is not marked done and the next run sends it
+again (a user geocoded before keeps the previous result meanwhile).
 
 What is stored is what the regional marts need and no more: INSEE commune
 code, postcode, city, context (department and region), score and status, and
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -28,6 +37,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from .http import MAX_ATTEMPTS, MalformedPage, RateLimiter, VendorHttp, checked
 from .pii import pii_salt, pseudonymise
 
+log = logging.getLogger("pcdata.ingestion")
 VENDOR = "api_adresse"
 DEFAULT_BASE_URL = "https://data.geopf.fr/geocodage"
 KEPT_RESULT_COLUMNS = (
@@ -72,7 +82,14 @@ def geocoding_queue(
         text = full_address(address, postcode, city)
         digest = pseudonymise(text, salt)
         if text and done.get(user_id) != digest:
-            queue.append({"user_id": user_id, "user_full_address": text, "address_hash": digest})
+            queue.append(
+                {
+                    "user_id": user_id,
+                    "user_full_address": text,
+                    "postcode": (postcode or "").strip(),
+                    "address_hash": digest,
+                }
+            )
             if len(queue) >= limit:
                 break
     return queue
@@ -82,9 +99,13 @@ def _float(value: str | None) -> float | None:
     return float(value) if value else None
 
 
+DELIMITER = ","
+RETRY_NEXT_RUN = "error"  # result_status of a row whose geocoding failed transiently
+
+
 def _parse_results(response, chunk: list[dict]) -> list[dict]:
     """Read the answer CSV; it must hold exactly one result line per user sent."""
-    reader = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    reader = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=DELIMITER)
     if not reader.fieldnames or "result_status" not in reader.fieldnames or "user_id" not in reader.fieldnames:
         raise MalformedPage(f"CSV header without user_id/result_status: {reader.fieldnames}")
     rows = list(reader)
@@ -145,15 +166,24 @@ def api_adresse(
     def user_address() -> Iterator[list[dict]]:
         for chunk in _chunks(candidates, chunk_size):
             body = io.StringIO()
-            writer = csv.writer(body, lineterminator="\n")
-            writer.writerow(["user_id", "user_full_address"])
-            writer.writerows([c["user_id"], c["user_full_address"]] for c in chunk)
+            writer = csv.writer(body, delimiter=DELIMITER, lineterminator="\n")
+            writer.writerow(["user_id", "user_full_address", "postcode"])
+            writer.writerows([c["user_id"], c["user_full_address"], c["postcode"]] for c in chunk)
             response = http.post(
                 "search/csv/",
                 files={"data": ("users.csv", body.getvalue().encode("utf-8"), "text/csv")},
-                data={"columns": "user_full_address"},
+                data={"columns": "user_full_address", "postcode": "postcode", "delimiter": DELIMITER},
                 check=checked(partial(_parse_results, chunk=chunk)),  # a cut CSV is asked again
             )
-            yield _parse_results(response, chunk)
+            rows = _parse_results(response, chunk)
+            failed = [r for r in rows if r["result_status"] == RETRY_NEXT_RUN]
+            if failed:
+                log.warning(
+                    "%s: %d of %d addresses answered result_status=error (transient); sent again next run",
+                    VENDOR,
+                    len(failed),
+                    len(rows),
+                )
+            yield [r for r in rows if r["result_status"] != RETRY_NEXT_RUN]
 
     return user_address

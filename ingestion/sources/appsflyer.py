@@ -4,7 +4,7 @@ Every report is a `text/csv` answer with human headers ("Install Time",
 "Media Source (pid)", "Campaign (c)"...), renamed to snake_case and typed here.
 For each app (iOS and Android ids, a config list) and report, the window is
 `[last pulled day - repull_days, end_date]` (end_date: yesterday UTC by
-default), so late attribution is re-pulled for 14 days; `merge` on natural keys
+default), so late attribution is re-pulled; `merge` on natural keys
 makes re-pulled days replace what was loaded, never duplicate:
 - installs / in-app events: app_id + appsflyer_id + event_time + event_name;
 - daily report: app_id + date + agency + media_source + campaign;

@@ -6,7 +6,7 @@ platform -> key) goes in the URL path, the company REST key in
 (until a short page), then each campaign's detail gives its deeplink, from
 which `utm_campaign` is parsed (A/B campaigns: one per version); stats are
 asked for live campaigns only. Transactional stats per group are pulled by
-date window (6 months at most per call), re-pulling the last `repull_days` (7).
+date window (6 months at most per call), re-pulling the last `repull_days` (the window: `ingestion.registry`).
 
 Batch answers 429 "wait at least 5 seconds" without a Retry-After header: the
 shared session waits `rate_limit_wait` seconds (5) before its retry. The Live keys

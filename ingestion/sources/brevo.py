@@ -179,7 +179,8 @@ def brevo(
     def transactional_events(
         cursor=dlt.sources.incremental("date", initial_value=first_moment, lag=86400 * repull_days),
     ) -> Iterator[list[dict]]:
-        start = max(first, (cursor.last_value or cursor.initial_value).date() - timedelta(days=repull_days))
+        # the re-pull overlap is dlt's `lag`, already applied to last_value: not subtracted again
+        start = max(first, (cursor.last_value or cursor.initial_value).date())
         while start <= last:
             stop = min(last, start + timedelta(days=events_window_days - 1))
             for event in EVENT_TYPES:

@@ -261,7 +261,7 @@ def _page(http: VendorHttp, demarche: int, first: int, after: str | None, update
 
 
 def _dossiers(http: VendorHttp, first: int, number: int, salt: str, lookback: timedelta):
-    lag = lookback.total_seconds()
+    lag = lookback.total_seconds()  # the overlap, applied once: by dlt's incremental
 
     @dlt.resource(
         name=f"dossiers_{number}",
@@ -273,7 +273,7 @@ def _dossiers(http: VendorHttp, first: int, number: int, salt: str, lookback: ti
     def dossiers(
         updated=dlt.sources.incremental("dateDerniereModification", initial_value=None, lag=lag),
     ) -> Iterator[list[dict]]:
-        since = updated.last_value - lookback if updated.last_value else None
+        since = updated.last_value  # dlt applies the overlap (`lag`): subtracting it again would double it
         after = None  # null, not "": the first page
         while True:
             demarche = _page(http, number, first, after, since)

@@ -49,6 +49,37 @@ VENDOR = "downloads"
 DEFAULT_BASE_URL = "https://api.appstoreconnect.apple.com"
 TOKEN_LIFETIME = 19 * 60  # Apple refuses tokens that live more than 20 minutes
 MEASURES = {"units", "developer_proceeds", "customer_price"}
+# The documented dimension columns of a SALES/SUMMARY report (its 28 columns less the 3 measures): the
+# row key hashes these and only these, so a column Apple adds (or drops) later never changes the keys
+# of rows already loaded (they would read as deletions plus new rows downstream). An added column is
+# still loaded, as a column.
+DIMENSIONS = (
+    "provider",
+    "provider_country",
+    "sku",
+    "developer",
+    "title",
+    "version",
+    "product_type_identifier",
+    "begin_date",
+    "end_date",
+    "customer_currency",
+    "country_code",
+    "currency_of_proceeds",
+    "apple_identifier",
+    "promo_code",
+    "parent_identifier",
+    "subscription",
+    "period",
+    "category",
+    "cmb",
+    "device",
+    "supported_platforms",
+    "proceeds_reason",
+    "preserved_pricing",
+    "client",
+    "order_type",
+)
 _FILE = re.compile(r"installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
 
 
@@ -119,6 +150,11 @@ def _number(value: str | None, kind=float):
         return kind(float(value))
 
 
+def row_key(row: dict) -> str:
+    """sha1 over the documented dimensions, in the same `k=v|...` sorted form as every key loaded so far."""
+    return hashlib.sha1("|".join(f"{k}={row.get(k)}" for k in sorted(DIMENSIONS)).encode()).hexdigest()
+
+
 def parse_sales_tsv(payload: bytes, report_date: date, loaded_at: datetime) -> list[dict]:
     """gzip (or plain) TSV -> rows; raises ValueError on a cut or unreadable file."""
     if payload[:2] == b"\x1f\x8b":
@@ -132,11 +168,11 @@ def parse_sales_tsv(payload: bytes, report_date: date, loaded_at: datetime) -> l
         if None in raw:  # more cells than the header: a broken line
             raise ValueError("a sales report line has more cells than the header")
         row = {_snake(k): (v if v != "" else None) for k, v in raw.items()}
-        key = "|".join(f"{k}={row[k]}" for k in sorted(row) if k not in MEASURES)
+        key = row_key(row)
         row["units"] = _number(raw.get("Units"), int)
         row["developer_proceeds"] = _number(raw.get("Developer Proceeds"))
         row["customer_price"] = _number(raw.get("Customer Price"))
-        row["row_key"] = hashlib.sha1(key.encode()).hexdigest()
+        row["row_key"] = key
         row["report_date"] = report_date
         row["loaded_at"] = loaded_at
         rows.append(row)

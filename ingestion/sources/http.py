@@ -16,9 +16,16 @@ lacks is added here, once:
   vendor's own header named in `wait_headers`, or a `Problem.wait`, or `default_wait`
   for a vendor whose 429 names none) become the `Retry-After` dlt's wait honours.
 - One rate limiter (`RateLimiter`), applied to every attempt, retries included.
-- One error type (`VendorHTTPError`) that names the vendor, the method and the path
-  (never the query) and has every configured secret replaced by `***` (Batch keys sit
-  in URL paths, Instagram's token in the query).
+- One error type (`VendorHTTPError`) that names the vendor, the method, the host and the
+  path (never the query) and says what failed in words (`connection refused`, `connection
+  dropped`, `timed out`...).
+- One scrubbing mechanism (`register_secrets` / `scrub`): every secret a source is
+  configured with or learns (Batch keys sit in URL paths, Instagram's token in the query,
+  TikTok's rotated tokens) is registered for the process; every message this layer builds,
+  every record of the `pcdata.ingestion` and `dlt` loggers (`ScrubSecrets`) and the Runner's
+  own failure line go through `scrub`. The final error is raised with no chained exception:
+  requests' own exceptions print the full URL, and dlt keeps every exception of a chain
+  (causes and contexts, suppressed or not) in its trace.
 """
 
 from __future__ import annotations
@@ -42,6 +49,55 @@ from dlt.sources.helpers.rest_client.utils import join_url
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("pcdata.ingestion")
+
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+MIN_SECRET_LENGTH = 4  # shorter values would scrub ordinary words
+
+
+def register_secrets(*secrets: str | None) -> None:
+    """Secrets that must never be shown, for the rest of the process (configured or learnt during a run)."""
+    with _SECRETS_LOCK:
+        _SECRETS.update(s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH)
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret replaced by `***`, the longest first."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+class ScrubSecrets(logging.Filter):
+    """A logging filter that scrubs each record's final message (installed on the ingestion and dlt loggers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            message = record.getMessage()
+            cleaned = scrub(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+# a logger's filter sees only the records logged on that very logger: each one that prints URLs is named
+for _name in ("pcdata.ingestion", "dlt", "urllib3.connectionpool", "urllib3.util.retry", "requests"):
+    if not any(isinstance(f, ScrubSecrets) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(ScrubSecrets())
+
+
+def _scrub_exchange(request: requests.PreparedRequest | None, response: Response | None) -> None:
+    """Scrub the URL and headers a failed exchange keeps (an error's `.request` / `.response` travel
+    with it); only once no attempt will send that request again."""
+    for r in (request, getattr(response, "request", None)):
+        if r is not None:
+            r.url = scrub(str(r.url))
+            for name, value in list(r.headers.items()):
+                r.headers[name] = scrub(str(value))
+    if response is not None:
+        response.url = scrub(str(response.url))
+
 
 MAX_ATTEMPTS = 5  # requests per call at most, first one included
 BACKOFF = 0.5  # first pause between attempts (s), doubled each time: 0.5, 1, 2, 4
@@ -209,6 +265,7 @@ class VendorHttp:
         pause_after: Callable[[Response], float] | None = None,
     ):
         self.vendor = vendor
+        self.timeout = timeout
         self.max_attempts = max(1, int(max_attempts))
         self.wait_headers = ("Retry-After", *wait_headers)
         self.default_wait = default_wait
@@ -217,7 +274,7 @@ class VendorHttp:
         self.hint = hint or (
             f"check the credentials in sources.{vendor} (dlt secrets or SOURCES__{vendor.upper()}__* env vars)"
         )
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        register_secrets(*secrets)
         self.pause_after = pause_after
         self.session = Client(
             request_timeout=timeout,
@@ -272,12 +329,10 @@ class VendorHttp:
 
     def add_secrets(self, *secrets: str | None) -> None:
         """Secrets learnt during the run (an access token, a rotated refresh token)."""
-        self._secrets = sorted({*self._secrets, *(s for s in secrets if s and len(s) >= 4)}, key=len, reverse=True)
+        register_secrets(*secrets)
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text)
 
     def error(self, message: str, response: Response | None = None, retry: bool = False) -> VendorHTTPError:
         return VendorHTTPError(self.scrub(message), response, retry)
@@ -329,17 +384,65 @@ class VendorHttp:
             try:
                 return send(request, **kwargs)
             except VendorHTTPError as exc:
-                if exc.retry:
-                    raise self.error(
-                        f"{exc} (still failing after {self.max_attempts} attempts)", exc.response
-                    ) from None
-                raise
+                _scrub_exchange(request, exc.response)
+                if not exc.retry:
+                    raise
+                failure = self.error(f"{exc} (still failing after {self.max_attempts} attempts)", exc.response)
             except requests.RequestException as exc:  # its message holds the full URL: never shown
-                raise self.error(
-                    f"{self.vendor}: {where} failed after retries ({self.max_attempts} attempts): {type(exc).__name__}"
-                ) from None
+                _scrub_exchange(request, None)
+                failure = self.error(
+                    f"{self.vendor}: {where} on {_host(request)} failed after retries ({self.max_attempts} attempts):"
+                    f" {_what_failed(exc, kwargs.get('timeout') or self.timeout)} [{type(exc).__name__}]"
+                )
+            # raised outside the except blocks: no chained exception (requests' print the URL, and
+            # dlt's trace keeps every exception of a chain, suppressed contexts included)
+            raise failure
 
         return final_send
+
+
+def _host(request: requests.PreparedRequest) -> str:
+    """scheme://host[:port] of a request, without any user:password@."""
+    parts = urlsplit(str(request.url))
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+
+
+def _what_failed(exc: BaseException, timeout: Any = None) -> str:
+    """A connection failure in words, from the exception chain requests builds (never its message)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
+        seen = nested[0] if nested else (getattr(seen, "reason", None) or seen.__cause__ or seen.__context__)
+        if not isinstance(seen, BaseException):
+            seen = None
+    kinds = {type(e).__name__ for e in chain}
+    after = f" after {timeout}s" if isinstance(timeout, (int, float)) else ""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"timed out connecting{after} (ConnectTimeout): is the host reachable?"
+    if isinstance(exc, requests.Timeout) or "ReadTimeoutError" in kinds or "TimeoutError" in kinds:
+        return f"timed out waiting for the answer{after} (ReadTimeout): the vendor is slow or down"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused (nothing listens there: vendor down or wrong base_url?)"
+    if kinds & {"RemoteDisconnected", "ConnectionResetError", "ProtocolError", "IncompleteRead", "BrokenPipeError"}:
+        name = next(
+            k
+            for k in (
+                "RemoteDisconnected",
+                "ConnectionResetError",
+                "IncompleteRead",
+                "ProtocolError",
+                "BrokenPipeError",
+            )
+            if k in kinds
+        )
+        return f"connection dropped by the server ({name}) on every attempt: vendor outage?"
+    if kinds & {"NameResolutionError", "gaierror"}:
+        return "host name not found (NameResolutionError): check base_url and DNS"
+    if "SSLError" in kinds:
+        return "TLS handshake failed (SSLError)"
+    return "the request failed"
 
 
 def _retry(response: Response | None, exception: BaseException | None) -> bool:

@@ -13,8 +13,8 @@
   post's lifetime insights as columns; insights younger than 48 h come back empty
   and stay NULL until a later run.
 
-Window: the first run loads `start_date`..`end_date` (default: the 8 days
-ds-7..ds, ds = yesterday UTC); later runs re-pull from `lookback_days` before the
+Window (its defaults: `ingestion.registry`): the first run loads `start_date`..`end_date`
+(default: `lookback_days` before yesterday UTC to yesterday); later runs re-pull from `lookback_days` before the
 last end, merged on (account_id, date, metric) so re-pulled days replace. Posts
 published within `post_refresh_days` of the last end are re-read each run.
 

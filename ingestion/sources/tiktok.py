@@ -1,13 +1,17 @@
 """TikTok: account daily metrics, hourly audience and videos (Business API v1.3).
 
-Auth is TikTok Login Kit v2's refresh flow: `POST /v2/oauth/token/` with
-grant_type=refresh_token answers a 24 h access token AND a new refresh token; the
-one sent is dead from then on. The rotated refresh token is kept in the source
-state (`dlt.current.source_state()`, committed with the load), encrypted with a key
-derived from the client secret so that the warehouse copy of the state is useless
-alone; the next run uses it. The configured `refresh_token` is only the seed (and
-is used again when the stored one is refused, e.g. after a re-authorisation):
-a client that forgets the rotated token fails on its next run.
+Auth is a refresh flow whose refresh token ROTATES: each refresh answers a 24 h
+access token and a new refresh token, and the one sent is dead from then on.
+`auth_flow` picks the documented endpoint: `business` (default; API for Business,
+`POST /open_api/v1.3/tt_user/oauth2/refresh_token/`, JSON body with `client_id` =
+`client_key`, in the `{code, message, request_id, data}` envelope) or `login_kit`
+(Login Kit v2, `POST /v2/oauth/token/` on `auth_base_url`, a form, plain OAuth
+answers). The rotated token is written at once, encrypted, to `token_file`
+(`token_store.TokenStore`), before any other call: a run that fails or is killed
+right after the refresh leaves the next run a token that works. It is also kept
+in the source state (committed with the load, restored from the destination on a
+fresh machine). The next run tries the newest of these first, then the configured
+`refresh_token` (the seed, used again after a re-authorisation).
 
 Business API answers are HTTP 200 even for errors: `code != 0` is an error,
 retried for rate limits (40100) and system errors (5xxxx) by the shared HTTP
@@ -15,29 +19,29 @@ layer (`business_check`, one retry budget), raised for anything else with its
 `message` and `request_id`, never read as "no data". The video list is dlt's
 cursor paginator (`data.cursor` + `data.has_more`).
 
-Window: like Instagram, the first run loads `start_date`..`end_date` (default
-ds-7..ds), later runs re-pull from `lookback_days` before the last end; rows merge
+Window: like Instagram, the first run loads `start_date`..`end_date` (default:
+`lookback_days` before yesterday to yesterday), later runs re-pull from `lookback_days` before the last end; rows merge
 on (business_id, date[, hour]) so re-pulled days replace. The video list (cursor +
 has_more) is a snapshot merged on item_id.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import dlt
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from .hints import column
 from .http import MAX_ATTEMPTS, Problem, RateLimiter, VendorHttp
+from .token_store import StoredToken, TokenStore, cipher
 from .windows import window
 
 log = logging.getLogger("pcdata.ingestion")
@@ -74,9 +78,12 @@ VIDEO_FIELDS = [
     "impression_sources",
     "audience_countries",
 ]
+FLOWS = ("business", "login_kit")
+BUSINESS_REFRESH_PATH = "tt_user/oauth2/refresh_token/"
 RETRY_CODES = {40100, 50000, 50002, 51001}
 AUTH_CODES = {40001, 40104, 40105, 40102}
 MAX_RANGE_DAYS = 30
+REAUTHORISE_WARNING_DAYS = 30  # a refresh token does not outlive its first grant (a year): say so a month ahead
 
 
 DAILY_COLUMNS: TTableSchemaColumns = {
@@ -113,10 +120,6 @@ class TikTokError(RuntimeError):
     """A TikTok error in one line: code, message, request id; never a token."""
 
 
-def _cipher(client_secret: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"pcdata-tiktok:{client_secret}".encode()).digest()))
-
-
 def business_check(response) -> Problem | None:
     """Business API answers are HTTP 200 even for errors: `code != 0` is one, retried for rate limits
     and system errors, never read as "no data"."""
@@ -138,7 +141,7 @@ def business_check(response) -> Problem | None:
 
 
 def token_check(response) -> Problem | None:
-    """The token endpoint: ask again only when refused before any rotation (rate limited)."""
+    """The token endpoints: ask again only when refused before any rotation (rate limited, system busy)."""
     try:
         body = response.json()
     except ValueError:
@@ -146,82 +149,181 @@ def token_check(response) -> Problem | None:
         return Problem(
             f"unreadable answer (HTTP {response.status_code}); if the token was rotated, re-authorise the app"
         )
-    if isinstance(body, dict) and body.get("code") in RETRY_CODES and not body.get("access_token"):
+    if not isinstance(body, dict):
+        return None
+    data: dict = body["data"] if isinstance(body.get("data"), dict) else body
+    if body.get("code") in RETRY_CODES and not data.get("access_token"):
         return Problem(f"code {body['code']}: {body.get('message', '')}", retry=True)
     return None
 
 
-class _Login:
-    """TikTok Login Kit v2's refresh flow, with the rotated refresh token kept (encrypted) in the source state."""
+@dataclass(frozen=True)
+class _Answer:
+    """A token endpoint's answer, whichever flow: the tokens, or why not."""
 
-    def __init__(self, http: VendorHttp, client_key: str, client_secret: str, refresh_token: str):
-        self.http, self.client_key, self.client_secret, self.configured_refresh = (
-            http,
-            client_key,
-            client_secret,
-            refresh_token,
-        )
+    access_token: str | None = None
+    refresh_token: str | None = None
+    open_id: str | None = None
+    refresh_expires_in: int | None = None
+    error: str | None = None  # the vendor's words: code/error, message, request id
+    refused: bool = False  # this refresh token was refused (try the next candidate)
+
+
+class _Login:
+    """The refresh flow, with each rotated refresh token written durably the moment it is issued.
+
+    `auth_flow`:
+    - `business` (default): API for Business, `POST {base_url}/open_api/v1.3/tt_user/oauth2/refresh_token/`
+      with a JSON body (client_id, client_secret, grant_type=refresh_token, refresh_token), answered in
+      the `{code, message, request_id, data}` envelope (`data`: access_token, refresh_token, open_id,
+      expires_in, refresh_token_expires_in);
+    - `login_kit`: Login Kit v2, `POST {auth_base_url}/v2/oauth/token/` with a form (client_key, ...),
+      answered as plain OAuth (`access_token`, ..., or `error` / `error_description` / `log_id`).
+
+    Candidates, newest first: the token file, the source state (restored from the destination on a
+    fresh machine), the configured seed. A refused one costs one call and the next is tried.
+    """
+
+    def __init__(
+        self,
+        http: VendorHttp,
+        flow: str,
+        client_key: str,
+        client_secret: str,
+        refresh_token: str,
+        store: TokenStore,
+    ):
+        if flow not in FLOWS:
+            raise ValueError(f"sources.tiktok.auth_flow must be one of {', '.join(FLOWS)}, not {flow!r}")
+        self.http, self.flow, self.client_key, self.client_secret = http, flow, client_key, client_secret
+        self.configured_refresh, self.store = refresh_token, store
         self.auth: APIKeyAuth | None = None
         self.open_id: str | None = None
+
+    def _candidates(self, state: dict) -> list[StoredToken]:
+        found = []
+        if (filed := self.store.load()) is not None:
+            found.append(filed)
+        if state.get("refresh_token"):
+            try:
+                token = self.store.fernet.decrypt(state["refresh_token"].encode()).decode()
+                found.append(StoredToken(token, state.get("refresh_token_rotated_at") or "", "source state"))
+            except InvalidToken:
+                log.warning(
+                    "%s: the refresh token in the source state cannot be decrypted (client secret changed?)", VENDOR
+                )
+        found.sort(key=lambda t: t.issued_at, reverse=True)
+        if self.configured_refresh:
+            found.append(StoredToken(self.configured_refresh, "", "configured sources.tiktok.refresh_token"))
+        unique: dict[str, StoredToken] = {}
+        for t in found:
+            unique.setdefault(t.token, t)
+        return list(unique.values())
 
     def __call__(self) -> APIKeyAuth:
         """Trade the refresh token for an access token (once a run); keep the rotated refresh token."""
         if self.auth is not None:
             return self.auth
-        state = dlt.current.source_state()
-        cipher = _cipher(self.client_secret)
-        stored = None
-        if state.get("refresh_token"):
-            try:
-                stored = cipher.decrypt(state["refresh_token"].encode()).decode()
-            except InvalidToken:
-                log.warning(
-                    "%s: the stored refresh token cannot be decrypted (client secret changed?); "
-                    "using the configured one",
-                    VENDOR,
-                )
-        candidates = [t for t in dict.fromkeys((stored, self.configured_refresh)) if t]
-        self.http.add_secrets(*candidates)
+        with self.store.exclusive():  # read the newest token, refresh, write the rotated one: one run at a time
+            return self._refresh(dlt.current.source_state())
+
+    def _refresh(self, state: dict) -> APIKeyAuth:
+        candidates = self._candidates(state)
+        self.http.add_secrets(*(t.token for t in candidates))
         refused = []
-        for token in candidates:
-            answer = self._token_call(token)
-            if answer.get("error") == "invalid_grant":
-                refused.append("stored" if token == stored else "configured")
+        for candidate in candidates:
+            answer = self._token_call(candidate.token)
+            if answer.refused:
+                refused.append(f"{candidate.where}: {answer.error}")
                 continue
-            if answer.get("error") or not answer.get("access_token"):
+            if answer.error or not answer.access_token:
                 raise TikTokError(
-                    f"{VENDOR}: token refresh failed: {answer.get('error')}: {answer.get('error_description', '')}"
-                    f" (log_id {answer.get('log_id', '?')}; check sources.tiktok.client_key / client_secret)"
+                    f"{VENDOR}: token refresh failed: {answer.error or 'no access_token in the answer'}"
+                    " (check sources.tiktok.client_key / client_secret)"
                 )
-            rotated = answer.get("refresh_token") or token
-            self.http.add_secrets(answer["access_token"], rotated)
-            self.auth = APIKeyAuth(name="Access-Token", api_key=answer["access_token"], location="header")
-            self.open_id = answer["open_id"]
-            state["refresh_token"] = cipher.encrypt(rotated.encode()).decode()
-            state["refresh_token_rotated_at"] = datetime.now(UTC).isoformat()
-            state["refresh_expires_in"] = answer.get("refresh_expires_in")
+            rotated = answer.refresh_token or candidate.token
+            self.http.add_secrets(answer.access_token, rotated)
+            # first the durable copy: from now on the token sent is dead, whatever happens to this run
+            try:
+                issued_at = self.store.save(rotated)
+            except OSError as exc:  # the run goes on: its state, committed with the load, still keeps the token
+                issued_at = datetime.now(UTC).isoformat()
+                log.error(
+                    "%s: the rotated refresh token could not be written to %s (%s: %s); only this run's state"
+                    " keeps it, and a failure of this run would need a re-authorisation: fix sources.tiktok.token_file",
+                    VENDOR,
+                    self.store.path,
+                    type(exc).__name__,
+                    exc.strerror or exc,
+                )
+            state["refresh_token"] = self.store.fernet.encrypt(rotated.encode()).decode()
+            state["refresh_token_rotated_at"] = issued_at
+            state["refresh_expires_in"] = answer.refresh_expires_in
+            if answer.refresh_expires_in is not None and answer.refresh_expires_in < REAUTHORISE_WARNING_DAYS * 86400:
+                log.warning(
+                    "%s: the refresh token expires in %d days: re-authorise the app before then"
+                    " and set sources.tiktok.refresh_token",
+                    VENDOR,
+                    answer.refresh_expires_in // 86400,
+                )
+            self.auth = APIKeyAuth(name="Access-Token", api_key=answer.access_token, location="header")
+            self.open_id = answer.open_id
             return self.auth
         raise TikTokError(
-            f"{VENDOR}: the refresh token was refused (invalid_grant) for the {' and '.join(refused)} token; "
-            "re-authorise the app and set sources.tiktok.refresh_token"
+            f"{VENDOR}: every refresh token was refused ({'; '.join(refused)}); "
+            "if sources.tiktok.client_key / client_secret are right, re-authorise the app and set "
+            "sources.tiktok.refresh_token"
         )
 
-    def _token_call(self, refresh_token: str) -> dict:
-        form = {
-            "client_key": self.client_key,
-            "client_secret": self.client_secret,
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-        }
+    def _token_call(self, refresh_token: str) -> _Answer:
+        if self.flow == "business":
+            response = self.http.post(
+                BUSINESS_REFRESH_PATH,
+                json={
+                    "client_id": self.client_key,
+                    "client_secret": self.client_secret,
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                },
+                check=token_check,
+            )
+            body = response.json()
+            if not isinstance(body, dict) or "code" not in body:
+                return _Answer(error="an answer without the {code, message, request_id, data} envelope")
+            data: dict = body["data"] if isinstance(body.get("data"), dict) else {}
+            if body["code"] != 0:
+                error = f"code {body['code']}: {body.get('message', '')} (request_id {body.get('request_id', '?')})"
+                return _Answer(error=error, refused=True)
+            return _Answer(
+                access_token=data.get("access_token"),
+                refresh_token=data.get("refresh_token"),
+                open_id=data.get("open_id"),
+                refresh_expires_in=data.get("refresh_token_expires_in"),
+            )
         response = self.http.post(
             "/v2/oauth/token/",
-            data=form,
+            data={
+                "client_key": self.client_key,
+                "client_secret": self.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+            },
             headers={"Content-Type": "application/x-www-form-urlencoded"},
-            ok=(400, 401),  # OAuth errors (invalid_grant, invalid_client) are answers read above
+            ok=(400, 401),  # OAuth errors (invalid_grant, invalid_client) are answers read here
             check=token_check,
         )
         body = response.json()
-        return body if isinstance(body, dict) else {"error": "unexpected_answer"}
+        if not isinstance(body, dict):
+            return _Answer(error="unexpected_answer")
+        if body.get("error"):
+            error = f"{body['error']}: {body.get('error_description', '')} (log_id {body.get('log_id', '?')})"
+            return _Answer(error=error, refused=body["error"] == "invalid_grant")
+        return _Answer(
+            access_token=body.get("access_token"),
+            refresh_token=body.get("refresh_token"),
+            open_id=body.get("open_id"),
+            refresh_expires_in=body.get("refresh_expires_in"),
+        )
 
 
 @dlt.source(name="tiktok")
@@ -231,6 +333,8 @@ def tiktok(
     refresh_token: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     auth_base_url: str = DEFAULT_AUTH_BASE_URL,
+    auth_flow: str = "business",
+    token_file: str | None = None,
     start_date: str | None = None,
     end_date: str | None = None,
     lookback_days: int = 7,
@@ -244,15 +348,17 @@ def tiktok(
     login = _Login(
         VendorHttp(
             VENDOR,
-            base_url=auth_base_url,
+            base_url=f"{base_url.rstrip('/')}/open_api/v1.3" if auth_flow == "business" else auth_base_url,
             limiter=limiter,
             timeout=timeout,
             max_attempts=max_attempts,
             secrets=secrets,
         ),
+        auth_flow,
         client_key,
         client_secret,
         refresh_token,
+        TokenStore(token_file, cipher("pcdata-tiktok", client_secret), VENDOR),
     )
     http = VendorHttp(
         VENDOR,

@@ -77,3 +77,52 @@ def test_a_page_that_stays_unreadable_fails_loudly_and_loads_nothing(world, app_
         )[0][0]
         == 0
     )
+
+
+def test_rows_answered_error_are_not_stored_and_are_sent_again_next_run(
+    world, app_engine, settings, duck, vendor, caplog
+):
+    n = len(world.snapshot()["user"])
+    vendor("api_adresse").faults(rate_row_error=0.2)  # transient per-row failures, HTTP 200
+    runner, first = _load(world, app_engine, settings)
+    errors = vendor("api_adresse").stats()["row_errors"]
+    assert errors > 0 and first.rows_loaded["user_address"] == n - errors
+    assert "result_status=error" in caplog.text
+    assert duck("select count(*) from raw_api_adresse.user_address where result_status = 'error'")[0][0] == 0
+    vendor("api_adresse").faults(rate_row_error=0.0)
+    second = runner.run("api_adresse")
+    assert second.rows_loaded["user_address"] == errors  # exactly the failed ones, asked again
+    assert duck("select count(*), count(distinct user_id) from raw_api_adresse.user_address")[0] == (n, n)
+
+
+def test_a_quoted_word_in_an_address_does_not_break_the_batch(world, app_engine, settings, duck, vendor):
+    snapshot = world.snapshot()
+    user = next(u for u in snapshot["user"] if u["address"] not in catalog.GARBAGE_ADDRESSES)
+    number, rest = user["address"].split(" ", 1)
+    user["address"] = f'{number} {rest.split(" ", 1)[0]} "{rest.split(" ", 1)[1]}"'  # e.g. 12 Rue "des Lilas"
+    write_snapshot(app_engine, snapshot)
+    runner = Runner(settings, app_engine)
+    runner.run("app")
+    runner.run("api_adresse")
+    stats = vendor("api_adresse").stats()
+    assert stats["csv_without_delimiter"] == 0 and stats["csv_with_postcode_filter"] == stats["served"]
+    status, citycode = duck(
+        f"select result_status, result_citycode from raw_api_adresse.user_address where user_id = {user['id']}"
+    )[0]
+    assert (
+        status == "ok"
+        and citycode == next(u for u in world.users if u.id == user["id"]).move_at(world.end).commune.citycode
+    )
+
+
+def test_the_sandbox_guesses_the_delimiter_wrong_when_none_is_sent(vendor):
+    """As the real geocoder: without `delimiter`, a quoted word makes it guess a space and refuse the batch."""
+    import requests
+
+    data = 'user_id,user_full_address\n1,"12 Rue ""des Lilas"" 75011 Paris"\n2,3 Rue de la Paix 75002 Paris\n'
+    url = f"{vendor('api_adresse').url}/search/csv/"
+    files = {"data": ("users.csv", data.encode(), "text/csv")}
+    guessed = requests.post(url, files=files, data={"columns": "user_full_address"}, timeout=10)
+    assert guessed.status_code == 400 and "user_full_address" in guessed.text
+    told = requests.post(url, files=files, data={"columns": "user_full_address", "delimiter": ","}, timeout=10)
+    assert told.status_code == 200 and told.text.splitlines()[0].endswith("result_status")

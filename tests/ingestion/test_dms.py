@@ -2,11 +2,12 @@
 
 import math
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
+from ingestion.sources import dms as dms_module
 from ingestion.sources.pii import pseudonymise
 from sandbox.vendors.dms.world import build
 
@@ -84,8 +85,19 @@ def test_incremental_rerun_asks_updated_since_the_last_modification(
         )
     window = [d for d in dossiers if d["dateDerniereModification"] >= latest[d["demarche"]] - timedelta(days=45)]
     assert 0 < len(window) < len(dossiers) / 2
+    asked: dict[int, object] = {}
+    real_page = dms_module._page
+
+    def spy(http, demarche, first, after, updated_since):
+        asked.setdefault(demarche, updated_since)
+        return real_page(http, demarche, first, after, updated_since)
+
+    monkeypatch.setattr(dms_module, "_page", spy)
     second = runner.run("dms")
     assert second.rows_loaded["dossiers"] == len(window)  # each démarche from its own cursor
+    # the overlap is exactly the setting, once: updatedSince = newest modification seen - lookback
+    asked_utc = {n: since.astimezone(UTC).replace(tzinfo=None) for n, since in asked.items()}  # the world is UTC
+    assert asked_utc == {n: latest[n] - timedelta(days=45) for n in latest}
     assert duck("select count(*), count(distinct number) from raw_dms.dossiers")[0] == (len(dossiers), len(dossiers))
 
 

@@ -115,3 +115,32 @@ def test_quota_and_server_errors_are_recovered_without_loss(world, runner, duck,
     n = len(_apple(world))
     assert duck("select count(*), count(distinct row_key) from raw_downloads.apple_sales")[0] == (n, n)
     assert vendor("downloads").stats()["faults"] == len(faults)
+
+
+def test_a_drifted_report_keeps_every_row_key(world, runner, duck, vendor):
+    """An added column (Apple's drift) never changes a row's key: keys hash the documented dimensions only."""
+    runner.run("downloads")
+    baseline = {k for (k,) in duck("select row_key from raw_downloads.apple_sales")}
+    vendor("downloads").faults(schema_drift=True)  # every report gains a 'Store Region' column
+    runner.run("downloads")
+    assert {k for (k,) in duck("select row_key from raw_downloads.apple_sales")} == baseline
+    assert duck("select count(*) from raw_downloads.apple_sales where store_region = 'EU'")[0][0] == len(baseline)
+
+
+def test_the_row_key_is_the_one_loaded_before_for_a_report_without_drift():
+    import hashlib
+
+    from ingestion.sources.downloads import MEASURES, parse_sales_tsv
+    from sandbox.vendors.downloads.server import APPLE_COLUMNS
+
+    values = [f"v{i}" for i in range(len(APPLE_COLUMNS))]
+    for measure, value in (("Units", "3"), ("Developer Proceeds", "0"), ("Customer Price", "0")):
+        values[APPLE_COLUMNS.index(measure)] = value
+    tsv = "\t".join(APPLE_COLUMNS) + "\n" + "\t".join(values) + "\n"
+    drifted = "\t".join((*APPLE_COLUMNS, "Store Region")) + "\n" + "\t".join((*values, "EU")) + "\n"
+    (row,) = parse_sales_tsv(tsv.encode(), date(2026, 10, 1), None)
+    (drift_row,) = parse_sales_tsv(drifted.encode(), date(2026, 10, 1), None)
+    assert drift_row["row_key"] == row["row_key"]
+    dims = {k: v for k, v in row.items() if k not in MEASURES | {"row_key", "report_date", "loaded_at"}}
+    before = hashlib.sha1("|".join(f"{k}={dims[k]}" for k in sorted(dims)).encode()).hexdigest()
+    assert row["row_key"] == before  # keys already in the warehouse stay valid

@@ -3,9 +3,18 @@
 Contract (IGN Géoplateforme geocoding docs): no auth; 50 requests/s per
 IP, 429 above; `GET /search/`, `GET /reverse/` answer GeoCodeJSON;
 `POST /search/csv/` takes a multipart CSV (`data`, repeated `columns`, optional
-`postcode`/`citycode` column filters) and answers the same CSV with the
-`result_*` columns appended. It geocodes against the world's real communes, so
-results carry true INSEE codes, and answers `not-found` for garbage addresses.
+`postcode`/`citycode` column filters, optional `delimiter`) and answers the same
+CSV with the `result_*` columns appended. It geocodes against the world's real
+communes, so results carry true INSEE codes, and answers `not-found` for garbage
+addresses.
+
+As the real geocoder (addok-csv) can:
+- without `delimiter` it GUESSES the separator (Python's csv.Sniffer, as addok-csv
+  does): an address holding a quoted word ("12 impasse "Le Clos" ...") makes it
+  guess a space, the header then lacks the `columns` and the whole batch is refused;
+- a row can come back with `result_status=error` (a transient failure of that
+  row's geocoding, the rest of the batch being fine): fault knob `rate_row_error`.
+Counters in stats: `csv_without_delimiter`, `csv_with_postcode_filter`, `row_errors`.
 """
 
 from __future__ import annotations
@@ -113,6 +122,10 @@ class ApiAdresseSandbox(VendorSandbox):
     name = "api_adresse"
     rate_limit = (50, 1.0)
 
+    def __init__(self, world, api_key, seed=0, files_dir=None):
+        super().__init__(world, api_key, seed, files_dir)
+        self.stats.update(csv_without_delimiter=0, csv_with_postcode_filter=0, row_errors=0)
+
     def routes(self):
         return [
             ("GET", r"/search/?", self.search),
@@ -178,7 +191,18 @@ class ApiAdresseSandbox(VendorSandbox):
             text = form["data"][0].decode("utf-8-sig")
         except UnicodeDecodeError:
             return self._error("CSV file must be UTF-8 encoded")
-        reader = csv.DictReader(io.StringIO(text))
+        if form.get("delimiter"):
+            delimiter = form["delimiter"][0]
+            delimiter = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
+        else:
+            self._count("csv_without_delimiter")
+            try:
+                delimiter = csv.Sniffer().sniff(text[:4096]).delimiter
+            except csv.Error:
+                return self._error("Unable to detect the CSV delimiter; set the delimiter parameter")
+        if form.get("postcode"):
+            self._count("csv_with_postcode_filter")
+        reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
         header = reader.fieldnames or []
         columns = form.get("columns") or header
         missing = [c for c in columns + form.get("postcode", []) + form.get("citycode", []) if c not in header]
@@ -186,7 +210,7 @@ class ApiAdresseSandbox(VendorSandbox):
             return self._error(f"column(s) not found in CSV header: {', '.join(missing)}")
         extra = ["result_depcode"] if self.faults.schema_drift else []
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
         writer.writerow(header + RESULT_COLUMNS + extra)
         for row in reader:
             q = " ".join((row.get(c) or "").strip() for c in columns).strip()
@@ -194,7 +218,10 @@ class ApiAdresseSandbox(VendorSandbox):
             cc = row.get(form["citycode"][0]) if form.get("citycode") else None
             best = geocode(q, pc, cc) if q else []
             values = [row.get(c, "") for c in header]
-            if not q:
+            if q and self.faults.rate_row_error and self.rng.random() < self.faults.rate_row_error:
+                self._count("row_errors")
+                writer.writerow(values + [""] * (len(RESULT_COLUMNS) - 1) + ["error"] + [""] * len(extra))
+            elif not q:
                 writer.writerow(values + [""] * (len(RESULT_COLUMNS) - 1) + ["skipped"] + [""] * len(extra))
             elif not best:
                 writer.writerow(values + [""] * (len(RESULT_COLUMNS) - 1) + ["not-found"] + [""] * len(extra))

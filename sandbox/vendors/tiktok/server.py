@@ -1,6 +1,12 @@
-"""TikTok sandbox: Login Kit v2 token refresh + Business API v1.3 account data.
+"""TikTok sandbox: token refresh (API for Business and Login Kit v2) + Business API v1.3 account data.
 
-Contract (TikTok for Developers docs):
+Contract (TikTok API for Business and TikTok for Developers docs):
+- `POST /open_api/v1.3/tt_user/oauth2/refresh_token/` (JSON body: client_id,
+  client_secret, grant_type=refresh_token, refresh_token) -> the envelope
+  `{code, message, request_id, data}` with `data: {access_token, expires_in,
+  open_id, refresh_token, refresh_token_expires_in, scope, token_type}`; errors
+  are HTTP 200 with `code != 0` (codes for a bad client / a dead refresh token
+  unverified: modelled as 40001 and 40002 with their message);
 - `POST /v2/oauth/token/` (form: client_key, client_secret, grant_type=refresh_token,
   refresh_token) -> `{access_token, expires_in, open_id, refresh_token,
   refresh_expires_in, scope, token_type}`. The refresh token ROTATES: the one
@@ -113,6 +119,7 @@ class TikTokSandbox(VendorSandbox):
 
     def routes(self):
         return [
+            ("POST", r"/open_api/v1.3/tt_user/oauth2/refresh_token/?", self.business_refresh),
             ("POST", r"/v2/oauth/token/?", self.token),
             ("GET", r"/open_api/v1.3/business/get/?", self.account),
             ("GET", r"/open_api/v1.3/business/video/list/?", self.video_list),
@@ -120,8 +127,8 @@ class TikTokSandbox(VendorSandbox):
 
     # --- contract shapes -------------------------------------------------------------
     def authenticate(self, req: Request) -> Response | None:
-        if req.path.startswith("/v2/oauth/"):
-            return None  # the token endpoint checks its form itself
+        if req.path.startswith(("/v2/oauth/", "/open_api/v1.3/tt_user/oauth2/")):
+            return None  # the token endpoints check their body themselves
         token = req.headers.get("access-token")
         if not token:
             return business(40104, "Access token is empty. Please add it to the header.")
@@ -139,6 +146,47 @@ class TikTokSandbox(VendorSandbox):
         return Response.text("404 page not found", 404)
 
     # --- handlers ----------------------------------------------------------------------
+    def _rotate(self, used: str | None) -> tuple[str, str] | None:
+        """Trade a live refresh token for (access, refresh); the one used dies. None: refused."""
+        with self._lock:
+            if used not in self.refresh_tokens:
+                return None
+            self.refresh_tokens.discard(used)  # rotation: the old refresh token is dead now
+            access, refresh = f"act.{secrets.token_urlsafe(24)}", f"rft.{secrets.token_urlsafe(24)}"
+            self.refresh_tokens.add(refresh)
+            self.access_tokens.add(access)
+            self.refreshes += 1
+        return access, refresh
+
+    def business_refresh(self, req: Request) -> Response:
+        try:
+            body = json.loads(req.body or b"{}")
+        except ValueError:
+            return business(40002, "The request body must be JSON.")
+        if not isinstance(body, dict):
+            return business(40002, "The request body must be a JSON object.")
+        if body.get("client_id") != self.client_key or body.get("client_secret") != self.api_key:
+            return business(40001, "client_id or client_secret is invalid.")
+        if body.get("grant_type") != "refresh_token":
+            return business(40002, "grant_type: must be refresh_token.")
+        tokens = self._rotate(body.get("refresh_token"))
+        if tokens is None:
+            return business(40002, "refresh_token: invalid, expired or already used.")
+        access, refresh = tokens
+        return business(
+            0,
+            "OK",
+            {
+                "access_token": access,
+                "expires_in": 86400,
+                "open_id": self.data.business_id,
+                "refresh_token": refresh,
+                "refresh_token_expires_in": 31536000,
+                "scope": "user.info.basic,user.info.stats,video.list",
+                "token_type": "Bearer",
+            },
+        )
+
     def token(self, req: Request) -> Response:
         form = {k: v[0] for k, v in req.form().items()}
         log_id = _request_id()
@@ -160,22 +208,17 @@ class TikTokSandbox(VendorSandbox):
                 },
                 400,
             )
-        with self._lock:
-            used = form.get("refresh_token")
-            if used not in self.refresh_tokens:
-                return Response.json(
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "Refresh token is invalid or expired.",
-                        "log_id": log_id,
-                    },
-                    400,
-                )
-            self.refresh_tokens.discard(used)  # rotation: the old refresh token is dead now
-            access, refresh = f"act.{secrets.token_urlsafe(24)}", f"rft.{secrets.token_urlsafe(24)}"
-            self.refresh_tokens.add(refresh)
-            self.access_tokens.add(access)
-            self.refreshes += 1
+        tokens = self._rotate(form.get("refresh_token"))
+        if tokens is None:
+            return Response.json(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Refresh token is invalid or expired.",
+                    "log_id": log_id,
+                },
+                400,
+            )
+        access, refresh = tokens
         return Response.json(
             {
                 "access_token": access,
