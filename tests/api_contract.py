@@ -110,37 +110,40 @@ def fuzz_against_openapi(client, routes: list[str], max_examples: int = 15) -> l
     """schemathesis, positive and negative examples for each POST route; returns the failures found."""
     pytest.importorskip("schemathesis")
     import schemathesis
-    from hypothesis import HealthCheck, given, settings
     from schemathesis.generation.modes import GenerationMode
 
     schema = schemathesis.openapi.from_dict(client.get("/docs.json").json())
     failures: list[str] = []
     for route in routes:
-        operation = schema[route]["POST"]
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(
-                max_examples=max_examples,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def check(case, route=route, mode=mode):
-                sent = case.as_transport_kwargs(base_url="http://testserver")
-                response = client.request(
-                    sent["method"],
-                    sent["url"],
-                    headers=sent.get("headers"),
-                    params=sent.get("params"),
-                    content=sent.get("data"),
-                    json=sent.get("json"),
-                )
-                try:
-                    case.validate_response(response)
-                except Exception as exc:  # every failing example is collected, not just the first
-                    failures.append(f"{mode.value} {route}: {str(exc)[:800]}")
-
-            check()
+            _fuzz(client, schema[route]["POST"], mode, max_examples, failures)
     return failures
+
+
+def _fuzz(client, operation, mode, max_examples: int, failures: list[str]) -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case):
+        sent = case.as_transport_kwargs(base_url="http://testserver")
+        response = client.request(
+            sent["method"],
+            sent["url"],
+            headers=sent.get("headers"),
+            params=sent.get("params"),
+            content=sent.get("data"),
+            json=sent.get("json"),
+        )
+        try:
+            case.validate_response(response)
+        except Exception as exc:  # every failing example is collected, not just the first
+            failures.append(f"{mode.value} {operation.label}: {str(exc)[:800]}")
+
+    check()
