@@ -5,13 +5,18 @@ BentoML's Prometheus registry refuses a second), the route of one POST API and a
 valid body for it. `fuzz_against_openapi` runs schemathesis on the service's own
 `/docs.json` in process: bounded, derandomized examples, every check schemathesis
 has (no 5xx, documented status codes, content types and response schemas, invalid
-data rejected, valid data accepted).
+data rejected, valid data accepted). `schemathesis_cli` runs the `st` command on a
+served instance, as an outside tester would: coverage and fuzzing phases, all checks
+(unsupported methods, auth, headers included).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +152,28 @@ def _fuzz(client, operation, mode, max_examples: int, failures: list[str]) -> No
             failures.append(f"{mode.value} {operation.label}: {str(exc)[:800]}")
 
     check()
+
+
+def schemathesis_cli(url: str, workdir: Path, include_path_regex: str, max_examples: int = 25, headers=()):
+    """`st run` on `url`'s own /docs.json, every check, coverage and fuzzing, fixed seed; returns the process."""
+    st = Path(sys.executable).with_name("st")
+    if not st.exists():
+        pytest.skip("schemathesis (a dev dependency) is not installed")
+    command = [
+        str(st),
+        "run",
+        f"{url}/docs.json",
+        "--checks",
+        "all",
+        "--include-path-regex",
+        include_path_regex,
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--no-color",
+        *[arg for header in headers for arg in ("-H", header)],
+    ]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=300)

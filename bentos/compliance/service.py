@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 
 import bentoml
 import numpy as np
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 
 from bentos.api_gate import ApiGate
 from models_ml.compliance import MODEL_NAME
@@ -36,31 +36,60 @@ MAX_TEXT = 10_000
 MAX_CODE = 200
 
 
+FORMER_NAMES = {
+    "offer_subcategoryid": "offer_subcategory_id",
+    "type": "offer_type_label",
+    "subType": "offer_sub_type_label",
+    "stock": "stock_quantity",
+}
+
+
+def _whole(value):
+    """JSON Schema counts 3.0 as an integer: accept it as 3, and nothing else that is not an int."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+# Bounds inside the annotation, so that the JSON schema keeps them as minimum/maximum
+Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY), BeforeValidator(_whole)]
+
+
 def _text(max_length: int, **kwargs):
     return Field(None, max_length=max_length, **kwargs)
 
 
 class OfferIn(BaseModel):
-    """The back office's flat offer; every field optional, unknown fields ignored; numbers finite and bounded."""
+    """The back office's flat offer; every field optional, unknown fields ignored; numbers finite and bounded.
 
-    model_config = ConfigDict(extra="ignore")
+    Strict types: `"12"` is no price and `0` no boolean, as the OpenAPI document says.
+    """
 
-    offer_id: StrictStr | StrictInt | None = Field(None, description="Echoed back as a string.")
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    offer_id: StrictStr | WholeNumber | None = Field(None, description="Echoed back as a string.")
     offer_name: str | None = _text(MAX_TEXT)
     offer_description: str | None = _text(MAX_TEXT)
-    offer_subcategory_id: str | None = _text(
-        MAX_CODE, validation_alias=AliasChoices("offer_subcategory_id", "offer_subcategoryid")
-    )
+    offer_subcategory_id: str | None = _text(MAX_CODE)
     venue_department_code: str | None = _text(MAX_CODE)
-    offer_type_label: str | None = _text(MAX_CODE, validation_alias=AliasChoices("offer_type_label", "type"))
-    offer_sub_type_label: str | None = _text(MAX_CODE, validation_alias=AliasChoices("offer_sub_type_label", "subType"))
+    offer_type_label: str | None = _text(MAX_CODE)
+    offer_sub_type_label: str | None = _text(MAX_CODE)
     rayon: str | None = _text(MAX_CODE)
     macro_rayon: str | None = _text(MAX_CODE)
     stock_price: float | None = Field(None, ge=0, le=MAX_PRICE, allow_inf_nan=False, description="EUR.")
-    stock_quantity: int | None = Field(
-        None, ge=0, le=MAX_QUANTITY, validation_alias=AliasChoices("stock_quantity", "stock")
-    )
+    stock_quantity: Quantity | None = None
     explain: bool = Field(True, description="Compute the main SHAP features (about half the latency).")
+    # The 2023 consumers' names, declared (not aliases) so that the OpenAPI document shows and bounds them
+    offer_subcategoryid: str | None = _text(MAX_CODE, description="Former name of offer_subcategory_id.")
+    type: str | None = _text(MAX_CODE, description="Former name of offer_type_label.")
+    subType: str | None = _text(MAX_CODE, description="Former name of offer_sub_type_label.")
+    stock: Quantity | None = Field(None, description="Former name of stock_quantity.")
+
+    @model_validator(mode="after")
+    def _former_names(self) -> OfferIn:
+        for former, name in FORMER_NAMES.items():  # the current name wins when both are sent
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(self, former))
+        return self
 
 
 class ComplianceOut(BaseModel):
@@ -90,7 +119,7 @@ class Compliance:
     def _score(self, offers: list[OfferIn]) -> list[ComplianceOut]:
         if not offers:  # CatBoost refuses an empty pool
             return []
-        rows = feature_rows([o.model_dump(exclude={"explain"}) for o in offers], self.subcategory_flags)
+        rows = feature_rows([o.model_dump(exclude={"explain", *FORMER_NAMES}) for o in offers], self.subcategory_flags)
         p_rejected = self.model.predict_proba(pool(rows), thread_count=1)[:, 1]
         explain = [i for i, o in enumerate(offers) if o.explain]
         shap = (

@@ -24,6 +24,7 @@ from tests.api_contract import (
     assert_non_finite_numbers_rejected,
     assert_rejects_bad_bodies,
     fuzz_against_openapi,
+    schemathesis_cli,
 )
 from warehouse.dbt import dbt
 
@@ -241,6 +242,9 @@ def test_non_finite_and_absurd_numbers_are_422_with_field_errors(client):
     assert_field_errors(client, SCORING, {"offer_name": "x" * 20_000}, ["offer_name"])
     assert_field_errors(client, BATCH, {"offers": [PLAIN, {"stock_quantity": -1}]}, ["offers", 1, "stock_quantity"])
     assert client.post(SCORING, json={"offer_id": True}).status_code == 422  # no silent "1"
+    assert client.post(SCORING, json={"explain": 0}).status_code == 422  # strict types, as documented
+    assert client.post(SCORING, json={"stock_price": "12.5"}).status_code == 422
+    assert client.post(SCORING, json={"stock": 3.0, "offer_id": 7.0}).json()["offer_id"] == "7"  # 3.0 is an integer
 
 
 def test_batch_cap_is_enforced(client):
@@ -257,7 +261,7 @@ def test_a_422_logs_one_line_without_traceback(client, caplog):
 
 
 def test_openapi_document_matches_behaviour(client):
-    from bentos.compliance.service import MAX_BATCH, MAX_PRICE
+    from bentos.compliance.service import MAX_BATCH, MAX_PRICE, MAX_QUANTITY
 
     doc = client.get("/docs.json").json()
     assert doc["openapi"].startswith("3.1")
@@ -269,6 +273,8 @@ def test_openapi_document_matches_behaviour(client):
     assert {"type": "null"} in schemas["ComplianceOut"]["properties"]["offer_id"]["anyOf"]
     price = schemas["OfferIn"]["properties"]["stock_price"]["anyOf"][0]
     assert price["minimum"] == 0 and price["maximum"] == MAX_PRICE
+    for quantity in ("stock_quantity", "stock"):  # the former names are documented, with the same bounds
+        assert schemas["OfferIn"]["properties"][quantity]["anyOf"][0]["maximum"] == MAX_QUANTITY
     batch = doc["paths"][BATCH]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert batch["properties"]["offers"]["maxItems"] == MAX_BATCH
 
@@ -311,6 +317,8 @@ def test_real_bentoml_serve_round_trip(model_store, tmp_path):
                 == 422
             )
             assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
+            st = schemathesis_cli(url, tmp_path, "^/model/compliance/")  # the tool, against the real server
+            assert st.returncode == 0, st.stdout[-4000:]
         finally:
             proc.terminate()
             proc.wait(timeout=30)
