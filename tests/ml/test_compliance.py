@@ -254,6 +254,8 @@ def test_batch_cap_is_enforced(client):
     assert len(client.post(BATCH, json={"offers": [cheap] * MAX_BATCH}).json()) == MAX_BATCH
     body = assert_field_errors(client, BATCH, {"offers": [cheap] * (MAX_BATCH + 1)}, ["offers"])
     assert body["detail"][0]["type"] == "too_long"
+    flood = client.post(BATCH, json={"offers": [{"stock_price": 1}] * 100_000})  # refused before any scoring
+    assert flood.status_code == 422 and flood.json()["detail"][0]["loc"] == ["offers"]
 
 
 def test_a_422_logs_one_line_without_traceback(client, caplog):
