@@ -31,7 +31,7 @@ from models_ml.compliance.features import FEATURES, feature_rows, pool
 TOP_FEATURES = 3
 MAX_BATCH = 1000  # offers per scoring_batch call: a bigger one would hold the only worker for seconds
 MAX_PRICE = 100_000.0  # EUR: far above any real offer, low enough to catch unit and overflow errors
-MAX_QUANTITY = 1_000_000  # the app's own cap on a stock's quantity
+MAX_QUANTITY = 1_000_000  # far above any real stock: a bigger one is a unit or overflow error
 MAX_TEXT = 10_000
 MAX_CODE = 200
 
