@@ -6,133 +6,100 @@ A drop-in for its consumer, the pass Culture backend (pcapi's ComplianceBackend)
 SHAP features on each side; `POST /model/compliance/scoring_batch` takes
 `{"offers": [...]}` for back-fills and answers in the same order.
 
-Invalid input answers 422 (the consumer retries anything else but 401/403/422);
-an API key is required when `COMPLIANCE_API_KEY` is set; every response
-carries the model tag (`X-Model-Tag` and in the body); one JSON log line per
-request with its latency. `/livez`, `/readyz`, `/metrics` come with BentoML.
+At most 1,000 offers per batch; numbers must be finite and plausible
+(`MAX_PRICE`, `MAX_QUANTITY`). The HTTP front is `bentos.api_gate.ApiGate`:
+an empty, non-JSON or invalid body answers 415/422 with the field errors (the
+consumer retries anything else but 401/403/422); an API key is required when
+`COMPLIANCE_API_KEY` is set (`Authorization: Bearer <key>` or `X-API-Key`);
+one JSON log line per request; `/docs.json` documents all of it (OpenAPI 3.1).
+Every response carries the model tag (`X-Model-Tag` and in the body).
+`/livez`, `/readyz`, `/metrics` come with BentoML.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import sys
-import time
-from typing import Literal
+from typing import Annotated, Literal
 
 import bentoml
 import numpy as np
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 
+from bentos.api_gate import ApiGate
 from models_ml.compliance import MODEL_NAME
 from models_ml.compliance.features import FEATURES, feature_rows, pool
 
 TOP_FEATURES = 3
-SCORING_PATHS = ("/model/compliance/scoring", "/model/compliance/scoring_batch")
-log = logging.getLogger("pcdata.compliance")
-if not log.handlers:  # BentoML's formatter drops `extra` fields: print our own JSON lines
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+MAX_BATCH = 1000  # offers per scoring_batch call: a bigger one would hold the only worker for seconds
+MAX_PRICE = 100_000.0  # EUR: far above any real offer, low enough to catch unit and overflow errors
+MAX_QUANTITY = 1_000_000  # far above any real stock: a bigger one is a unit or overflow error
+MAX_TEXT = 10_000
+MAX_CODE = 200
+
+
+FORMER_NAMES = {
+    "offer_subcategoryid": "offer_subcategory_id",
+    "type": "offer_type_label",
+    "subType": "offer_sub_type_label",
+    "stock": "stock_quantity",
+}
+
+
+def _whole(value):
+    """JSON Schema counts 3.0 as an integer: accept it as 3, and nothing else that is not an int."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+# Bounds inside the annotation, so that the JSON schema keeps them as minimum/maximum
+Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY), BeforeValidator(_whole)]
+
+
+def _text(max_length: int, **kwargs):
+    return Field(None, max_length=max_length, **kwargs)
 
 
 class OfferIn(BaseModel):
-    """The back office's flat offer; every field optional, unknown fields ignored."""
+    """The back office's flat offer; every field optional, unknown fields ignored; numbers finite and bounded.
 
-    model_config = ConfigDict(extra="ignore")
+    Strict types: `"12"` is no price and `0` no boolean, as the OpenAPI document says.
+    """
 
-    offer_id: str | int | None = None
-    offer_name: str | None = None
-    offer_description: str | None = None
-    offer_subcategory_id: str | None = Field(
-        None, validation_alias=AliasChoices("offer_subcategory_id", "offer_subcategoryid")
-    )
-    venue_department_code: str | None = None
-    offer_type_label: str | None = Field(None, validation_alias=AliasChoices("offer_type_label", "type"))
-    offer_sub_type_label: str | None = Field(None, validation_alias=AliasChoices("offer_sub_type_label", "subType"))
-    rayon: str | None = None
-    macro_rayon: str | None = None
-    stock_price: float | None = Field(None, ge=0)
-    stock_quantity: int | None = Field(None, ge=0, validation_alias=AliasChoices("stock_quantity", "stock"))
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    offer_id: StrictStr | WholeNumber | None = Field(None, description="Echoed back as a string.")
+    offer_name: str | None = _text(MAX_TEXT)
+    offer_description: str | None = _text(MAX_TEXT)
+    offer_subcategory_id: str | None = _text(MAX_CODE)
+    venue_department_code: str | None = _text(MAX_CODE)
+    offer_type_label: str | None = _text(MAX_CODE)
+    offer_sub_type_label: str | None = _text(MAX_CODE)
+    rayon: str | None = _text(MAX_CODE)
+    macro_rayon: str | None = _text(MAX_CODE)
+    stock_price: float | None = Field(None, ge=0, le=MAX_PRICE, allow_inf_nan=False, description="EUR.")
+    stock_quantity: Quantity | None = None
     explain: bool = Field(True, description="Compute the main SHAP features (about half the latency).")
+    # The 2023 consumers' names, declared (not aliases) so that the OpenAPI document shows and bounds them
+    offer_subcategoryid: str | None = _text(MAX_CODE, description="Former name of offer_subcategory_id.")
+    type: str | None = _text(MAX_CODE, description="Former name of offer_type_label.")
+    subType: str | None = _text(MAX_CODE, description="Former name of offer_sub_type_label.")
+    stock: Quantity | None = Field(None, description="Former name of stock_quantity.")
+
+    @model_validator(mode="after")
+    def _former_names(self) -> OfferIn:
+        for former, name in FORMER_NAMES.items():  # the current name wins when both are sent
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(self, former))
+        return self
 
 
 class ComplianceOut(BaseModel):
-    offer_id: str | None
+    offer_id: str | None = Field(description="The offer_id sent, as a string; null when none was sent.")
     probability_validated: int = Field(ge=0, le=100)
     validation_main_features: list[str]
     probability_rejected: int = Field(ge=0, le=100)
     rejection_main_features: list[str]
     validation_status_prediction: Literal["approved", "rejected"]
     model_tag: str
-
-
-class OffersIn(BaseModel):
-    offers: list[OfferIn] = Field(max_length=1000)
-
-
-class ApiGate:
-    """ASGI middleware: optional API-key auth, 400 -> 422 on validation errors, one log line per request."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] not in SCORING_PATHS:
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        status = {"code": 500}
-        expected = os.environ.get("COMPLIANCE_API_KEY")
-        if expected:
-            headers = dict(scope.get("headers") or [])
-            given = headers.get(b"x-api-key", b"").decode() or headers.get(b"authorization", b"").decode().removeprefix(
-                "Bearer "
-            )
-            if given != expected:
-                status["code"] = 401
-                body = b'{"error": "missing or invalid API key"}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                _log_request(scope, 401, started)
-                return
-
-        async def send_mapped(message):
-            if message["type"] == "http.response.start":
-                if message["status"] == 400:  # BentoML's input validation error: the consumer expects 422
-                    message = {**message, "status": 422}
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_mapped)
-        finally:
-            _log_request(scope, status["code"], started)
-
-
-def _log_request(scope, status: int, started: float) -> None:
-    log.info(
-        json.dumps(
-            {
-                "event": "request",
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-        )
-    )
 
 
 @bentoml.service(name="compliance", workers=1, traffic={"timeout": 10, "max_concurrency": 32})
@@ -150,7 +117,9 @@ class Compliance:
         self.tag = str(self.model_ref.tag)
 
     def _score(self, offers: list[OfferIn]) -> list[ComplianceOut]:
-        rows = feature_rows([o.model_dump(exclude={"explain"}) for o in offers], self.subcategory_flags)
+        if not offers:  # CatBoost refuses an empty pool
+            return []
+        rows = feature_rows([o.model_dump(exclude={"explain", *FORMER_NAMES}) for o in offers], self.subcategory_flags)
         p_rejected = self.model.predict_proba(pool(rows), thread_count=1)[:, 1]
         explain = [i for i, o in enumerate(offers) if o.explain]
         shap = (
@@ -188,9 +157,11 @@ class Compliance:
         return self._score([offer])[0]
 
     @bentoml.api(route="/model/compliance/scoring_batch")
-    def scoring_batch(self, offers: list[OfferIn], ctx: bentoml.Context) -> list[ComplianceOut]:
+    def scoring_batch(
+        self, offers: Annotated[list[OfferIn], Field(max_length=MAX_BATCH)], ctx: bentoml.Context
+    ) -> list[ComplianceOut]:
         ctx.response.headers["X-Model-Tag"] = self.tag
         return self._score(offers)
 
 
-Compliance.add_asgi_middleware(ApiGate)
+Compliance.add_asgi_middleware(ApiGate, service=Compliance, api_key_env="COMPLIANCE_API_KEY")

@@ -17,6 +17,15 @@ from ingestion.pipeline import Runner
 from models_ml.compliance.train import PRECISION_FLOOR, choose_threshold, time_split, train
 from sandbox.app_database import write_snapshot
 from sandbox.world import build_world
+from tests.api_contract import (
+    assert_api_key_checks,
+    assert_client_errors_log_one_line,
+    assert_field_errors,
+    assert_non_finite_numbers_rejected,
+    assert_rejects_bad_bodies,
+    fuzz_against_openapi,
+    schemathesis_cli,
+)
 from warehouse.dbt import dbt
 
 MART = "mrt_ml__compliance_training_offers"
@@ -148,6 +157,7 @@ def client(model_store):
         yield c
 
 
+SCORING, BATCH = "/model/compliance/scoring", "/model/compliance/scoring_batch"
 SUSPICIOUS = {
     "offer_id": "420",
     "offer_name": "ALBUM COLLECTOR !!!",
@@ -202,15 +212,78 @@ def test_batch_keeps_the_order(client):
     )  # explain=False
 
 
-def test_api_key_when_enabled(client, monkeypatch):
-    monkeypatch.setenv("COMPLIANCE_API_KEY", "s3cret")
-    assert client.post("/model/compliance/scoring", json=PLAIN).status_code == 401
-    assert client.post("/model/compliance/scoring", json=PLAIN, headers={"X-API-Key": "wrong"}).status_code == 401
-    assert (
-        client.post("/model/compliance/scoring", json=PLAIN, headers={"Authorization": "Bearer s3cret"}).status_code
-        == 200
-    )
-    assert client.get("/livez").status_code == 200  # health stays open
+def test_api_key_is_scheme_exact_and_compared_in_constant_time(client, monkeypatch):
+    from bentos import api_gate
+
+    assert_api_key_checks(client, SCORING, PLAIN, "COMPLIANCE_API_KEY", monkeypatch)
+    compared = []
+
+    def spy(a, b):
+        compared.append((a, b))
+        return a == b
+
+    monkeypatch.setattr(api_gate.hmac, "compare_digest", spy)
+    assert api_gate.api_key_ok({b"authorization": b"Bearer k", b"x-api-key": b"j"}, "k")
+    assert compared == [(b"k", b"k"), (b"j", b"k")]  # every candidate compared, no early exit
+
+
+def test_no_5xx_for_bodies_that_are_not_an_offer(client):
+    for route in (SCORING, BATCH):
+        assert_rejects_bad_bodies(client, route)
+    r = client.post(BATCH, json={"offers": []})
+    assert r.status_code == 200 and r.json() == []
+
+
+def test_non_finite_and_absurd_numbers_are_422_with_field_errors(client):
+    assert_non_finite_numbers_rejected(client, SCORING, "{@}", "stock_price")
+    assert_non_finite_numbers_rejected(client, BATCH, '{"offers": [{}, {@}]}', "stock_price")
+    assert_field_errors(client, SCORING, {"stock_price": 10**9}, ["stock_price"])
+    assert_field_errors(client, SCORING, {"stock_quantity": 10**12}, ["stock_quantity"])
+    assert_field_errors(client, SCORING, {"offer_name": "x" * 20_000}, ["offer_name"])
+    assert_field_errors(client, BATCH, {"offers": [PLAIN, {"stock_quantity": -1}]}, ["offers", 1, "stock_quantity"])
+    assert client.post(SCORING, json={"offer_id": True}).status_code == 422  # no silent "1"
+    assert client.post(SCORING, json={"explain": 0}).status_code == 422  # strict types, as documented
+    assert client.post(SCORING, json={"stock_price": "12.5"}).status_code == 422
+    assert client.post(SCORING, json={"stock": 3.0, "offer_id": 7.0}).json()["offer_id"] == "7"  # 3.0 is an integer
+
+
+def test_batch_cap_is_enforced(client):
+    from bentos.compliance.service import MAX_BATCH
+
+    cheap = dict(PLAIN, explain=False)
+    assert len(client.post(BATCH, json={"offers": [cheap] * MAX_BATCH}).json()) == MAX_BATCH
+    body = assert_field_errors(client, BATCH, {"offers": [cheap] * (MAX_BATCH + 1)}, ["offers"])
+    assert body["detail"][0]["type"] == "too_long"
+    flood = client.post(BATCH, json={"offers": [{"stock_price": 1}] * 100_000})  # refused before any scoring
+    assert flood.status_code == 422 and flood.json()["detail"][0]["loc"] == ["offers"]
+
+
+def test_a_422_logs_one_line_without_traceback(client, caplog):
+    assert_client_errors_log_one_line(client, SCORING, caplog, "pcdata.compliance")
+
+
+def test_openapi_document_matches_behaviour(client):
+    from bentos.compliance.service import MAX_BATCH, MAX_PRICE, MAX_QUANTITY
+
+    doc = client.get("/docs.json").json()
+    assert doc["openapi"].startswith("3.1")
+    schemas = doc["components"]["schemas"]
+    for route in (SCORING, BATCH):
+        responses = doc["paths"][route]["post"]["responses"]
+        assert {"200", "413", "415", "422"} <= set(responses) and "400" not in responses
+        assert list(doc["paths"][route]["post"]["requestBody"]["content"]) == ["application/json"]
+    assert {"type": "null"} in schemas["ComplianceOut"]["properties"]["offer_id"]["anyOf"]
+    price = schemas["OfferIn"]["properties"]["stock_price"]["anyOf"][0]
+    assert price["minimum"] == 0 and price["maximum"] == MAX_PRICE
+    for quantity in ("stock_quantity", "stock"):  # the former names are documented, with the same bounds
+        assert schemas["OfferIn"]["properties"][quantity]["anyOf"][0]["maximum"] == MAX_QUANTITY
+    batch = doc["paths"][BATCH]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert batch["properties"]["offers"]["maxItems"] == MAX_BATCH
+
+
+def test_schemathesis_finds_nothing_against_the_openapi_document(client):
+    failures = fuzz_against_openapi(client, [SCORING, BATCH], max_examples=12)
+    assert not failures, "\n\n".join(failures[:5])
 
 
 def _free_port() -> int:
@@ -246,7 +319,11 @@ def test_real_bentoml_serve_round_trip(model_store, tmp_path):
                 == 422
             )
             assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
+            st = schemathesis_cli(url, tmp_path, "^/model/compliance/")  # the tool, against the real server
+            assert st.returncode == 0, st.stdout[-4000:]
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    assert '"path": "/model/compliance/scoring", "status": 200' in (tmp_path / "serve.log").read_text()
+    served = (tmp_path / "serve.log").read_text()
+    assert '"path": "/model/compliance/scoring", "status": 200' in served
+    assert '"status": 422, ' in served and "Traceback" not in served  # a client error is one line

@@ -20,7 +20,13 @@ requesters as (
 
 app_users as (
 
-    select user_id, email_hash, birth_date from {{ ref('stg_app__users') }}
+    select user_id, email_hash from {{ ref('stg_app__users') }}
+
+),
+
+birth_dates as (
+
+    select user_id, birth_date from {{ ref('stg_app__user_birth_dates') }}
 
 ),
 
@@ -88,16 +94,16 @@ ages as (
 
     select
         resolved.ticket_id,
-        extract(year from resolved.created_at) - extract(year from app_users.birth_date)
+        extract(year from resolved.created_at) - extract(year from birth_dates.birth_date)
         - case
             when
                 extract(month from resolved.created_at) * 100 + extract(day from resolved.created_at)
-                < extract(month from app_users.birth_date) * 100 + extract(day from app_users.birth_date)
+                < extract(month from birth_dates.birth_date) * 100 + extract(day from birth_dates.birth_date)
                 then 1
             else 0
         end as age_years
     from resolved
-    inner join app_users on resolved.app_user_id = app_users.user_id
+    inner join birth_dates on resolved.app_user_id = birth_dates.user_id
 
 ),
 

@@ -1,9 +1,24 @@
 -- Personal collections are named and slugged after their owner ("Jane Doe's
--- Personal Collection"): their name, slug and description never leave this
--- view; they get a fixed label and are told apart by personal_owner_id.
+-- Personal Collection", "Collection personnelle de Jane Doe" in French): their
+-- name, slug and description never leave this view; they get a fixed label and
+-- are told apart by personal_owner_id. A collection named like a personal one
+-- is masked too, even without an owner id (owner deleted, older exports).
 with source as (
 
     select * from {{ source('metabase', 'collection') }}
+
+),
+
+flagged as (
+
+    select
+        *,
+        personal_owner_id is not null
+        or lower(name) like '%''s personal collection'
+        or lower(name) like 'collection personnelle de %'
+        or lower(slug) like '%personal_collection%' as is_personal_collection
+
+    from source
 
 ),
 
@@ -11,17 +26,17 @@ renamed as (
 
     select
         id as collection_id,
-        case when personal_owner_id is null then name else 'Personal collection' end as collection_name,
-        case when personal_owner_id is null then description end as collection_description,
-        case when personal_owner_id is null then slug end as collection_slug,
+        case when is_personal_collection then 'Personal collection' else name end as collection_name,
+        case when not is_personal_collection then description end as collection_description,
+        case when not is_personal_collection then slug end as collection_slug,
         location as collection_location,
         personal_owner_id,
-        personal_owner_id is not null as is_personal,
+        is_personal_collection as is_personal,
         authority_level,
         archived as is_archived,
         {{ utc_timestamp('created_at') }} as created_at
 
-    from source
+    from flagged
 
 )
 
