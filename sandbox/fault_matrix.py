@@ -69,7 +69,9 @@ class FaultMatrix:
         self.app_engine = app_engine
         self.workdir = workdir
         self.sources = list(sources)
-        self.base_config = sandbox_config(handle, app_engine)
+        # the app database goes by URL too, for the `pcdata ingest` child of the kill run
+        app_url = app_engine.url.render_as_string(hide_password=False)
+        self.base_config = sandbox_config(handle, app_engine) | {"SOURCES__APP__CREDENTIALS": app_url}
         self.timings: list[tuple[str, str, float]] = []  # (home, source, seconds) of every run
 
     # --- running sources --------------------------------------------------------------------
@@ -111,7 +113,10 @@ class FaultMatrix:
         with self.configured(home) as config:
             env = {**os.environ, **config}
         command = [sys.executable, "-c", "from pcdata.cli import main; main()", "ingest", *self.sources]
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        home.mkdir(parents=True, exist_ok=True)
+        log = home / "ingest_killed.log"
+        with log.open("wb") as out:
+            child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         waiting = home / "dlt" / "pipelines"
         deadline = time.monotonic() + timeout
         killed = False
@@ -124,7 +129,10 @@ class FaultMatrix:
         if child.poll() is None:
             child.kill()
         child.wait()
-        return dict.fromkeys(self.sources, "killed during load" if killed else f"exited {child.returncode}")
+        if killed:
+            return dict.fromkeys(self.sources, "killed during load")
+        last = (log.read_text(errors="replace").strip().splitlines() or [""])[-1]
+        return dict.fromkeys(self.sources, f"exited {child.returncode}: {last[:200]}")
 
     # --- faults -----------------------------------------------------------------------------
     def set_faults(self, knobs: dict) -> None:
