@@ -4,6 +4,7 @@
 with offerers as (
 
     select * from {{ ref('stg_app__offerers') }}
+    where not is_deleted
 
 ),
 

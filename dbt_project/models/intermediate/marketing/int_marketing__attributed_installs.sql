@@ -23,12 +23,14 @@ users as (
 deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
+    where not is_deleted
 
 ),
 
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
+    where not is_deleted
 
 ),
 

@@ -36,24 +36,28 @@ entry_tags as (
 offers as (
 
     select * from {{ ref('stg_app__offers') }}
+    where not is_deleted
 
 ),
 
 venues as (
 
     select * from {{ ref('stg_app__venues') }}
+    where not is_deleted
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where not is_deleted
 
 ),
 
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
+    where not is_deleted
 
 ),
 

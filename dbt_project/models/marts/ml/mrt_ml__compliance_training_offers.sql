@@ -5,18 +5,21 @@
 with offers as (
 
     select * from {{ ref('stg_app__offers') }}
+    where not is_deleted
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where not is_deleted
 
 ),
 
 venues as (
 
     select * from {{ ref('stg_app__venues') }}
+    where not is_deleted
 
 ),
 
