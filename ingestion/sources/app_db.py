@@ -22,7 +22,7 @@ reappears under its id is merged back by the incremental read with no flag.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,13 +96,15 @@ class LoadedRows:
 
 def key_scan(engine: sa.Engine, schema: str, table: str, chunk: int = 100_000) -> pa.Array:
     """Every id of the table now, streamed from PostgreSQL."""
-    parts = []
+    parts: list[pa.Array] = []
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(
             sa.text(f'select id from "{schema}"."{table}"')
         )
-        for part in result.scalars().partitions(chunk):
-            parts.append(pa.array(part, pa.int64()))
+        scalars: sa.ScalarResult[int] = result.scalars()
+        ids: Sequence[int]
+        while ids := scalars.fetchmany(chunk):
+            parts.append(pa.array(ids, pa.int64()))
     return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
 
 
