@@ -4,7 +4,7 @@
 with offerers as (
 
     select * from {{ ref('stg_app__offerers') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

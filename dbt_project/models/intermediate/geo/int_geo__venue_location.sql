@@ -4,7 +4,7 @@
 with venues as (
 
     select * from {{ ref('stg_app__venues') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
@@ -17,7 +17,7 @@ establishments as (
 offerers as (
 
     select * from {{ ref('stg_app__offerers') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

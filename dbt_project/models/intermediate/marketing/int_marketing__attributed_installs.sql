@@ -23,14 +23,14 @@ users as (
 deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

@@ -27,14 +27,14 @@ with bookings as (
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
 offers as (
 
     select * from {{ ref('stg_app__offers') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

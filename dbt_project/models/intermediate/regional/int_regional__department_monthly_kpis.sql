@@ -76,14 +76,14 @@ offerer_location as (
 offers as (
 
     select * from {{ ref('stg_app__offers') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

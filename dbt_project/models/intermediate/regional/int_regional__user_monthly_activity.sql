@@ -30,7 +30,7 @@ all_bookings as (
 deposits as (
 
     select * from all_deposits
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

@@ -27,7 +27,7 @@ app_users as (
 deposits as (
 
     select user_id, created_at from {{ ref('stg_app__deposits') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

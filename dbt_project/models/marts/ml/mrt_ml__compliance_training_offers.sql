@@ -5,21 +5,21 @@
 with offers as (
 
     select * from {{ ref('stg_app__offers') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
 venues as (
 
     select * from {{ ref('stg_app__venues') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 

@@ -15,7 +15,7 @@ user_location as (
 deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
-    where not is_deleted
+    where is_deleted is not true
 
 ),
 
