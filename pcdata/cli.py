@@ -39,9 +39,9 @@ def main() -> None:
 
 
 def fail(exc: Exception) -> NoReturn:
-    """One line on stderr, never wrapped (what happened and what to run), then exit 1."""
+    """One line, never wrapped (what happened and what to run), then exit 1."""
     line = " ".join(str(exc).split())
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, highlight=False)
     sys.exit(1)
 
 

@@ -26,13 +26,13 @@ def home(tmp_path, monkeypatch):
 
 def one_line_failure(result, *expected: str) -> str:
     assert result.exit_code == 1, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: "), result.output  # the last line, whole: nothing wrapped after it
+    assert sum(line.startswith("error: ") for line in lines) == 1
     for text in expected:
-        assert text in lines[0]
+        assert text in lines[-1]
     assert "Traceback" not in result.output
-    return lines[0]
+    return lines[-1]
 
 
 def test_transform_of_an_unknown_model_fails(home):
