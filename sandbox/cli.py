@@ -46,8 +46,9 @@ def start(seed: int, scale: float) -> None:
             )
         )
     try:
+        demo_home.check_world(settings, seed, scale)  # its vendors would load another world into this warehouse
         handle = start_sandbox(settings, seed, scale)
-    except steps.StepFailed as exc:
+    except (demo_home.DemoRefused, steps.StepFailed) as exc:
         fail(exc)
     console.print(f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale})")
 
@@ -84,9 +85,11 @@ def appdb() -> None:
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
 @click.option("--as-of", type=click.DateTime(), default=None, help="Write the world as it stood then.")
 def appdb_load(seed: int, scale: float, as_of: datetime | None) -> None:
+    settings = Settings.load()
     try:
-        counts = load_app_database(Settings.load(), seed, scale, as_of)
-    except steps.StepFailed as exc:
+        demo_home.check_world(settings, seed, scale)
+        counts = load_app_database(settings, seed, scale, as_of)
+    except (demo_home.DemoRefused, steps.StepFailed) as exc:
         fail(exc)
     console.print("app database written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 

@@ -5,8 +5,8 @@
   leaves a stale lock behind; a second demo on the same home stops at once
   with one line naming the running one.
 - `check_world`: the home remembers the world (seed, scale) its warehouse was
-  built from in `<home>/world.json`. A demo with another seed or scale is
-  refused rather than started clean by itself: a scale-1.0 warehouse takes
+  built from in `<home>/world.json`. A demo, `sandbox start` or `sandbox
+  appdb load` with another seed or scale is refused rather than started clean by itself: a scale-1.0 warehouse takes
   long to rebuild and may be what someone is studying, so deleting it on a
   changed `SCALE=` is not ours to decide. The refusal names the command that
   starts clean (`--fresh`) and the alternative of another home.
@@ -68,19 +68,16 @@ def check_world(settings: Settings, seed: int, scale: float) -> None:
     """Refuse a world other than the one the home's warehouse holds; record it on a fresh home."""
     marker = _world_file(settings)
     wanted = {"seed": seed, "scale": scale}
-    has_warehouse = settings.destination == "duckdb" and settings.warehouse.exists()
+    has_data = (settings.destination == "duckdb" and settings.warehouse.exists()) or settings.pipelines_dir.exists()
     recorded = json.loads(marker.read_text()) if marker.exists() else None
-    if recorded is not None and recorded != wanted:
-        built = f"seed {recorded['seed']}, scale {recorded['scale']}"
-    elif recorded is None and (has_warehouse or settings.pipelines_dir.exists()):
-        built = "data not written by a demo"
-    else:
+    if recorded == wanted or not has_data:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps(wanted))
         return
+    built = f"seed {recorded['seed']}, scale {recorded['scale']}" if recorded else "data not written by a demo"
     raise DemoRefused(
-        f"{settings.home} holds a warehouse built from {built}; a demo with seed {seed}, scale {scale} would mix "
-        f"two worlds: start clean with `python -m sandbox demo --seed {seed} --scale {scale} --fresh` "
+        f"{settings.home} holds a warehouse built from {built}; the world of seed {seed}, scale {scale} would mix "
+        f"with it: start clean with `python -m sandbox demo --seed {seed} --scale {scale} --fresh` "
         f"(`make demo SCALE={scale} FRESH=1`; deletes that warehouse), or use another home (PCDATA__HOME)"
     )
 

@@ -89,11 +89,14 @@ def test_a_demo_of_another_world_is_refused_then_fresh_starts_clean(home):
     result = CliRunner().invoke(sandbox_cli, ["demo", "--scale", "0.2"])
     one_line_failure(result, "seed 42, scale 1.0", "--seed 42 --scale 0.2 --fresh", "FRESH=1")
     assert settings.warehouse.exists()
+    for command in (["start", "--scale", "0.2"], ["appdb", "load", "--scale", "0.2"]):  # nor load it piecemeal
+        one_line_failure(CliRunner().invoke(sandbox_cli, command), "seed 42, scale 1.0", "--fresh")
 
     demo_home.start_clean(settings)  # what --fresh does before the demo
     assert not settings.warehouse.exists() and not settings.pipelines_dir.exists()
     demo_home.check_world(settings, 42, 0.2)  # now accepted, and recorded
-    with pytest.raises(demo_home.DemoRefused):
+    settings.warehouse.write_bytes(b"a scale-0.2 warehouse")
+    with pytest.raises(demo_home.DemoRefused, match=r"seed 42, scale 0\.2"):
         demo_home.check_world(settings, 42, 1.0)
 
 
