@@ -17,7 +17,8 @@ Chosen over dbt snapshots with `hard_deletes: invalidate`, which re-read and
 compare every column of every row on each run: the key scan keeps the
 incremental read and writes only the deleted rows. (At larger scale the same
 flag would come from logical replication, CDC, without any scan.) A row that
-reappears under its id is merged back by the incremental read with no flag.
+reappears under its id, with a newer `dateUpdated`, is merged back by the
+incremental read with no flag.
 """
 
 from __future__ import annotations
