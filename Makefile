@@ -1,5 +1,5 @@
 # Two entry points, both self-installing on a fresh machine:
-#   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary
+#   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary (SCALE=0.2; FRESH=1 starts clean)
 #   make test   the whole test suite (what CI runs)
 # The virtual environment comes from uv.lock through uv (itself installed from PyPI).
 
@@ -22,7 +22,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.synced
 
 demo: install
-	$(VENV)/bin/python -m sandbox demo --scale $(SCALE)
+	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) $(if $(FRESH),--fresh)
 
 test: install
 	$(VENV)/bin/python -m pytest

@@ -19,7 +19,7 @@ import dlt
 
 from .sources.adage import adage
 from .sources.api_adresse import api_adresse
-from .sources.app_db import app_db
+from .sources.app_db import LoadedRows, app_db
 from .sources.appsflyer import appsflyer
 from .sources.batch import batch
 from .sources.brevo import brevo
@@ -57,7 +57,7 @@ def _setting(source: Callable, name: str) -> str:
 
 
 def _app(runner: Runner):
-    return app_db(credentials=runner.app_engine())
+    return app_db(credentials=runner.app_engine(), loaded=LoadedRows(runner.pipeline("app")))
 
 
 def _api_adresse(runner: Runner):

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from warehouse import Settings
 
@@ -38,7 +39,9 @@ def main() -> None:
 
 
 def fail(exc: Exception) -> NoReturn:
-    console.print(f"[bold red]error:[/] {exc}")
+    """One line, never wrapped (what happened and what to run), then exit 1."""
+    line = " ".join(str(exc).split())
+    console.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, highlight=False)
     sys.exit(1)
 
 
@@ -108,7 +111,12 @@ def serve(service: str, port: int) -> None:
     """bentoml serve SERVICE with the latest registered model (Ctrl-C to stop)."""
     import os
 
-    command, env = steps.serve_command(_settings(), service, port)
+    settings = _settings()
+    try:
+        steps.check_can_serve(settings, service, port)
+    except steps.StepFailed as exc:
+        fail(exc)
+    command, env = steps.serve_command(settings, service, port)
     os.execvpe(command[0], command, env)
 
 

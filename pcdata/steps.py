@@ -7,6 +7,8 @@ raises `StepFailed` naming itself, so the CLI exits non-zero with one readable l
 from __future__ import annotations
 
 import os
+import re
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,11 +56,61 @@ def ingest(settings: Settings, sources: list[str], on_done: Callable | None = No
     results = []
     for name in in_load_order(sources):
         with step(f"ingest {name}"):
-            result = runner.run(name)
+            try:
+                result = runner.run(name)
+            except Exception as exc:
+                hint = _ingest_hint(name, exc)
+                if hint is None:
+                    raise
+                raise StepFailed(f"ingest {name}", hint) from exc
         results.append(result)
         if on_done:
             on_done(result)
     return results
+
+
+SANDBOX_HINT = 'or try it on the sandbox: `python -m sandbox start` then `eval "$(python -m sandbox env)"`'
+
+
+def _ingest_hint(source: str, exc: BaseException) -> str | None:
+    """One line for the failures a new user meets first: no credentials, or the sandbox not running."""
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    chain, seen = [], set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    missing = next((c for c in chain if isinstance(c, ConfigFieldMissingException)), None)
+    if missing is not None:
+        keys = [_env_key(field, traces) for field, traces in missing.traces.items()]
+        return (
+            f"{source} is not configured: set {', '.join(keys)} (environment, or .dlt/secrets.toml: "
+            f"see .dlt/example.secrets.toml), {SANDBOX_HINT}"
+        )
+    base_url = _config(f"sources.{source}.base_url")
+    refused = any(isinstance(c, OSError) or "ConnectionError" in str(c) for c in chain)
+    if refused and base_url and re.match(r"https?://(127\.0\.0\.1|localhost)[:/]", base_url):
+        return f"{source}: nothing answers at {base_url}: is the sandbox running? `python -m sandbox start`"
+    return None
+
+
+def _config(key: str) -> str | None:
+    import dlt
+
+    value: object = dlt.config.get(key) or dlt.secrets.get(key)
+    return str(value) if value else None
+
+
+def _env_key(field: str, traces: list) -> str:
+    """The environment variable a person would set for a missing dlt field (`SOURCES__ZENDESK__API_TOKEN`)."""
+    keys = [
+        t.key
+        for t in traces
+        if t.key.startswith("SOURCES__") and all(a != b for a, b in zip(t.sections, t.sections[1:], strict=False))
+    ]
+    return max(keys, key=len) if keys else field
 
 
 def raw_row_counts(settings: Settings, sources: list[str]) -> dict[str, int]:
@@ -93,11 +145,24 @@ def mart_row_counts(settings: Settings) -> dict[str, int]:
     }
 
 
+# a selection that matches nothing is an error, not an empty success
+NO_MATCH_IS_ERROR = ("--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}')
+
+
 def transform(settings: Settings, *dbt_args: str):
     from warehouse.dbt import dbt
 
+    options = () if "--warn-error-options" in dbt_args else NO_MATCH_IS_ERROR
     with step("dbt build"):
-        summary = dbt(settings, "build", *dbt_args)
+        summary = dbt(settings, "build", *dbt_args, *options)
+    unmatched = re.findall(r"selection criterion '([^']*)' does not match", " ".join(summary.failures))
+    if unmatched or (summary.success and not summary.counts and dbt_args):
+        named = ", ".join(f"'{u}'" for u in unmatched) or " ".join(dbt_args)
+        raise StepFailed(
+            "dbt build",
+            f"{named} selects no model, seed or test of the dbt project: name one that exists, e.g. "
+            "`pcdata transform --select mrt_regional__departments+` (models are under dbt_project/models)",
+        )
     if not summary.success:
         raise StepFailed("dbt build", "; ".join(summary.failures[:5]) or "see the dbt log above")
     return summary
@@ -155,6 +220,35 @@ def build_bento(settings: Settings, service: str) -> str:
         use_store(settings.bentoml_home)
         bento = bentoml.bentos.build_bentofile(str(REPO / "bentos" / service / "bentofile.yaml"), build_ctx=str(REPO))
     return str(bento.tag)
+
+
+def check_can_serve(settings: Settings, service: str, port: int, host: str = "0.0.0.0") -> None:
+    """What `bentoml serve` would otherwise fail on with a traceback: a busy port, no trained model."""
+    from models_ml.compliance import MODEL_NAME
+
+    if not port_is_free(port, host):
+        free = next((p for p in range(port + 1, port + 50) if port_is_free(p, host)), 0)
+        raise StepFailed(
+            f"serve {service}",
+            f"port {port} is already in use: run `pcdata serve {service} --port {free}`, or stop what listens on it",
+        )
+    model = {"compliance": MODEL_NAME}[service]
+    if not (settings.bentoml_home / "models" / model / "latest").exists():
+        raise StepFailed(
+            f"serve {service}",
+            f"no trained {service} model in the BentoML store {settings.bentoml_home}: "
+            f"run `pcdata train {service}` first (after `pcdata transform`), or `make demo`",
+        )
+
+
+def port_is_free(port: int, host: str = "0.0.0.0") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no conflict
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def serve_command(settings: Settings, service: str, port: int) -> tuple[list[str], dict]:

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from pcdata import steps
 from pcdata.cli import fail, print_load, print_training
-from sandbox import server
+from sandbox import demo_home, server
 from sandbox.config import sandbox_config, use
 from warehouse import Settings
 
@@ -36,9 +36,19 @@ def main() -> None:
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
 def start(seed: int, scale: float) -> None:
     """Start the vendor sandboxes (one local server)."""
+    settings = Settings.load()
+    running = server.read_state(settings.sandbox_state)
+    if running is not None:  # replacing it would pull the world from under whoever uses it
+        fail(
+            RuntimeError(
+                f"a sandbox already runs at {running.base_url} (pid {running.pid}, seed {running.seed}, "
+                f"scale {running.scale}): use it, or stop it first with `python -m sandbox stop`"
+            )
+        )
     try:
-        handle = start_sandbox(Settings.load(), seed, scale)
-    except steps.StepFailed as exc:
+        demo_home.check_world(settings, seed, scale)  # its vendors would load another world into this warehouse
+        handle = start_sandbox(settings, seed, scale)
+    except (demo_home.DemoRefused, steps.StepFailed) as exc:
         fail(exc)
     console.print(f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale})")
 
@@ -75,9 +85,11 @@ def appdb() -> None:
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
 @click.option("--as-of", type=click.DateTime(), default=None, help="Write the world as it stood then.")
 def appdb_load(seed: int, scale: float, as_of: datetime | None) -> None:
+    settings = Settings.load()
     try:
-        counts = load_app_database(Settings.load(), seed, scale, as_of)
-    except steps.StepFailed as exc:
+        demo_home.check_world(settings, seed, scale)
+        counts = load_app_database(settings, seed, scale, as_of)
+    except (demo_home.DemoRefused, steps.StepFailed) as exc:
         fail(exc)
     console.print("app database written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 
@@ -112,12 +124,25 @@ def load_app_database(settings: Settings, seed: int, scale: float, as_of: dateti
 @click.option("--seed", default=DEFAULT_SEED, show_default=True)
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
 @click.option("--keep-running", is_flag=True, help="Leave the sandbox and app database up afterwards.")
-def demo(seed: int, scale: float, keep_running: bool) -> None:
+@click.option("--fresh", is_flag=True, help="Start clean: delete this home's warehouse and dlt state first.")
+def demo(seed: int, scale: float, keep_running: bool, fresh: bool) -> None:
     """Everything in order: sandbox, app database, ingestion, dbt build, training, bentos, reports, summary."""
+    settings = Settings.load()
+    try:
+        with demo_home.demo_lock(settings):
+            if fresh:
+                server.stop(settings.sandbox_state)
+                demo_home.start_clean(settings)
+            demo_home.check_world(settings, seed, scale)
+            _demo(settings, seed, scale, keep_running)
+    except demo_home.DemoRefused as exc:
+        fail(exc)
+
+
+def _demo(settings: Settings, seed: int, scale: float, keep_running: bool) -> None:
     from ingestion.registry import SOURCES
     from pcdata import reports
 
-    settings = Settings.load()
     timings: dict[str, float] = {}
     total = 7
     gates: dict = {}  # quality gate results (quality/), for the summary

@@ -6,11 +6,30 @@ duplicates. The pyarrow backend keeps it fast (no per-row normalisation).
 Personal data is dealt with before it leaves the database: names and phone
 numbers are never selected, and the email only travels as a salted hash
 (`email_hash`), which is what the other sources join on.
+
+Hard deletes: a row the backend deletes never shows up in an incremental read,
+so each run also scans the primary keys of every table in `KEY_SCANNED`
+(`select id`: an index-only scan, about 8 bytes a row) and compares them with
+the ids still live in raw. A raw row whose id has left PostgreSQL is merged
+again, unchanged, with `_deleted_at` set to the run that noticed it; staging
+exposes it as `is_deleted`/`deleted_at` and the marts leave those rows out.
+Chosen over dbt snapshots with `hard_deletes: invalidate`, which re-read and
+compare every column of every row on each run: the key scan keeps the
+incremental read and writes only the deleted rows. (At larger scale the same
+flag would come from logical replication, CDC, without any scan.) A row that
+reappears under its id, with a newer `dateUpdated`, is merged back by the
+incremental read with no flag.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
@@ -30,6 +49,10 @@ CURSORS = {
     "tracking_event": "eventTimestamp",
 }
 TABLES = tuple(CURSORS)
+# tracking_event stands in for an append-only event export (Firebase): nothing to key-scan there
+KEY_SCANNED = tuple(t for t in TABLES if t != "tracking_event")
+DELETED_AT = "_deleted_at"
+DELETED_TYPE = pa.timestamp("us", tz="UTC")
 
 SELECT = SelectPolicy(
     never_selected={"user": ("firstName", "lastName", "phoneNumber", "email")},
@@ -38,8 +61,89 @@ SELECT = SelectPolicy(
 )
 
 
+@dataclass
+class LoadedRows:
+    """The app tables as raw already holds them (read through the pipeline's own destination client)."""
+
+    pipeline: dlt.Pipeline
+    chunk: int = 10_000
+
+    def _readable(self, table: str) -> bool:
+        p = self.pipeline
+        return bool(p.default_schema_name) and DELETED_AT in p.default_schema.get_table_columns(table)
+
+    def _query(self, sql: str) -> pa.Table | None:
+        with self.pipeline.sql_client() as client, client.execute_query(sql) as cursor:
+            parts = list(cursor.iter_arrow(chunk_size=100_000))  # chunked: the path every destination supports
+        return pa.concat_tables(parts) if parts else None
+
+    def live_ids(self, table: str) -> pa.Array:
+        if not self._readable(table):  # never loaded, or loaded before deletes were tracked: nothing to compare
+            return pa.array([], pa.int64())
+        with self.pipeline.sql_client() as client:
+            name = client.make_qualified_table_name(table)
+        found = self._query(f"select id from {name} where {DELETED_AT} is null")
+        return found.column("id").combine_chunks().cast(pa.int64()) if found is not None else pa.array([], pa.int64())
+
+    def rows(self, table: str, ids: pa.Array) -> Iterator[pa.Table]:
+        with self.pipeline.sql_client() as client:
+            name = client.make_qualified_table_name(table)
+        for start in range(0, len(ids), self.chunk):
+            listed = ", ".join(str(i) for i in ids[start : start + self.chunk].to_pylist())
+            found = self._query(f"select * from {name} where id in ({listed})")
+            if found is not None and found.num_rows:
+                yield found.drop_columns([c for c in found.column_names if c.startswith("_dlt_")])
+
+
+def key_scan(engine: sa.Engine, schema: str, table: str, chunk: int = 100_000) -> pa.Array:
+    """Every id of the table now, streamed from PostgreSQL."""
+    parts: list[pa.Array] = []
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk).execute(
+            sa.text(f'select id from "{schema}"."{table}"')
+        )
+        scalars: sa.ScalarResult[int] = result.scalars()
+        ids: Sequence[int]
+        while ids := scalars.fetchmany(chunk):
+            parts.append(pa.array(ids, pa.int64()))
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
+
+
+def deletes(engine: sa.Engine, schema: str, table: str, loaded: LoadedRows):
+    """Raw's live rows whose id is gone from PostgreSQL, merged back with `_deleted_at` set."""
+
+    @dlt.resource(
+        name=f"{table}_deletes",
+        table_name=table,
+        primary_key="id",
+        write_disposition="merge",
+        columns={DELETED_AT: {"data_type": "timestamp", "nullable": True}},
+    )
+    def detect() -> Iterator[pa.Table]:
+        live = loaded.live_ids(table)
+        if not len(live):
+            return
+        gone = live.filter(pc.invert(pc.is_in(live, value_set=key_scan(engine, schema, table))))
+        noticed = datetime.now(UTC)
+        for rows in loaded.rows(table, gone):
+            flags = pa.array([noticed] * rows.num_rows, DELETED_TYPE)
+            yield rows.drop_columns([DELETED_AT]).append_column(DELETED_AT, flags)
+
+    return detect
+
+
+def _live(rows: pa.Table) -> pa.Table:
+    return rows.append_column(DELETED_AT, pa.nulls(rows.num_rows, DELETED_TYPE))
+
+
 @dlt.source(name="app")
-def app_db(credentials: sa.Engine | str = dlt.secrets.value, schema: str = "public", chunk_size: int = 50_000):
+def app_db(
+    credentials: sa.Engine | str = dlt.secrets.value,
+    schema: str = "public",
+    chunk_size: int = 50_000,
+    loaded: LoadedRows | None = None,
+):
+    """`loaded`: raw as it stands, to detect hard deletes (None: incremental reads only)."""
     engine = credentials if isinstance(credentials, sa.Engine) else sa.create_engine(credentials)
     source = sql_database(
         engine,
@@ -56,4 +160,9 @@ def app_db(credentials: sa.Engine | str = dlt.secrets.value, schema: str = "publ
             write_disposition="merge",
             incremental=dlt.sources.incremental(CURSORS[name]),
         )
-    return list(source.resources.values())
+        if name in KEY_SCANNED:  # every row read is live: the flag is cleared, and exists before any delete
+            resource.add_map(_live)
+    resources = list(source.resources.values())
+    if loaded is not None:
+        resources += [deletes(engine, schema, table, loaded) for table in KEY_SCANNED]
+    return resources

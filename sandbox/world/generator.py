@@ -15,7 +15,7 @@ import bisect
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import accumulate
 
@@ -76,6 +76,14 @@ class World:
     events: list[dict]
     end: datetime = WORLD_END
     _slices: dict = field(default_factory=dict, repr=False)
+    # rows the app hard-deleted: table -> {id: when}; gone from every snapshot taken after that instant
+    hard_deletes: dict[str, dict[int, datetime]] = field(default_factory=dict)
+
+    def with_hard_deletes(self, table: str, ids, at: datetime | None = None) -> World:
+        """This world where the app deleted rows of `table` at `at` (default: the world's end); self unchanged."""
+        deletes = {t: dict(rows) for t, rows in self.hard_deletes.items()}
+        deletes.setdefault(table, {}).update(dict.fromkeys(ids, at or self.end))
+        return replace(self, hard_deletes=deletes)
 
     def snapshot(self, as_of: datetime | None = None) -> dict[str, list[dict]]:
         from .snapshot import snapshot

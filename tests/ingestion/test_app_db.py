@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from ingestion.pipeline import Runner
 from ingestion.sources.pii import pseudonymise
 from sandbox.app_database import COLUMNS, write_snapshot
@@ -52,3 +54,24 @@ def test_incremental_rerun_loads_only_what_changed(world, app_engine, settings, 
         b for b in later["booking"] if b["status"] == "CANCELLED" and b["dateCreated"] <= T1 < b["cancellationDate"]
     )
     assert duck(f"select status from raw_app.booking where id = {booking['id']}")[0][0] == "CANCELLED"
+
+
+def test_rows_deleted_in_postgresql_are_flagged_in_raw(world, app_engine, settings, duck):
+    runner = Runner(settings, app_engine)
+    write_snapshot(app_engine, world.snapshot())
+    runner.run("app")
+    assert duck("select count(*) from raw_app.booking where _deleted_at is not null")[0][0] == 0
+
+    # the backend hard-deletes ten bookings; nothing else changes
+    gone = [b["id"] for b in world.snapshot()["booking"] if b["status"] != "CANCELLED"][:10]
+    with app_engine.begin() as conn:
+        conn.execute(sa.text(f"delete from booking where id in ({', '.join(map(str, gone))})"))
+    second = runner.run("app")
+    assert second.rows_loaded == {"booking": 10}  # the ten tombstones, nothing re-read
+
+    deleted = duck("select id, status, _deleted_at is not null from raw_app.booking where _deleted_at is not null")
+    assert sorted(i for i, _, _ in deleted) == sorted(gone)
+    assert all(status is not None for _, status, _ in deleted)  # the last known row, kept whole
+    live = duck("select count(*) from raw_app.booking where _deleted_at is null")[0][0]
+    assert live == len(world.with_hard_deletes("booking", gone).snapshot()["booking"])
+    assert runner.run("app").rows_loaded == {}  # flagged once: the next run has nothing to add

@@ -12,6 +12,7 @@ depositors as (
 
     select count(distinct user_id) as users_with_deposit
     from {{ ref('stg_app__deposits') }}
+    where is_deleted is not true
 
 )
 

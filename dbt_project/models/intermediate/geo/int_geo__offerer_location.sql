@@ -4,6 +4,7 @@
 with offerers as (
 
     select * from {{ ref('stg_app__offerers') }}
+    where is_deleted is not true
 
 ),
 

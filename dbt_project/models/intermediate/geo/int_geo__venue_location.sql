@@ -4,6 +4,7 @@
 with venues as (
 
     select * from {{ ref('stg_app__venues') }}
+    where is_deleted is not true
 
 ),
 
@@ -16,6 +17,7 @@ establishments as (
 offerers as (
 
     select * from {{ ref('stg_app__offerers') }}
+    where is_deleted is not true
 
 ),
 

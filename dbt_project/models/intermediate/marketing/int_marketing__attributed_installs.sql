@@ -23,12 +23,14 @@ users as (
 deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
+    where is_deleted is not true
 
 ),
 
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
+    where is_deleted is not true
 
 ),
 

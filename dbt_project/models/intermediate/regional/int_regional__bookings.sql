@@ -11,12 +11,15 @@
 -- changed since the last one (created, used or cancelled), so history is not
 -- rebuilt. Geography is joined downstream, so that a user who moves is
 -- counted in their current department without rewriting this table.
+-- Bookings deleted from the app keep their row here with is_deleted: a
+-- deletion does not move updated_at, so deleted rows (few) are merged again
+-- on every run, and downstream models leave them out.
 with bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
     {% if is_incremental() %}
         -- >= : rows updated in the same instant as the last load are merged again (idempotent)
-        where updated_at >= (select max(updated_at) from {{ this }})
+        where updated_at >= (select max(updated_at) from {{ this }}) or is_deleted
     {% endif %}
 
 ),
@@ -24,12 +27,14 @@ with bookings as (
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where is_deleted is not true
 
 ),
 
 offers as (
 
     select * from {{ ref('stg_app__offers') }}
+    where is_deleted is not true
 
 ),
 
@@ -55,7 +60,8 @@ final as (
         bookings.quantity,
         bookings.amount * bookings.quantity as booking_amount,
         bookings.created_at,
-        bookings.updated_at
+        bookings.updated_at,
+        bookings.is_deleted
 
     from bookings
     left join stocks

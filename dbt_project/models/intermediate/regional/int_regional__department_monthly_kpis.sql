@@ -51,6 +51,7 @@ user_monthly_activity as (
 bookings as (
 
     select * from {{ ref('int_regional__bookings') }}
+    where is_deleted is not true  -- null: merged before deletes were tracked
 
 ),
 
@@ -75,12 +76,14 @@ offerer_location as (
 offers as (
 
     select * from {{ ref('stg_app__offers') }}
+    where is_deleted is not true
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where is_deleted is not true
 
 ),
 

@@ -12,16 +12,32 @@
 -- months, since "new beneficiary" depends on their first deposit), and
 -- zeroes their months that no longer have any activity (e.g. the only
 -- booking of the month was cancelled), so merging keeps sums exact.
+-- Deposits and bookings deleted from the app count for nothing; their users
+-- are recomputed on every run, since a deletion does not move updated_at.
 -- No geography here: users are placed in their current department downstream.
-with deposits as (
+with all_deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
 
 ),
 
-bookings as (
+all_bookings as (
 
     select * from {{ ref('int_regional__bookings') }}
+
+),
+
+deposits as (
+
+    select * from all_deposits
+    where is_deleted is not true
+
+),
+
+bookings as (
+
+    select * from all_bookings
+    where is_deleted is not true  -- null: merged before deletes were tracked
 
 ),
 
@@ -33,6 +49,12 @@ changed_users as (
     union distinct
     select user_id from bookings
     where updated_at >= (select max(source_updated_at) from {{ this }})
+    union distinct
+    select user_id from all_deposits
+    where is_deleted
+    union distinct
+    select user_id from all_bookings
+    where is_deleted
 
 ),
 {% endif %}

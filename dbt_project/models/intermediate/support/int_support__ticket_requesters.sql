@@ -33,6 +33,7 @@ birth_dates as (
 deposits as (
 
     select user_id, created_at from {{ ref('stg_app__deposits') }}
+    where is_deleted is not true
 
 ),
 

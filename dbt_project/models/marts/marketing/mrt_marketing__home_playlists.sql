@@ -36,24 +36,28 @@ entry_tags as (
 offers as (
 
     select * from {{ ref('stg_app__offers') }}
+    where is_deleted is not true
 
 ),
 
 venues as (
 
     select * from {{ ref('stg_app__venues') }}
+    where is_deleted is not true
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where is_deleted is not true
 
 ),
 
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
+    where is_deleted is not true
 
 ),
 

@@ -15,6 +15,7 @@ user_location as (
 deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
+    where is_deleted is not true
 
 ),
 

@@ -22,7 +22,9 @@ renamed as (
         cast(date_created as timestamp) as created_at,
         cast(date_used as timestamp) as used_at,
         cast(cancellation_date as timestamp) as cancelled_at,
-        cast(date_updated as timestamp) as updated_at
+        cast(date_updated as timestamp) as updated_at,
+        _deleted_at is not null as is_deleted,
+        cast(_deleted_at as timestamp) as deleted_at
 
     from source
 

@@ -14,7 +14,9 @@ renamed as (
         amount,
         cast(date_created as timestamp) as created_at,
         cast(expiration_date as timestamp) as expires_at,
-        cast(date_updated as timestamp) as updated_at
+        cast(date_updated as timestamp) as updated_at,
+        _deleted_at is not null as is_deleted,
+        cast(_deleted_at as timestamp) as deleted_at
 
     from source
 
