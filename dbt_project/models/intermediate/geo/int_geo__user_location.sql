@@ -3,6 +3,7 @@
 with users as (
 
     select * from {{ ref('stg_app__users') }}
+    where is_deleted is not true
 
 ),
 

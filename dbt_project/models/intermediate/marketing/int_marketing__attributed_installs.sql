@@ -17,6 +17,7 @@ media_sources as (
 users as (
 
     select * from {{ ref('stg_app__users') }}
+    where is_deleted is not true
 
 ),
 

@@ -21,6 +21,7 @@ requesters as (
 app_users as (
 
     select user_id, email_hash from {{ ref('stg_app__users') }}
+    where is_deleted is not true
 
 ),
 

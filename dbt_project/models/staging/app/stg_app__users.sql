@@ -20,7 +20,9 @@ renamed as (
         departement_code as app_department_code,
         is_active,
         cast(date_created as timestamp) as created_at,
-        cast(date_updated as timestamp) as updated_at
+        cast(date_updated as timestamp) as updated_at,
+        _deleted_at is not null as is_deleted,
+        cast(_deleted_at as timestamp) as deleted_at
 
     from source
 
