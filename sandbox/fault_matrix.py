@@ -296,6 +296,9 @@ def main() -> None:
             cells += matrix.run(fault, baseline)
             print(f"{fault}: {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
         print(render(cells))
+        for c in cells:
+            if c.rerun != "loaded":
+                print(f"\n{c.source} after {c.fault}, clean rerun: {c.rerun}")
         held = sum(c.holds for c in cells)
         print(f"\n{held} of {len(cells)} cells hold")
         sys.exit(0 if held == len(cells) else 1)
