@@ -100,7 +100,9 @@ class SimilarQuery(Location):
 
 
 def _service():
-    return bentoml.get_current_service() or _instance[-1]
+    if _instance:
+        return _instance[-1]
+    return bentoml.get_current_service()
 
 
 def _errors(exc: ValidationError, where: str) -> list[dict]:

@@ -16,7 +16,7 @@ from catboost import CatBoostRanker, Pool
 from .retrieval import BOOKING_WINDOWS, Retrieval
 
 SOURCES = ("cooc", "svd", "popularity", "trend", "era")  # era: popular when the user was last active
-PERSONAL_N, POPULAR_N = 100, 50  # per source: top-n/2 personalised, top-n/4 popular (ML.md 3.2), n = 200
+PERSONAL_N, POPULAR_N = 50, 25  # per source: personalised sources get twice the room of the popular ones
 NUM_FEATURES = [
     *(f"{s}_score" for s in SOURCES),
     *(f"{s}_rank" for s in SOURCES),

@@ -106,7 +106,7 @@ def test_playlist_for_a_warm_user_follows_the_business_rules(service, demo):
         for o, b, p in demo.query(f"select offer_id, is_bookable, stock_price from {MARTS}_offer_features")
     }
     credit = demo.query(f"select remaining_credit from {MARTS}_user_features where user_id = {user}")[0][0]
-    assert all(facts[o][0] and facts[o][1] <= credit + 1e-6 for o in offers)
+    assert all(facts[o][0] and facts[o][1] <= float(credit) + 1e-6 for o in offers)
     log = next((svc.log_dir).glob("*.jsonl")).read_text().splitlines()
     line = json.loads(log[-1])
     assert line["call_id"] == body["params"]["call_id"] and [o["offer_id"] for o in line["offers"]] == offers
@@ -115,21 +115,26 @@ def test_playlist_for_a_warm_user_follows_the_business_rules(service, demo):
 
 def test_playlist_filters(service, demo):
     _, client = service
-    user, lat, lon = _warm_user(demo)
-    r = client.post(
-        f"/playlist_recommendation/{user}",
-        params={"latitude": lat, "longitude": lon},
-        json={"categories": ["LIVRE", "CINEMA"], "priceMax": 20, "isDigital": False},
-    )
-    assert r.status_code == 200, r.text
-    offers = r.json()["playlist_recommended_offers"]
+    user, _, _ = _warm_user(demo)
+    paris = {"latitude": 48.85, "longitude": 2.35}
     facts = {
-        str(o): (c, p, d)
+        str(o): (c, float(p), d)
         for o, c, p, d in demo.query(
             f"select offer_id, offer_category_id, stock_price, is_digital from {MARTS}_offer_features"
         )
     }
-    assert offers and all(facts[o][0] in ("LIVRE", "CINEMA") and facts[o][1] <= 20 and not facts[o][2] for o in offers)
+    unfiltered = client.post(f"/playlist_recommendation/{user}", params=paris, json={}).json()
+    category, price, digital = facts[unfiltered["playlist_recommended_offers"][0]]
+    r = client.post(
+        f"/playlist_recommendation/{user}",
+        params=paris,
+        json={"categories": [category], "priceMax": price, "isDigital": digital},
+    )
+    assert r.status_code == 200, r.text
+    offers = r.json()["playlist_recommended_offers"]
+    assert offers and all(facts[o][0] == category and facts[o][1] <= price and facts[o][2] == digital for o in offers)
+    cheap = client.post(f"/playlist_recommendation/{user}", params=paris, json={"priceMax": 0}).json()
+    assert all(facts[o][1] == 0 for o in cheap["playlist_recommended_offers"])
 
 
 def test_unknown_and_new_users_get_the_cold_start_list(service, demo):

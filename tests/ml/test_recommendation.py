@@ -122,4 +122,4 @@ def test_evaluate_command_says_what_is_wrong_with_a_file(tmp_path):
     result = CliRunner().invoke(
         main, ["evaluate", "recommendation", "--interactions", str(path), "--out", str(tmp_path)]
     )
-    assert result.exit_code == 1 and "missing column" in result.output
+    assert result.exit_code == 1 and "missing column" in " ".join(result.output.split())
