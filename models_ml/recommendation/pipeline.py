@@ -134,7 +134,11 @@ def ranker_lists(
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     cands, frames = _candidate_frames(r, users)
     sizes = [len(f) for f in frames]
-    scores = ranking.predict(model, pd.concat(frames, ignore_index=True), thread_count=thread_count) if frames else []
+    scores = (
+        ranking.predict(model, pd.concat(frames, ignore_index=True), thread_count=thread_count)
+        if frames
+        else np.array([])
+    )
     ranked, diversified = {}, {}
     start = 0
     for u, c, size in zip(users, cands, sizes, strict=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,8 @@ class Retrieval:
         sp.save_npz(folder / "history.npz", self.history)
         sp.save_npz(folder / "neighbours.npz", self.neighbours)
         sp.save_npz(folder / "period_popularity.npz", self.period_popularity)
+        # typed Any: numpy's stub would match **arrays against its `allow_pickle: bool`
+        arrays: dict[str, Any] = {f"bookings_last_{d}": v for d, v in self.bookings_last.items()}
         np.savez(
             folder / "arrays.npz",
             item_ids=self.item_ids.astype(str),
@@ -101,7 +104,7 @@ class Retrieval:
             price=self.price,
             age_days=self.age_days,
             cutoff=np.array([self.cutoff.isoformat()]),
-            **{f"bookings_last_{d}": v for d, v in self.bookings_last.items()},
+            **arrays,
         )
 
     @classmethod
