@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,13 @@ class Answer:
     scores: list[float]
     origins: list[str]  # the retrieval source that proposed each offer
     reco_origin: str  # 'algo', 'cold_start' or 'unknown'
+
+
+def _utc(moment: datetime) -> np.datetime64:
+    """The catalogue's dates are naive UTC: an aware bound is converted, a naive one taken as UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(moment, "us")
 
 
 def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -121,9 +128,9 @@ class Recommender:
         if filters.is_digital is not None:
             mask &= self.is_digital == filters.is_digital
         if filters.start_date is not None:
-            mask &= self.date >= np.datetime64(filters.start_date.replace(tzinfo=None), "us")
+            mask &= self.date >= _utc(filters.start_date)
         if filters.end_date is not None:
-            mask &= self.date <= np.datetime64(filters.end_date.replace(tzinfo=None), "us")
+            mask &= self.date <= _utc(filters.end_date)
         if user is not None and bool(user.is_underage):
             mask &= ~self.is_digital
         lat, lon = filters.latitude, filters.longitude

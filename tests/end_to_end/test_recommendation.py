@@ -135,6 +135,15 @@ def test_playlist_filters(service, demo):
     assert offers and all(facts[o][0] == category and facts[o][1] <= price and facts[o][2] == digital for o in offers)
     cheap = client.post(f"/playlist_recommendation/{user}", params=paris, json={"priceMax": 0}).json()
     assert all(facts[o][1] == 0 for o in cheap["playlist_recommended_offers"])
+    dates = {
+        str(o): (e, b)
+        for o, e, b in demo.query(f"select offer_id, is_event, next_beginning_at from {MARTS}_offer_features")
+    }
+    window = {"isEvent": True, "startDate": "2026-11-01T00:00:00Z", "endDate": "2027-03-01T00:00:00+01:00"}
+    events = client.post(f"/playlist_recommendation/{user}", params=paris, json=window)
+    assert events.status_code == 200, events.text
+    for o in events.json()["playlist_recommended_offers"]:
+        assert dates[o][0] and "2026-11-01" <= str(dates[o][1]) <= "2027-03-01"
 
 
 def test_unknown_and_new_users_get_the_cold_start_list(service, demo):
