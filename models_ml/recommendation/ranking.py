@@ -136,6 +136,7 @@ def train_ranker(
     iterations: int = 150,
     seed: int = 0,
     thread_count: int = 2,
+    max_negatives: int | None = 40,
     **params,
 ) -> CatBoostRanker:
     """YetiRank on groups of one user's candidates, graded labels (0 none, 1 click, 2 favourite, 3 booking).
@@ -146,9 +147,17 @@ def train_ranker(
     keep = [i for i, y in enumerate(labels) if (y > 0).any() and (y == 0).any()]
     if not keep:
         raise ValueError("no user has both a relevant and an irrelevant candidate: nothing to rank")
-    x = pd.concat([frames[i] for i in keep], ignore_index=True)
-    y = np.concatenate([labels[i] for i in keep])
-    group = np.concatenate([np.full(len(labels[i]), g) for g, i in enumerate(keep)])
+    # every relevant candidate and a sample of the others: the pairs that teach, at a fraction of the rows
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in keep:
+        negatives = np.flatnonzero(labels[i] == 0)
+        if max_negatives is not None and len(negatives) > max_negatives:
+            negatives = np.sort(rng.choice(negatives, max_negatives, replace=False))
+        rows.append(np.sort(np.concatenate([np.flatnonzero(labels[i] > 0), negatives])))
+    x = pd.concat([frames[i].iloc[r] for i, r in zip(keep, rows, strict=True)], ignore_index=True)
+    y = np.concatenate([labels[i][r] for i, r in zip(keep, rows, strict=True)])
+    group = np.concatenate([np.full(len(r), g) for g, r in enumerate(rows)])
     model = CatBoostRanker(
         **{**RANKER_PARAMS, **params},
         iterations=iterations,
