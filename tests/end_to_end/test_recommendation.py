@@ -53,7 +53,7 @@ def test_ranker_beats_every_popularity_baseline_at_demo_scale(metrics, demo):
         assert set(models[m]) == {"@10", "@50"}
         assert set(models[m]["@50"]) == {"precision", "recall", "ndcg", "map", "coverage", "novelty"}
     assert (demo.home / "reports" / "recommendation" / "index.html").exists()
-    assert "NDCG" in demo.run.stdout and "recommendation" in demo.run.stdout
+    assert "recommendation model:" in demo.run.stdout and "ranker ndcg" in demo.run.stdout
 
 
 # --- the service on the demo's bundle -------------------------------------------------------------
