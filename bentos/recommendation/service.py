@@ -17,6 +17,7 @@ back. `/livez`, `/readyz`, `/metrics` come with BentoML.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bentos.api_gate import api_key_ok
 from models_ml.recommendation import MODEL_NAME
 from models_ml.recommendation.serving import Answer, Filters, Recommender
 
@@ -117,15 +119,14 @@ def _unprocessable(detail: list[dict]) -> JSONResponse:
 
 
 def _authorised(request: Request) -> bool:
+    """The Compliance API's rule (bentos/api_gate.py: `Authorization: Bearer <key>` or `X-API-Key`, in
+    constant time), plus the `token` query parameter the app backend sends (ML.md 1.5)."""
     expected = os.environ.get("RECOMMENDATION_API_KEY")
     if not expected:
         return True
-    given = (
-        request.headers.get("x-api-key")
-        or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        or request.query_params.get("token")
-    )
-    return given == expected
+    by_header = api_key_ok(dict(request.headers.raw), expected)
+    by_query = hmac.compare_digest(request.query_params.get("token", "").encode(), expected.encode())
+    return by_header | by_query
 
 
 def _enum_errors(values: list[str] | None, known: set[str], field: str) -> list[dict]:

@@ -182,6 +182,9 @@ def test_api_key_when_enabled(service, monkeypatch):
     assert client.post("/playlist_recommendation/1", headers={"X-API-Key": "wrong"}).status_code == 401
     assert client.post("/playlist_recommendation/1", headers={"X-API-Key": "s3cret"}).status_code == 200
     assert client.get("/similar_offers/1", params={"token": "s3cret"}).status_code == 200
+    # the key alone, without the Bearer scheme, is not a credential
+    assert client.post("/playlist_recommendation/1", headers={"Authorization": "s3cret"}).status_code == 401
+    assert client.post("/playlist_recommendation/1", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
 def _free_port() -> int:
