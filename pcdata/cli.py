@@ -3,6 +3,8 @@
     pcdata ingest app api_adresse    # or: pcdata ingest --all
     pcdata transform                 # dbt build
     pcdata train compliance          # CatBoost from the ML mart, into the BentoML store
+    pcdata train recommendation      # retrieval + ranker from the ml marts, evaluated against baselines
+    pcdata evaluate recommendation --interactions FILE --out DIR   # the same on any interaction log
     pcdata build compliance          # the bento
     pcdata serve compliance          # bentoml serve, on port 3000
     pcdata report regional           # a static HTML report (see pcdata/reports/)
@@ -83,11 +85,14 @@ def transform(dbt_args: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Choice(["compliance"]))
+@click.argument("model", type=click.Choice(["compliance", "recommendation"]))
 @click.option("--seed", default=DEFAULT_SEED, show_default=True)
 def train(model: str, seed: int) -> None:
     """Train MODEL from its mart, register it in the BentoML store, write its report."""
     try:
+        if model == "recommendation":
+            print_recommendation(steps.train_recommendation(_settings(), seed))
+            return
         trained = steps.train_compliance(_settings(), seed)
     except steps.StepFailed as exc:
         fail(exc)
@@ -95,7 +100,21 @@ def train(model: str, seed: int) -> None:
 
 
 @main.command()
-@click.argument("service", type=click.Choice(["compliance"]))
+@click.argument("model", type=click.Choice(["recommendation"]))
+@click.option("--interactions", required=True, type=click.Path(dir_okay=False), help="Parquet or CSV log.")
+@click.option("--items", type=click.Path(dir_okay=False), help="Optional item features (parquet or CSV).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for metrics.json and the report.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+def evaluate(model: str, interactions: str, items: str | None, out: str, seed: int) -> None:
+    """Train and evaluate MODEL on an interaction log (user_id, item_id, event_type, event_at), with baselines."""
+    try:
+        print_recommendation(steps.evaluate_recommendation(interactions, out, items, seed))
+    except steps.StepFailed as exc:
+        fail(exc)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(["compliance", "recommendation"]))
 def build(service: str) -> None:
     """bentoml build of SERVICE (bentos/<service>/bentofile.yaml)."""
     try:
@@ -105,7 +124,7 @@ def build(service: str) -> None:
 
 
 @main.command()
-@click.argument("service", type=click.Choice(["compliance"]))
+@click.argument("service", type=click.Choice(["compliance", "recommendation"]))
 @click.option("--port", default=3000, show_default=True)
 def serve(service: str, port: int) -> None:
     """bentoml serve SERVICE with the latest registered model (Ctrl-C to stop)."""
@@ -175,6 +194,26 @@ def print_training(trained: dict) -> None:
         f"at precision {m['precision_rejected']:.3f} "
         f"(threshold {trained['threshold']:.3f}, {m['n']} test reviews)"
     )
+    console.print(f"  report: {trained['report']}")
+
+
+def print_recommendation(trained: dict) -> None:
+    from models_ml.recommendation.metrics import KS
+    from models_ml.recommendation.pipeline import METHODS
+
+    models = trained["metrics"]["models"]
+    if trained.get("tag"):
+        console.print(f"  model {trained['tag']}")
+    for k in KS:
+        console.print(
+            f"  @{k}: "
+            + "; ".join(
+                f"{m} ndcg {models[m][f'@{k}']['ndcg']:.4f} map {models[m][f'@{k}']['map']:.4f}"
+                f" recall {models[m][f'@{k}']['recall']:.4f}"
+                for m in METHODS
+            ),
+            soft_wrap=True,
+        )
     console.print(f"  report: {trained['report']}")
 
 

@@ -210,6 +210,41 @@ def train_compliance(settings: Settings, seed: int = 42) -> dict:
     return {"tag": tag, "metrics": result.metrics["test"], "threshold": result.threshold, "report": report}
 
 
+def train_recommendation(settings: Settings, seed: int = 42) -> dict:
+    """Train and evaluate the recommender on the ml marts, register its bundle, write metrics.json and the report."""
+    from models_ml.recommendation.pipeline import Params
+    from models_ml.recommendation.report import write_report
+    from models_ml.recommendation.train import read_marts, register, train
+    from models_ml.store import use_store
+
+    with step("train recommendation"):
+        use_store(settings.bentoml_home)
+        marts = read_marts(settings)
+        trained = train(marts, Params(seed=seed))
+        tag = register(trained, marts)
+        report = write_report(trained.metrics, settings.reports_dir / "recommendation", tag)
+    return {"tag": tag, "metrics": trained.metrics, "report": report}
+
+
+def evaluate_recommendation(interactions: str, out: str, items: str | None = None, seed: int = 42) -> dict:
+    """The recommender's training and offline evaluation on any interaction log (parquet or CSV)."""
+    from pathlib import Path
+
+    from models_ml.recommendation import data
+    from models_ml.recommendation.pipeline import Params, evaluate
+    from models_ml.recommendation.report import write_report
+
+    with step("evaluate recommendation"):
+        raw = data.read_table_file(Path(interactions))
+        log = data.normalise(raw)
+        features = data.item_features(raw)
+        if items is not None:
+            features = data.item_features(data.read_table_file(Path(items)))
+        trained = evaluate(log, features if len(features.columns) > 1 else None, Params(seed=seed))
+        report = write_report(trained.metrics, Path(out))
+    return {"metrics": trained.metrics, "report": report, "metrics_file": Path(out) / "metrics.json"}
+
+
 def build_bento(settings: Settings, service: str) -> str:
     """`bentoml build` of bentos/<service>/bentofile.yaml from the repo root; returns the bento tag."""
     import bentoml
@@ -254,5 +289,10 @@ def port_is_free(port: int, host: str = "0.0.0.0") -> bool:
 def serve_command(settings: Settings, service: str, port: int) -> tuple[list[str], dict]:
     """The `bentoml serve` command line and environment for a service (run by the CLI, tests, benchmarks)."""
     env = {**os.environ, "BENTOML_HOME": str(settings.bentoml_home), "PYTHONPATH": str(REPO)}
-    target = {"compliance": "bentos.compliance.service:Compliance"}[service]
+    # the Recommendation API's served lists ("past offer context"), for a dlt source to load back
+    env.setdefault("RECOMMENDATION_LOG_DIR", str(settings.home / "serving_logs"))
+    target = {
+        "compliance": "bentos.compliance.service:Compliance",
+        "recommendation": "bentos.recommendation.service:Recommendation",
+    }[service]
     return [sys.executable, "-m", "bentoml", "serve", target, "--port", str(port), "--working-dir", str(REPO)], env

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pcdata import steps
-from pcdata.cli import fail, print_load, print_training
+from pcdata.cli import fail, print_load, print_recommendation, print_training
 from sandbox import demo_home, server
 from sandbox.config import sandbox_config, use
 from warehouse import Settings
@@ -167,8 +167,12 @@ def _demo(settings: Settings, seed: int, scale: float, keep_running: bool) -> No
         gates["marts"] = timed("4b", "quality gate: marts", _gate, settings, "marts")
         trained = timed(5, "train compliance", steps.train_compliance, settings, seed)
         print_training(trained)
+        reco = timed("5b", "train recommendation", steps.train_recommendation, settings, seed)
+        print_recommendation(reco)
         bento = timed(6, "build bentos", steps.build_bento, settings, "compliance")
         console.print(f"  bento {bento}")
+        reco_bento = timed("6b", "build recommendation bento", steps.build_bento, settings, "recommendation")
+        console.print(f"  bento {reco_bento}")
         written = timed(7, "reports", _write_reports, settings, reports)
     except steps.StepFailed as exc:
         fail(exc)
@@ -177,6 +181,8 @@ def _demo(settings: Settings, seed: int, scale: float, keep_running: bool) -> No
             server.stop(settings.sandbox_state)
             steps.stop_app_database(settings)
     _summary(settings, list(SOURCES), summary, trained, bento, written, timings)
+    console.print(f"recommendation model: {reco['tag']}; bento {reco_bento}; report {reco['report']}")
+    print_recommendation(reco)
     for gate in gates.values():
         console.print(f"{gate.headline()}; Data Docs: {gate.docs}", markup=False, highlight=False, soft_wrap=True)
 

@@ -1,0 +1,298 @@
+"""The Recommendation API: a drop-in for the pass Culture backend's recommendation calls (ML.md 1.5).
+
+- `POST /playlist_recommendation/{user_id}?latitude=&longitude=` with the camelCase `PlaylistParams`
+  body (may be empty) answers `{"playlist_recommended_offers": [offer_id, ...], "params": {"reco_origin",
+  "model_origin", "call_id"}}`;
+- `GET /similar_offers/{offer_id}?latitude=&longitude=&user_id=&categories=&subcategories=` answers
+  `{"results": [...], "params": {...}}`.
+
+BentoML routes are POST-only and literal, so both paths are a small Starlette app mounted on the
+service (ML.md 2.2). Invalid input answers 422 with pydantic's field errors; an API key is required
+when `RECOMMENDATION_API_KEY` is set (`X-API-Key` header, `Authorization: Bearer`, or the
+reference's `token` query parameter). Every answer appends one JSON line to
+`$RECOMMENDATION_LOG_DIR/past_offer_context/<date>.jsonl` (the offers shown with their rank, score
+and retrieval origin, the reference's "past offer context"), a file a dlt filesystem source can load
+back. `/livez`, `/readyz`, `/metrics` come with BentoML.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bentoml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bentos.api_gate import api_key_ok
+from models_ml.recommendation import MODEL_NAME
+from models_ml.recommendation.serving import Answer, Filters, Recommender
+
+MAX_PRICE = 300
+_instance: list = []  # the service instance, for routes called outside a BentoML server (in-process tests)
+log = logging.getLogger("pcdata.recommendation")
+if not log.handlers:  # BentoML's formatter drops `extra` fields: print our own lines
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+class PlaylistParams(BaseModel):
+    """The app backend's body, camelCase as it sends it; unknown keys (gtl ids, submixing...) are accepted."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    start_date: datetime | None = Field(None, alias="startDate")
+    end_date: datetime | None = Field(None, alias="endDate")
+    is_event: bool | None = Field(None, alias="isEvent")
+    is_duo: bool | None = Field(None, alias="isDuo")
+    is_digital: bool | None = Field(None, alias="isDigital")
+    price_min: float | None = Field(None, alias="priceMin", ge=0)
+    price_max: float | None = Field(None, alias="priceMax", ge=0, le=MAX_PRICE)
+    is_reco_shuffled: bool = Field(False, alias="isRecoShuffled")
+    is_restrained: bool = Field(True, alias="isRestrained")
+    categories: list[str] | None = None
+    subcategories: list[str] | None = None
+    search_group_names: list[str] | None = Field(None, alias="searchGroupNames")
+    offer_type_list: list[dict] | None = Field(None, alias="offerTypeList")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PlaylistParams:
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError("startDate is after endDate")
+        if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
+            raise ValueError("priceMin is above priceMax")
+        return self
+
+
+class Location(BaseModel):
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both(self) -> Location:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        return self
+
+
+class SimilarQuery(Location):
+    user_id: str | None = None
+    categories: list[str] | None = None
+    subcategories: list[str] | None = None
+
+    @field_validator("categories", "subcategories", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v):
+        return v or None
+
+
+def _service():
+    if _instance:
+        return _instance[-1]
+    return bentoml.get_current_service()
+
+
+def _errors(exc: ValidationError, where: str) -> list[dict]:
+    return [
+        {"loc": [where, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def _unprocessable(detail: list[dict]) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _authorised(request: Request) -> bool:
+    """The Compliance API's rule (bentos/api_gate.py: `Authorization: Bearer <key>` or `X-API-Key`, in
+    constant time), plus the `token` query parameter the app backend sends (ML.md 1.5)."""
+    expected = os.environ.get("RECOMMENDATION_API_KEY")
+    if not expected:
+        return True
+    by_header = api_key_ok(dict(request.headers.raw), expected)
+    by_query = hmac.compare_digest(request.query_params.get("token", "").encode(), expected.encode())
+    return by_header | by_query
+
+
+def _enum_errors(values: list[str] | None, known: set[str], field: str) -> list[dict]:
+    if not values or not known:
+        return []
+    return [
+        {"loc": ["body", field, i], "msg": f"unknown value {v!r}", "type": "enum"}
+        for i, v in enumerate(values)
+        if v not in known
+    ]
+
+
+async def playlist_recommendation(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    if not _authorised(request):
+        return JSONResponse({"detail": "missing or invalid API key"}, status_code=401)
+    service = _service()
+    try:
+        location = Location.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        return _unprocessable(_errors(exc, "query"))
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return _unprocessable([{"loc": ["body"], "msg": "body is not JSON", "type": "json_invalid"}])
+    try:
+        params = PlaylistParams.model_validate(body)
+    except ValidationError as exc:
+        return _unprocessable(_errors(exc, "body"))
+    unknown = _enum_errors(params.categories, service.categories, "categories") + _enum_errors(
+        params.subcategories, service.subcategories, "subcategories"
+    )
+    if unknown:
+        return _unprocessable(unknown)
+    filters = Filters(
+        categories=params.categories,
+        subcategories=params.subcategories,
+        price_min=params.price_min,
+        price_max=params.price_max,
+        is_event=params.is_event,
+        is_duo=params.is_duo,
+        is_digital=params.is_digital,
+        start_date=params.start_date,
+        end_date=params.end_date,
+        latitude=location.latitude,
+        longitude=location.longitude,
+    )
+    user_id = request.path_params["user_id"]
+    answer = await run_in_threadpool(service.engine.playlist, user_id, filters)
+    if params.is_reco_shuffled:
+        order = random.sample(range(len(answer.offers)), len(answer.offers))
+        answer = Answer(
+            *([getattr(answer, f)[i] for i in order] for f in ("offers", "scores", "origins")), answer.reco_origin
+        )
+    call_id = str(uuid.uuid4())
+    service.log_answer(
+        "playlist_recommendation",
+        call_id,
+        answer,
+        started,
+        user_id=user_id,
+        context={**location.model_dump(), "params": params.model_dump(mode="json", exclude_none=True)},
+    )
+    return JSONResponse(
+        {
+            "playlist_recommended_offers": answer.offers,
+            "params": {"reco_origin": answer.reco_origin, "model_origin": service.tag, "call_id": call_id},
+        }
+    )
+
+
+async def similar_offers(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    if not _authorised(request):
+        return JSONResponse({"detail": "missing or invalid API key"}, status_code=401)
+    service = _service()
+    q = request.query_params
+    query = {
+        "latitude": q.get("latitude"),
+        "longitude": q.get("longitude"),
+        "user_id": q.get("user_id"),
+        "categories": q.getlist("categories") + q.getlist("categories[]"),
+        "subcategories": q.getlist("subcategories") + q.getlist("subcategories[]"),
+    }
+    try:
+        parsed = SimilarQuery.model_validate({k: v for k, v in query.items() if v is not None})
+    except ValidationError as exc:
+        return _unprocessable(_errors(exc, "query"))
+    unknown = _enum_errors(parsed.categories, service.categories, "categories") + _enum_errors(
+        parsed.subcategories, service.subcategories, "subcategories"
+    )
+    if unknown:
+        return _unprocessable([{**e, "loc": ["query", *e["loc"][1:]]} for e in unknown])
+    filters = Filters(
+        categories=parsed.categories,
+        subcategories=parsed.subcategories,
+        latitude=parsed.latitude,
+        longitude=parsed.longitude,
+    )
+    offer_id = request.path_params["offer_id"]
+    answer = await run_in_threadpool(service.engine.similar, offer_id, filters, parsed.user_id)
+    call_id = str(uuid.uuid4())
+    service.log_answer(
+        "similar_offers",
+        call_id,
+        answer,
+        started,
+        user_id=parsed.user_id,
+        offer_id=offer_id,
+        context=parsed.model_dump(mode="json", exclude_none=True),
+    )
+    return JSONResponse(
+        {
+            "results": answer.offers,
+            "params": {"reco_origin": answer.reco_origin, "model_origin": service.tag, "call_id": call_id},
+        }
+    )
+
+
+routes = Starlette(
+    routes=[
+        Route("/playlist_recommendation/{user_id}", playlist_recommendation, methods=["POST"]),
+        Route("/similar_offers/{offer_id}", similar_offers, methods=["GET"]),
+    ]
+)
+
+
+@bentoml.service(name="recommendation", workers=1, traffic={"timeout": 10, "max_concurrency": 32})
+@bentoml.asgi_app(routes, path="/")
+class Recommendation:
+    bundle_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+
+    def __init__(self) -> None:
+        folder = Path(self.bundle_ref.path)
+        self.engine = Recommender(folder)
+        self.tag = str(self.bundle_ref.tag)
+        bundle = self.engine.metadata
+        self.categories = set(bundle.get("categories", []))
+        self.subcategories = set(bundle.get("subcategories", []))
+        self.log_dir = Path(os.environ.get("RECOMMENDATION_LOG_DIR", "logs")) / "past_offer_context"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        _instance.append(self)
+
+    def log_answer(self, endpoint: str, call_id: str, answer: Answer, started: float, **fields) -> None:
+        """One JSON line per answer: the offers shown, with rank, score and origin."""
+        now = datetime.now(UTC)
+        line = {
+            "event_type": "recommendation_past_offer_context",
+            "call_id": call_id,
+            "logged_at": now.isoformat(),
+            "endpoint": endpoint,
+            "reco_origin": answer.reco_origin,
+            "model_origin": self.tag,
+            **fields,
+            "offers": [
+                {"offer_id": o, "rank": i + 1, "score": s, "origin": g}
+                for i, (o, s, g) in enumerate(zip(answer.offers, answer.scores, answer.origins, strict=True))
+            ],
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        with open(self.log_dir / f"{now:%Y-%m-%d}.jsonl", "a", encoding="utf-8") as out:
+            out.write(json.dumps(line, default=str) + "\n")
+        log.info(
+            json.dumps(
+                {k: line[k] for k in ("event_type", "call_id", "endpoint", "reco_origin", "latency_ms")}
+                | {"offers": len(answer.offers)}
+            )
+        )

@@ -1,0 +1,257 @@
+"""Candidate retrieval fitted on one set of interactions (ML.md section 3.2), numpy/scipy only.
+
+- item co-occurrence: cosine of the binarised user x item matrix, the top `NEIGHBOURS` per item kept
+  (the same truncated lists answer "similar offers" and, summed over a user's history, the home list);
+- latent factors: truncated SVD of the weighted user x item matrix, a dot-product retrieval;
+- popularity: distinct users per item, all time and over the last `TREND_DAYS` (trend),
+  the cold-start source.
+
+Everything a request needs is an array here, so the service answers without pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.linalg import svds
+
+NEIGHBOURS = 100
+FACTORS = 48
+TREND_DAYS = 28
+BOOKING_WINDOWS = (7, 14, 28)
+
+
+@dataclass
+class Retrieval:
+    item_ids: np.ndarray  # str, the catalogue (position = item index)
+    user_ids: np.ndarray  # str, users seen in the interactions
+    history: sp.csr_matrix  # users x items, strongest interaction weight (1 click, 2 favourite, 3 booking)
+    neighbours: sp.csr_matrix  # items x items, cosine of co-occurrence, top NEIGHBOURS per row
+    user_factors: np.ndarray  # users x k (float32)
+    item_factors: np.ndarray  # items x k (float32)
+    popularity: np.ndarray  # distinct users per item, all time
+    trend: np.ndarray  # distinct users per item over the last TREND_DAYS
+    period_popularity: sp.csr_matrix  # periods x items: distinct users per TREND_DAYS period, 0 = the latest
+    user_idle_days: np.ndarray  # per user: days between their latest interaction and the cutoff
+    bookings_last: dict[int, np.ndarray]  # window days -> bookings per item
+    category: np.ndarray  # str per item ('UNKNOWN' without item features)
+    subcategory: np.ndarray
+    price: np.ndarray  # float, NaN when unknown
+    age_days: np.ndarray  # days between the item's creation and the cutoff, NaN when unknown
+    cutoff: pd.Timestamp  # the latest interaction fitted on: "now" for the time features
+    item_index: dict[str, int] = field(init=False, repr=False)
+    user_index: dict[str, int] = field(init=False, repr=False)
+    categories: np.ndarray = field(init=False, repr=False)  # sorted distinct categories
+    category_code: np.ndarray = field(init=False, repr=False)  # int per item
+    user_category: np.ndarray = field(init=False, repr=False)  # users x categories, weight share
+
+    def __post_init__(self) -> None:
+        self.item_index = {v: i for i, v in enumerate(self.item_ids.tolist())}
+        self.user_index = {v: i for i, v in enumerate(self.user_ids.tolist())}
+        self.categories, self.category_code = np.unique(self.category, return_inverse=True)
+        onehot = sp.csr_matrix(
+            (np.ones(len(self.item_ids)), (np.arange(len(self.item_ids)), self.category_code)),
+            shape=(len(self.item_ids), len(self.categories)),
+        )
+        per_cat = np.asarray((self.history @ onehot).todense(), dtype=np.float32)
+        totals = per_cat.sum(axis=1, keepdims=True)
+        self.user_category = np.divide(per_cat, totals, out=np.zeros_like(per_cat), where=totals > 0)
+
+    # --- scores over the whole catalogue, for one user -------------------------------------
+    def cooc_scores(self, u: int) -> np.ndarray:
+        return np.asarray((self.history[u] @ self.neighbours).todense(), dtype=np.float32).ravel()
+
+    def cooc_scores_from(self, items: list[int]) -> np.ndarray:
+        if not items:
+            return np.zeros(len(self.item_ids), dtype=np.float32)
+        return np.asarray(self.neighbours[items].sum(axis=0), dtype=np.float32).ravel()
+
+    def popularity_at(self, u: int | None) -> np.ndarray:
+        """Item popularity in the period of the user's latest interaction: what was in vogue when they were active."""
+        period = 0 if u is None else min(int(self.user_idle_days[u] // TREND_DAYS), self.period_popularity.shape[0] - 1)
+        return np.asarray(self.period_popularity[period].todense(), dtype=np.float32).ravel()
+
+    def svd_scores(self, u: int) -> np.ndarray:
+        return self.item_factors @ self.user_factors[u]
+
+    def seen(self, u: int) -> np.ndarray:
+        return self.history.indices[self.history.indptr[u] : self.history.indptr[u + 1]]
+
+    # --- persistence (the served bundle) ------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        sp.save_npz(folder / "history.npz", self.history)
+        sp.save_npz(folder / "neighbours.npz", self.neighbours)
+        sp.save_npz(folder / "period_popularity.npz", self.period_popularity)
+        # typed Any: numpy's stub would match **arrays against its `allow_pickle: bool`
+        arrays: dict[str, Any] = {f"bookings_last_{d}": v for d, v in self.bookings_last.items()}
+        np.savez(
+            folder / "arrays.npz",
+            item_ids=self.item_ids.astype(str),
+            user_ids=self.user_ids.astype(str),
+            user_factors=self.user_factors,
+            item_factors=self.item_factors,
+            popularity=self.popularity,
+            trend=self.trend,
+            user_idle_days=self.user_idle_days,
+            category=self.category.astype(str),
+            subcategory=self.subcategory.astype(str),
+            price=self.price,
+            age_days=self.age_days,
+            cutoff=np.array([self.cutoff.isoformat()]),
+            **arrays,
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> Retrieval:
+        a = np.load(folder / "arrays.npz", allow_pickle=False)
+        return cls(
+            item_ids=a["item_ids"],
+            user_ids=a["user_ids"],
+            history=sp.load_npz(folder / "history.npz").tocsr(),
+            neighbours=sp.load_npz(folder / "neighbours.npz").tocsr(),
+            user_factors=a["user_factors"],
+            item_factors=a["item_factors"],
+            popularity=a["popularity"],
+            trend=a["trend"],
+            period_popularity=sp.load_npz(folder / "period_popularity.npz").tocsr(),
+            user_idle_days=a["user_idle_days"],
+            bookings_last={d: a[f"bookings_last_{d}"] for d in BOOKING_WINDOWS},
+            category=a["category"],
+            subcategory=a["subcategory"],
+            price=a["price"],
+            age_days=a["age_days"],
+            cutoff=pd.Timestamp(str(a["cutoff"][0])),
+        )
+
+
+def top_neighbours(sim: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the k largest entries of each row of a sparse similarity matrix."""
+    sim = sim.tocsr()
+    rows, cols, vals = [], [], []
+    for i in range(sim.shape[0]):
+        start, end = sim.indptr[i], sim.indptr[i + 1]
+        if start == end:
+            continue
+        data, idx = sim.data[start:end], sim.indices[start:end]
+        if len(data) > k:
+            keep = np.argpartition(-data, k)[:k]
+            data, idx = data[keep], idx[keep]
+        rows.append(np.full(len(idx), i))
+        cols.append(idx)
+        vals.append(data)
+    if not rows:
+        return sp.csr_matrix(sim.shape, dtype=np.float32)
+    return sp.csr_matrix(
+        (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=sim.shape
+    )
+
+
+def fit(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    factors: int = FACTORS,
+    neighbours: int = NEIGHBOURS,
+    seed: int = 0,
+) -> Retrieval:
+    """Fit every retrieval source on `interactions` (the pipeline's shape, see data.py).
+
+    The catalogue is the items of `items` plus every item interacted with, so an offer nobody
+    touched yet can still come out of cold start or a filter.
+    """
+    items = items if items is not None else pd.DataFrame(columns=["item_id"])
+    item_ids = np.array(sorted(set(interactions["item_id"]) | set(items["item_id"])), dtype=str)
+    user_ids = np.array(sorted(set(interactions["user_id"])), dtype=str)
+    item_index = {v: i for i, v in enumerate(item_ids.tolist())}
+    user_index = {v: i for i, v in enumerate(user_ids.tolist())}
+    n_users, n_items = len(user_ids), len(item_ids)
+    ui = interactions.assign(
+        u=interactions["user_id"].map(user_index).to_numpy(), i=interactions["item_id"].map(item_index).to_numpy()
+    )
+    strongest = ui.groupby(["u", "i"], sort=False)["weight"].max().reset_index()
+    history = sp.csr_matrix(
+        (strongest["weight"].to_numpy(np.float32), (strongest["u"].to_numpy(), strongest["i"].to_numpy())),
+        shape=(n_users, n_items),
+    )
+    history.sort_indices()
+
+    binary = history.copy()
+    binary.data[:] = 1.0
+    co = (binary.T @ binary).tocsr().astype(np.float32)
+    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel()).astype(np.float32)
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    co = sp.diags(inv) @ co @ sp.diags(inv)
+    co.setdiag(0)
+    co.eliminate_zeros()
+    neighbour_matrix = top_neighbours(co, neighbours)
+
+    k = max(1, min(factors, min(n_users, n_items) - 1))
+    weighted = history.copy().astype(np.float64)
+    weighted.data = np.log1p(weighted.data)
+    if min(n_users, n_items) > 2:
+        u_, s_, vt = svds(weighted, k=k, random_state=seed)
+        root = np.sqrt(s_)
+        user_factors = (u_ * root).astype(np.float32)
+        item_factors = (vt.T * root).astype(np.float32)
+    else:  # too small to factorise: the source scores nothing
+        user_factors = np.zeros((n_users, 1), np.float32)
+        item_factors = np.zeros((n_items, 1), np.float32)
+
+    cutoff = pd.Timestamp(interactions["event_at"].max())
+    popularity = np.asarray(binary.sum(axis=0)).ravel().astype(np.float32)
+    recent = ui[ui["event_at"] > cutoff - pd.Timedelta(days=TREND_DAYS)]
+    trend = np.zeros(n_items, np.float32)
+    counts = recent.groupby("i")["u"].nunique()
+    trend[counts.index.to_numpy()] = counts.to_numpy()
+    periods = ((cutoff - ui["event_at"]).dt.total_seconds() // (TREND_DAYS * 86400)).astype(int).to_numpy()
+    per_period = pd.DataFrame({"p": periods, "i": ui["i"].to_numpy(), "u": ui["u"].to_numpy()}).drop_duplicates()
+    period_counts = per_period.groupby(["p", "i"]).size()
+    period_popularity = sp.csr_matrix(
+        (
+            period_counts.to_numpy(np.float32),
+            (period_counts.index.get_level_values(0), period_counts.index.get_level_values(1)),
+        ),
+        shape=(int(periods.max(initial=0)) + 1, n_items),
+    )
+    last = ui.groupby("u")["event_at"].max()
+    user_idle_days = np.zeros(n_users, np.float32)
+    user_idle_days[last.index.to_numpy()] = ((cutoff - last).dt.total_seconds() / 86400).to_numpy(np.float32)
+    bookings_last = {}
+    booked = ui[ui["event_type"] == "booking"]
+    for days in BOOKING_WINDOWS:
+        window = booked[booked["event_at"] > cutoff - pd.Timedelta(days=days)].groupby("i").size()
+        values = np.zeros(n_items, np.float32)
+        values[window.index.to_numpy()] = window.to_numpy()
+        bookings_last[days] = values
+
+    meta = items.set_index("item_id").reindex(item_ids) if len(items) else pd.DataFrame(index=item_ids)
+    category = meta["category"].fillna("UNKNOWN").astype(str).to_numpy() if "category" in meta else None
+    subcategory = meta["subcategory"].fillna("UNKNOWN").astype(str).to_numpy() if "subcategory" in meta else None
+    price = meta["price"].astype(float).to_numpy() if "price" in meta else np.full(n_items, np.nan)
+    if "created_at" in meta:
+        age_days = ((cutoff - pd.to_datetime(meta["created_at"])).dt.total_seconds() / 86400).to_numpy(float)
+    else:
+        age_days = np.full(n_items, np.nan)
+    return Retrieval(
+        item_ids=item_ids,
+        user_ids=user_ids,
+        history=history,
+        neighbours=neighbour_matrix,
+        user_factors=user_factors,
+        item_factors=item_factors,
+        popularity=popularity,
+        trend=trend,
+        period_popularity=period_popularity,
+        user_idle_days=user_idle_days,
+        bookings_last=bookings_last,
+        category=category if category is not None else np.full(n_items, "UNKNOWN"),
+        subcategory=subcategory if subcategory is not None else np.full(n_items, "UNKNOWN"),
+        price=price.astype(np.float64),
+        age_days=age_days.astype(np.float64),
+        cutoff=cutoff,
+    )
