@@ -6,7 +6,7 @@ variables in dlt's form (`PCDATA__HOME`, `DESTINATION__BIGQUERY__...`).
 `query` and `read_table` read the warehouse that configuration selects.
 """
 
-from .query import query, read_table
+from .query import query, read_table, table_name, tables
 from .settings import REPO, Settings
 
-__all__ = ["REPO", "Settings", "query", "read_table"]
+__all__ = ["REPO", "Settings", "query", "read_table", "table_name", "tables"]
