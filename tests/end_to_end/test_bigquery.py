@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -83,7 +83,7 @@ def test_every_source_loaded(bigquery_emulator, demo):
     assert set(raw) <= loaded, sorted(set(raw) - loaded)
     for schema, table in raw:
         duck = demo.query(f'select count(*) from {schema}."{table}"')[0][0]
-        bq = list(client.query(f"select count(*) from `{schema}.{table}`").result())[0][0]
+        bq = next(iter(client.query(f"select count(*) from `{schema}.{table}`").result()))[0]
         assert bq == duck, f"{schema}.{table}: {bq} rows in BigQuery, {duck} in DuckDB"
 
 
@@ -92,7 +92,7 @@ def _value(v):
     BigQuery gives DATE for date_trunc on a date (its B4), NUMERIC as Decimal, TIMESTAMP tz-aware."""
     if isinstance(v, datetime):
         if v.tzinfo is not None:
-            v = v.astimezone(timezone.utc).replace(tzinfo=None)
+            v = v.astimezone(UTC).replace(tzinfo=None)
         return v.date() if v.time() == datetime.min.time() else v
     if isinstance(v, Decimal):
         v = float(v)
