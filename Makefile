@@ -1,6 +1,7 @@
 # Two entry points, both self-installing on a fresh machine:
 #   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary
-#   make test   the whole test suite (what CI runs)
+#   make test   the whole test suite (what CI runs), BigQuery emulator included
+#   make demo-bigquery   the demo into a local BigQuery emulator (its own venv, .bqemu/)
 # The virtual environment comes from uv.lock through uv (itself installed from PyPI).
 
 PYTHON ?= python3

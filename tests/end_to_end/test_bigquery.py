@@ -26,6 +26,10 @@ from warehouse import REPO
 
 from .conftest import SCALE, SEED
 
+# the emulator demo is the longest fixture of the suite (about as long as the DuckDB demo plus its gates'
+# per-query overhead): pytest-timeout counts fixture setup in the first test that uses it
+pytestmark = pytest.mark.timeout(2700)
+
 # the run's own configuration only: none of the developer's sources, salt or warehouse settings
 _FOREIGN = ("SOURCES__", "PII_SALT", "PCDATA__", "DESTINATION__", "BIGQUERY_EMULATOR_HOST", "GOOGLE_")
 
@@ -63,7 +67,7 @@ def bigquery_demo(tmp_path_factory, bigquery_emulator) -> BigQueryDemo:
         env=env,
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=2400,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     # read now: the next dbt run (any target) rewrites target/
