@@ -23,9 +23,8 @@ from decimal import Decimal
 import pytest
 
 from sandbox import bigquery as emulator
+from tests.end_to_end.conftest import SCALE, SEED
 from warehouse import REPO
-
-from .conftest import SCALE, SEED
 
 # the emulator demo is the longest fixture of the suite (about as long as the DuckDB demo plus its gates'
 # per-query overhead): pytest-timeout counts fixture setup in the first test that uses it
