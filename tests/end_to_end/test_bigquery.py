@@ -71,7 +71,7 @@ def bigquery_demo(tmp_path_factory, bigquery_emulator) -> BigQueryDemo:
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     # read now: the next dbt run (any target) rewrites target/
-    compiled = REPO / "target" / "run" / "pcdata" / "models"
+    compiled = REPO / "target" / "run" / "pcdata" / "dbt_project" / "models"
     return BigQueryDemo(run, {m: (compiled / f / f"{m}.sql").read_text() for m, f in PARTITIONED.items()})
 
 
