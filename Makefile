@@ -1,6 +1,7 @@
 # Two entry points, both self-installing on a fresh machine:
 #   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary (SCALE=0.2; FRESH=1 starts clean)
-#   make test   the whole test suite (what CI runs)
+#   make test   the whole test suite (what CI runs), BigQuery emulator included
+#   make demo-bigquery   the demo into a local BigQuery emulator (its own venv, .bqemu/)
 # The virtual environment comes from uv.lock through uv (itself installed from PyPI).
 
 PYTHON ?= python3
@@ -9,7 +10,10 @@ UV := .uv/bin/uv
 VENV := .venv
 SCALE ?= 1.0
 
-.PHONY: install demo test lint format clean
+BQEMU := .bqemu
+BQEMU_REQUIREMENTS := sandbox/bigquery/requirements.txt
+
+.PHONY: install bqemu demo demo-bigquery test lint format clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -21,10 +25,24 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced
 
+# The BigQuery emulator (test and demo equipment) in its own venv: it pins sqlglot and duckdb versions the
+# project's cannot share. Pinned packages from the registry; the spatial extension it requires is loaded
+# from the duckdb-extension-spatial wheel by sandbox/bigquery/launcher.py (`check` proves it, offline).
+$(BQEMU)/.synced: $(BQEMU_REQUIREMENTS) sandbox/bigquery/launcher.py | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BQEMU)
+	$(UV) pip install --quiet --python $(BQEMU)/bin/python -r $(BQEMU_REQUIREMENTS)
+	BQEMU_ENABLE_FORMAT_EXTENSIONS=false $(BQEMU)/bin/python sandbox/bigquery/launcher.py check
+	touch $@
+
+bqemu: $(BQEMU)/.synced
+
 demo: install
 	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) $(if $(FRESH),--fresh)
 
-test: install
+demo-bigquery: install bqemu
+	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) --bigquery
+
+test: install bqemu
 	$(VENV)/bin/python -m pytest
 
 # ruff (lint + format), mypy on the product's Python, sqlfluff on the dbt models (dbt templater)

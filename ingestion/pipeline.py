@@ -48,7 +48,7 @@ class Runner:
     def destination(self):
         if self.settings.destination == "duckdb":
             return dlt.destinations.duckdb(str(self.settings.warehouse))
-        return self.settings.destination  # e.g. 'bigquery', configured through dlt config/secrets
+        return self.settings.bigquery.dlt_destination()  # the project, location and credentials every stage uses
 
     def pipeline(self, source: str) -> dlt.Pipeline:
         return dlt.pipeline(
@@ -70,7 +70,8 @@ class Runner:
         pipeline = self.pipeline(source)
         if not pipeline.default_schema_name or table not in pipeline.default_schema.data_table_names():
             return []
-        return pipeline.dataset().query(f"select {columns} from {table}").fetchall()
+        # tuples whatever the destination: BigQuery's Row objects do not sort, and callers sort and unpack rows
+        return [tuple(row) for row in pipeline.dataset().query(f"select {columns} from {table}").fetchall()]
 
     def run(self, source: str) -> LoadResult:
         """Load a source: first whatever an interrupted run left pending, then this run's data."""

@@ -132,16 +132,11 @@ def raw_row_counts(settings: Settings, sources: list[str]) -> dict[str, int]:
 
 def mart_row_counts(settings: Settings) -> dict[str, int]:
     """Rows per mart table (`marts_<domain>.<table>`), what analysts read."""
-    from warehouse import query
+    from warehouse import query, table_name, tables
 
-    tables = query(
-        settings,
-        "select table_schema, table_name from information_schema.tables "
-        f"where table_schema like '{settings.schema_prefix}marts_%' order by 1, 2",
-    )
     return {
-        f"{schema}.{table}": query(settings, f'select count(*) from {schema}."{table}"')[0][0]
-        for schema, table in tables
+        f"{schema}.{table}": query(settings, f"select count(*) from {table_name(settings, schema, table)}")[0][0]
+        for schema, table in tables(settings, f"{settings.schema_prefix}marts_")
     }
 
 

@@ -6,4 +6,5 @@
 - `gate.py`: runs them in the warehouse (`pcdata quality raw|marts`), keeps results and row-count
   history under `<home>/quality/`, writes Data Docs under `<reports>/quality/`;
 - `duckdb_fix.py`: what GE's SQL engine needs on DuckDB.
+- `bigquery_client.py`: GE's BigQuery engine on the platform's configured credentials.
 """

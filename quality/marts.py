@@ -71,15 +71,18 @@ def manifest(settings: Settings) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def mart_columns(settings: Settings) -> dict[tuple[str, str], dict[str, str]]:
-    columns = "information_schema.columns"
-    if settings.destination == "bigquery":  # every dataset of the project: the region's view
-        columns = f"`region-{settings.bigquery_location.lower()}`.INFORMATION_SCHEMA.COLUMNS"
-    rows = query(
-        settings,
-        f"select table_schema, table_name, column_name, data_type from {columns} "
-        f"where table_schema like '{settings.schema_prefix}marts_%'",
-    )
+def mart_columns(settings: Settings, schemas: set[str]) -> dict[tuple[str, str], dict[str, str]]:
+    if settings.destination == "bigquery":  # one INFORMATION_SCHEMA per dataset: the region's view needs more rights
+        sql = " union all ".join(
+            f"select table_schema, table_name, column_name, data_type from {schema}.INFORMATION_SCHEMA.COLUMNS"
+            for schema in sorted(schemas)
+        )
+    else:
+        sql = (
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            f"where table_schema like '{settings.schema_prefix}marts_%'"
+        )
+    rows = query(settings, sql) if sql else []
     out: dict[tuple[str, str], dict[str, str]] = {}
     for schema, table, column, dtype in rows:
         out.setdefault((schema, table), {})[column] = dtype.upper()
@@ -93,7 +96,10 @@ def mart_suites(settings: Settings, marts: list[str] | None = None) -> list[Tabl
     for node in nodes.values():
         if node["resource_type"] == "test" and node.get("attached_node"):
             tests.setdefault(node["attached_node"], []).append(node)
-    warehouse = mart_columns(settings)
+    schemas = {
+        n["schema"] for n in nodes.values() if n["resource_type"] == "model" and n["schema"].startswith("marts_")
+    }
+    warehouse = mart_columns(settings, schemas)
     suites = []
     for uid, node in sorted(nodes.items()):
         if node["resource_type"] != "model" or not node["schema"].startswith("marts_"):

@@ -125,7 +125,8 @@ def load_app_database(settings: Settings, seed: int, scale: float, as_of: dateti
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
 @click.option("--keep-running", is_flag=True, help="Leave the sandbox and app database up afterwards.")
 @click.option("--fresh", is_flag=True, help="Start clean: delete this home's warehouse and dlt state first.")
-def demo(seed: int, scale: float, keep_running: bool, fresh: bool) -> None:
+@click.option("--bigquery", is_flag=True, help="Into a local BigQuery emulator (`make bqemu`) instead of DuckDB.")
+def demo(seed: int, scale: float, keep_running: bool, fresh: bool, bigquery: bool) -> None:
     """Everything in order: sandbox, app database, ingestion, dbt build, training, bentos, reports, summary."""
     settings = Settings.load()
     try:
@@ -134,15 +135,25 @@ def demo(seed: int, scale: float, keep_running: bool, fresh: bool) -> None:
                 server.stop(settings.sandbox_state)
                 demo_home.start_clean(settings)
             demo_home.check_world(settings, seed, scale)
-            _demo(settings, seed, scale, keep_running)
+            _demo(settings, seed, scale, keep_running, bigquery)
     except demo_home.DemoRefused as exc:
         fail(exc)
 
 
-def _demo(settings: Settings, seed: int, scale: float, keep_running: bool) -> None:
+def _demo(settings: Settings, seed: int, scale: float, keep_running: bool, bigquery: bool) -> None:
     from ingestion.registry import SOURCES
     from pcdata import reports
 
+    warehouse_config: dict[str, str] = {}  # the emulator's, when asked for: kept through the sandbox's own config
+    if bigquery:
+        from sandbox import bigquery as emulator
+
+        with steps.step("BigQuery emulator"):
+            handle = emulator.start(settings.home / "bigquery-emulator.json")
+        console.print(f"BigQuery emulator at {handle.endpoint} (pid {handle.pid}), project {handle.project}")
+        warehouse_config = handle.config()
+        use(warehouse_config)
+        settings = Settings.load()
     timings: dict[str, float] = {}
     total = 7
     gates: dict = {}  # quality gate results (quality/), for the summary
@@ -159,7 +170,7 @@ def _demo(settings: Settings, seed: int, scale: float, keep_running: bool) -> No
         console.print(f"  vendors served at {handle.base_url}")
         counts = timed(2, "app database", load_app_database, settings, seed, scale)
         console.print("  " + ", ".join(f"{t} {n}" for t, n in counts.items()))
-        use(sandbox_config(handle, steps.app_engine(settings)))
+        use({**warehouse_config, **sandbox_config(handle, steps.app_engine(settings))})
         timed(3, "ingestion (dlt)", steps.ingest, settings, list(SOURCES), print_load)
         gates["raw"] = timed("3b", "quality gate: raw, dbt source freshness", _raw_gate, settings)
         summary = timed(4, "dbt build", steps.transform, settings)
@@ -175,12 +186,18 @@ def _demo(settings: Settings, seed: int, scale: float, keep_running: bool) -> No
         console.print(f"  bento {reco_bento}")
         written = timed(7, "reports", _write_reports, settings, reports)
     except steps.StepFailed as exc:
+        if bigquery and not keep_running:
+            emulator.stop(settings.home / "bigquery-emulator.json")
         fail(exc)
     finally:
         if not keep_running:
             server.stop(settings.sandbox_state)
             steps.stop_app_database(settings)
-    _summary(settings, list(SOURCES), summary, trained, bento, written, timings)
+    try:
+        _summary(settings, list(SOURCES), summary, trained, bento, written, timings)
+    finally:
+        if bigquery and not keep_running:
+            emulator.stop(settings.home / "bigquery-emulator.json")
     console.print(f"recommendation model: {reco['tag']}; bento {reco_bento}; report {reco['report']}")
     print_recommendation(reco)
     for gate in gates.values():
@@ -220,10 +237,8 @@ def _summary(
     written: dict[str, str],
     timings: dict[str, float],
 ) -> None:
-    for title, counts in (
-        ("raw tables", steps.raw_row_counts(settings, sources)),
-        ("marts", steps.mart_row_counts(settings)),
-    ):
+    raw, marts = steps.raw_row_counts(settings, sources), steps.mart_row_counts(settings)
+    for title, counts in (("raw tables", raw), ("marts", marts)):
         table = Table(title=title)
         table.add_column("table")
         table.add_column("rows", justify="right")
@@ -238,8 +253,12 @@ def _summary(
     for name, path in written.items():
         console.print(f"report {name}: {path}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    console.print(f"warehouse: {settings.warehouse}")
+    console.print(f"warehouse: {settings.warehouse_name()}")
+    if settings.destination == "bigquery":
+        datasets = sorted({name.split(".")[0] for name in (*raw, *marts)})
+        console.print(f"BigQuery datasets: {', '.join(datasets)}", soft_wrap=True)
+    where = "in that file (duckdb)" if settings.destination == "duckdb" else "datasets of that project"
     console.print(
-        f"next: query the marts_* schemas in that file (duckdb); read the model report {trained['report']}; "
+        f"next: query the marts_* {where}; read the model report {trained['report']}; "
         "`pcdata serve compliance` serves the Compliance API."
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass
 
+from .bigquery import TOKEN_URI
 from .settings import REPO, Settings
 
 
@@ -23,12 +25,18 @@ class DbtSummary:
 
 
 def profile_args(settings: Settings) -> list[str]:
-    """dbt's target and the profile's variables, from the same settings dlt loads with (profiles.yml reads them)."""
+    """dbt's target and the profile's variables, from the same settings dlt loads with (profiles.yml reads them).
+
+    Secrets (a token, an OAuth grant) go to `DBT_ENV_SECRET_*` environment variables of this process, which
+    dbt scrubs from its logs and artifacts; a service account goes as a key file, a path.
+    """
     variables = {"pcdata_duckdb_path": str(settings.warehouse), "pcdata_schema_prefix": settings.schema_prefix}
     if settings.destination == "bigquery":
-        variables["pcdata_bigquery_project"] = settings.bigquery_project or "unset-project"
-        variables["pcdata_bigquery_location"] = settings.bigquery_location
-        variables["pcdata_bigquery_keyfile"] = _bigquery_keyfile(settings)
+        config = settings.bigquery
+        keyfile = _bigquery_keyfile(settings) if config.method == "service-account" else ""
+        profile, secrets = config.dbt_profile(keyfile)
+        variables.update(profile)
+        os.environ.update(secrets)
     return [
         "--project-dir",
         str(REPO),
@@ -42,26 +50,19 @@ def profile_args(settings: Settings) -> list[str]:
 
 
 def _bigquery_keyfile(settings: Settings) -> str:
-    """The service account dlt loads with, as the key file dbt reads ('' without one: dbt uses OAuth).
+    """The service account dlt loads with, as the key file dbt reads.
 
     Written under the home, readable by its owner only: a path can travel in dbt's
     arguments, which dbt records in target/, a key cannot.
     """
-    import dlt
-
-    fields = ("project_id", "client_email", "private_key", "private_key_id", "client_id")
-    # field by field: dlt finds each in env vars or secrets.toml alike
-    key: dict[str, object] = {f: dlt.secrets.get(f"destination.bigquery.credentials.{f}") for f in fields}
-    if not key["private_key"]:
-        return ""
+    config = settings.bigquery
+    fields = ("client_email", "private_key", "private_key_id", "client_id")
+    key = {"project_id": config.project, **{f: config.secrets[f] for f in fields if f in config.secrets}}
     path = settings.home / "secrets" / "bigquery-service-account.json"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
-    token_uri = "https://oauth2.googleapis.com/token"
-    path.write_text(
-        json.dumps({"type": "service_account", "token_uri": token_uri, **{k: v for k, v in key.items() if v}})
-    )
+    path.write_text(json.dumps({"type": "service_account", "token_uri": TOKEN_URI, **key}))
     return str(path)
 
 

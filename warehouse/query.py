@@ -18,7 +18,7 @@ def query(settings: Settings, sql: str) -> list[tuple]:
         # default configuration, as dlt and dbt-duckdb open the file: one process may hold only one per file
         with duckdb.connect(str(settings.warehouse)) as conn:
             return conn.execute(sql).fetchall()
-    return [tuple(row.values()) for row in _bigquery(settings).query(sql).result()]
+    return [tuple(row.values()) for row in settings.bigquery.client().query(sql).result()]
 
 
 def read_table(settings: Settings, schema: str, table: str) -> pd.DataFrame:
@@ -29,17 +29,28 @@ def read_table(settings: Settings, schema: str, table: str) -> pd.DataFrame:
 
         with duckdb.connect(str(settings.warehouse)) as conn:
             return conn.execute(f'select * from {schema}."{table}"').df()
-    return _bigquery(settings).query(f"select * from `{schema}.{table}`").to_dataframe()
+    client = settings.bigquery.client()
+    return client.query(f"select * from `{client.project}.{schema}.{table}`").to_dataframe()
 
 
-def _bigquery(settings: Settings):
-    """A client on the project and credentials dlt loads with: dlt, dbt and ML read one configuration."""
-    import dlt
-    from dlt.common.configuration.specs import GcpServiceAccountCredentials
-    from google.cloud import bigquery
+def tables(settings: Settings, schema_prefix: str) -> list[tuple[str, str]]:
+    """(schema, table) of every table and view in the schemas (BigQuery: datasets) named `<schema_prefix>...`."""
+    if settings.destination == "duckdb":
+        return query(
+            settings,
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema like '{schema_prefix}%' order by 1, 2",
+        )
+    client = settings.bigquery.client()
+    found = [
+        (dataset.dataset_id, table.table_id)
+        for dataset in client.list_datasets()
+        if dataset.dataset_id.startswith(schema_prefix)
+        for table in client.list_tables(dataset.reference)
+    ]
+    return sorted(found)
 
-    credentials = dlt.secrets.get("destination.bigquery.credentials", GcpServiceAccountCredentials)
-    location: str | None = dlt.config.get("destination.bigquery.location")
-    return bigquery.Client(
-        project=credentials.project_id, credentials=credentials.to_native_credentials(), location=location
-    )
+
+def table_name(settings: Settings, schema: str, table: str) -> str:
+    """A table's name as the warehouse's SQL quotes it."""
+    return f"`{schema}.{table}`" if settings.destination == "bigquery" else f'{schema}."{table}"'

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import dlt
 
+from .bigquery import BigQueryConfig
+
 REPO = Path(__file__).resolve().parents[1]  # the dbt project and the bentos live beside the code
 DESTINATIONS = ("duckdb", "bigquery")
 
@@ -51,13 +53,15 @@ class Settings:
         )
 
     @property
-    def bigquery_project(self) -> str | None:
-        """The project dlt loads into (BigQuery destination): dbt and the quality gates use the same."""
-        return _config("destination.bigquery.credentials.project_id")
+    def bigquery(self) -> BigQueryConfig:
+        """The project, location and credentials dlt loads with: dbt, the quality gates and ML use the same."""
+        return BigQueryConfig.load()
 
-    @property
-    def bigquery_location(self) -> str:
-        return _config("destination.bigquery.location") or "EU"
+    def warehouse_name(self) -> str:
+        """Where the marts are, in words: the DuckDB file, or the BigQuery project."""
+        if self.destination == "duckdb":
+            return str(self.warehouse)
+        return f"BigQuery project {self.bigquery.project} ({self.bigquery.location})"
 
     @property
     def pipelines_dir(self) -> Path:

@@ -1,3 +1,4 @@
+{{ config(bigquery_table(partition_date='booking_month', granularity='month', cluster_by=['user_id', 'offer_id'])) }}
 {{
     config(
         materialized='incremental',

@@ -1,3 +1,4 @@
+{{ config(bigquery_table(partition_date='activity_month', granularity='month', cluster_by=['user_id'])) }}
 {{
     config(
         materialized='incremental',

@@ -1,3 +1,4 @@
+{{ config(bigquery_table(partition_date='activity_date', granularity='month', cluster_by=['channel', 'utm_campaign'])) }}
 -- One row per day x channel x platform x campaign (UTM tag, 'none' outside
 -- campaigns), every channel on the unified columns of marketing_field_mapping.
 -- Installs and what their users did next are dated by the install day.

@@ -127,7 +127,8 @@ home_pages as (
     select
         relationships.child_id as module_entry_id,
         count(distinct relationships.parent_entry_id) as home_pages,
-        {{ dbt.listagg('distinct homes.title', "', '") }} as home_page_titles
+        -- ordered: without it the list's order is whatever the warehouse's plan gives
+        {{ dbt.listagg('distinct homes.title', "', '", 'order by homes.title') }} as home_page_titles
 
     from relationships
     inner join entries as homes
@@ -143,7 +144,7 @@ module_tags as (
 
     select
         entry_tags.entry_id as module_entry_id,
-        {{ dbt.listagg('distinct tags.tag_name', "', '") }} as tag_names
+        {{ dbt.listagg('distinct tags.tag_name', "', '", 'order by tags.tag_name') }} as tag_names
 
     from entry_tags
     inner join tags

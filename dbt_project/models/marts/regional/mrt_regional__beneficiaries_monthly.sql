@@ -1,3 +1,4 @@
+{{ config(bigquery_table(partition_date='month', granularity='month', cluster_by=['department_code'])) }}
 -- One row per month x department (every department of geo_departments,
 -- including the unknown member '-1'), from the first deposit month to the
 -- last activity month. Users are placed in their CURRENT department.

@@ -1,3 +1,4 @@
+{{ config(bigquery_table(partition_date='month', granularity='month', cluster_by=['dimension_name', 'kpi_name'])) }}
 -- The regional KPIs in long format, one row per month x dimension_name (NAT,
 -- REG, ACAD, DEP) x dimension_value x kpi_name. Every level is aggregated from
 -- the department rows (unroll_geo_levels), so additive numerators and
