@@ -12,12 +12,14 @@ with app_events as (
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
+    where is_deleted is not true
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where is_deleted is not true
 
 ),
 

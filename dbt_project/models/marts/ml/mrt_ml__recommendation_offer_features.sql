@@ -5,18 +5,21 @@
 with offers as (
 
     select * from {{ ref('stg_app__offers') }}
+    where is_deleted is not true
 
 ),
 
 stocks as (
 
     select * from {{ ref('stg_app__stocks') }}
+    where is_deleted is not true
 
 ),
 
 venues as (
 
     select * from {{ ref('stg_app__venues') }}
+    where is_deleted is not true
 
 ),
 

@@ -5,18 +5,27 @@
 with users as (
 
     select * from {{ ref('stg_app__users') }}
+    where is_deleted is not true
+
+),
+
+birth_dates as (
+
+    select user_id, birth_date from {{ ref('stg_app__user_birth_dates') }}
 
 ),
 
 deposits as (
 
     select * from {{ ref('stg_app__deposits') }}
+    where is_deleted is not true
 
 ),
 
 bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
+    where is_deleted is not true
 
 ),
 
@@ -91,11 +100,11 @@ user_features as (
 
     select
         users.user_id,
-        extract(year from as_of.features_as_of) - extract(year from users.birth_date)
+        extract(year from as_of.features_as_of) - extract(year from birth_dates.birth_date)
         - case
             when
                 extract(month from as_of.features_as_of) * 100 + extract(day from as_of.features_as_of)
-                < extract(month from users.birth_date) * 100 + extract(day from users.birth_date)
+                < extract(month from birth_dates.birth_date) * 100 + extract(day from birth_dates.birth_date)
                 then 1
             else 0
         end as age,
@@ -115,6 +124,8 @@ user_features as (
 
     from users
     cross join as_of
+    left join birth_dates
+        on users.user_id = birth_dates.user_id
     left join current_deposits
         on
             users.user_id = current_deposits.user_id
