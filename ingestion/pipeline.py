@@ -9,8 +9,10 @@ insert-values.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dlt
 import sqlalchemy as sa
@@ -98,6 +100,15 @@ class Runner:
         """
         if not pipeline.has_pending_data:
             return {}
+        # killed between normalize's commit (new/<id> renamed to normalized/<id>, atomic) and its clean-up
+        # of the extracted copy: the normalised package is whole, the extracted one is stale, and
+        # normalising it again would fail on the rename
+        for load_id in set(pipeline.list_extracted_load_packages()) & set(pipeline.list_normalized_load_packages()):
+            for stale in (
+                Path(pipeline.working_dir) / "normalize" / "extracted" / load_id,
+                Path(pipeline.working_dir) / "load" / "new" / load_id,
+            ):
+                shutil.rmtree(stale, ignore_errors=True)
         if pipeline.list_extracted_load_packages():
             pipeline.normalize()
         load_ids = list(pipeline.list_normalized_load_packages())

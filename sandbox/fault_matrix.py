@@ -11,7 +11,8 @@ Faults:
 - `drift`: every vendor adds a field or column to its payloads;
 - `bad_key`: every credential the sandbox checks is wrong;
 - `outage`: every vendor's base URL points at a port nobody listens on;
-- `kill`: `pcdata ingest --all` is killed with SIGKILL as soon as one load package waits for loading.
+- `kill`: `pcdata ingest` is killed with SIGKILL as soon as a normalised package appears (inside
+  normalize's commit, the window dlt asks not to kill, or during the load).
 
 `python -m sandbox.fault_matrix --scale 0.1` prints the whole matrix; the test suite runs a subset.
 """
@@ -109,7 +110,7 @@ class FaultMatrix:
         return outcome
 
     def ingest_killed(self, home: Path, timeout: float = 300) -> dict[str, str]:
-        """`pcdata ingest --all` in a child process, killed (SIGKILL) once a load package waits."""
+        """`pcdata ingest` of every source in a child process, killed (SIGKILL) once a package is normalised."""
         with self.configured(home) as config:
             env = {**os.environ, **config}
         command = [sys.executable, "-c", "from pcdata.cli import main; main()", "ingest", *self.sources]

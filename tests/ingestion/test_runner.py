@@ -40,3 +40,38 @@ def test_a_run_after_a_kill_during_load_finishes_the_waiting_package_and_reports
     assert not runner.pipeline("tiktok").has_pending_data
     days = [d for d in tk_slice(world).days if d.isoformat() >= "2026-10-01" and d.isoformat() <= "2026-10-31"]
     assert duck("select count(*), count(distinct date) from raw_tiktok.account_daily_activity")[0] == (len(days),) * 2
+
+
+# the child dies like `kill -9` inside normalize's commit, in the window dlt logs as "do not kill this
+# process": the package is renamed to normalized/ but its extracted copy is not deleted yet
+KILLED_DURING_NORMALIZE_COMMIT = """
+import os, signal
+from dlt.common.storages.load_storage import LoadStorage
+from ingestion.pipeline import Runner
+from warehouse import Settings
+
+commit = LoadStorage.commit_new_load_package
+def commit_then_die(self, *args, **kwargs):
+    commit(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+LoadStorage.commit_new_load_package = commit_then_die
+Runner(Settings.load()).run("tiktok")
+"""
+
+
+def test_a_run_after_a_kill_inside_normalize_commit_loads_the_committed_package(world, settings, duck, monkeypatch):
+    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
+    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_DURING_NORMALIZE_COMMIT], cwd=Path(__file__).parents[2], timeout=300
+    )
+    assert child.returncode == -signal.SIGKILL
+    runner = Runner(settings)
+    pipeline = runner.pipeline("tiktok")
+    both = set(pipeline.list_extracted_load_packages()) & set(pipeline.list_normalized_load_packages())
+    assert both, "the child did not die inside the commit"
+
+    result = runner.run("tiktok")  # dlt alone fails here: normalising again cannot rename onto the committed copy
+    assert result.finished_pending["account_daily_activity"] == 10
+    assert not runner.pipeline("tiktok").has_pending_data
+    assert duck("select count(*) from raw_tiktok.account_daily_activity")[0] == (10,)
