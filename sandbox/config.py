@@ -43,3 +43,9 @@ def use(config: dict[str, str]) -> None:
     providers = Container()[PluggableRunContext].providers
     provider = CustomLoaderDocProvider(PROVIDER_NAME, lambda: nested, supports_secrets=True)
     providers.providers[:] = [provider] + [p for p in providers.providers if p.name != PROVIDER_NAME]
+
+
+def forget() -> None:
+    """Take back what `use` did: dlt resolves from env vars and TOML files again."""
+    providers = Container()[PluggableRunContext].providers
+    providers.providers[:] = [p for p in providers.providers if p.name != PROVIDER_NAME]

@@ -35,7 +35,7 @@ import duckdb
 import requests
 import sqlalchemy as sa
 
-from sandbox.config import sandbox_config, use
+from sandbox.config import forget, sandbox_config, use
 from sandbox.server import SandboxHandle
 from sandbox.vendors import sandbox_api_key, vendors
 
@@ -83,13 +83,14 @@ class FaultMatrix:
 
     @contextmanager
     def configured(self, home: Path, overrides: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
-        """dlt resolves the sandbox configuration (plus overrides) for this home, then the base one again."""
+        """dlt resolves the sandbox configuration (plus overrides) for this home, and only inside the block:
+        the process (a test session) gets its own configuration back afterwards."""
         config = {**self.base_config, **(overrides or {}), "PCDATA__HOME": str(home)}
         use(config)
         try:
             yield config
         finally:
-            use({**self.base_config, "PCDATA__HOME": str(home)})
+            forget()
 
     def ingest(self, home: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
         """Run every source once in `home`; what each run ended with, by source."""

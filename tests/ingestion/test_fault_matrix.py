@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from ingestion.registry import SOURCES, in_load_order
 from sandbox.app_database import write_snapshot
+from sandbox.config import PROVIDER_NAME
 from sandbox.fault_matrix import FaultMatrix, compare
 from sandbox.vendors.metabase.app_database import write_beside
 
@@ -66,6 +69,9 @@ def test_after_every_fault_one_clean_run_equals_the_baseline_key_for_key(matrix)
     assert set(killed.values()) == {"killed during load"}, killed
 
     assert rerun == dict.fromkeys(matrix.sources, "loaded"), rerun
+    # the matrix's configuration does not outlive its runs (later tests resolve their own)
+    providers = Container()[PluggableRunContext].providers.providers
+    assert PROVIDER_NAME not in [p.name for p in providers]
     differences = compare(baseline, home, matrix.datasets())
     broken = {source: lost_dup for source, lost_dup in differences.items() if lost_dup != (0, 0)}
     assert not broken, f"(rows lost, rows duplicated) after one clean run: {broken}"
