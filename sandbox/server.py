@@ -20,13 +20,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.framework import DropConnection, Request, Response, VendorSandbox
+from sandbox.processes import alive, terminate, wait_ready
 from sandbox.vendors import client_config, sandbox_api_key
 from sandbox.vendors import vendors as vendor_classes
 from sandbox.world import build_world
@@ -141,9 +141,7 @@ def read_state(state_file: Path) -> SandboxHandle | None:
     if not state_file.exists():
         return None
     handle = SandboxHandle(**json.loads(state_file.read_text()))
-    try:
-        os.kill(handle.pid, 0)
-    except ProcessLookupError:
+    if not alive(handle.pid):
         state_file.unlink(missing_ok=True)  # stale: the process is gone
         return None
     return handle
@@ -157,49 +155,38 @@ def start(state_file: Path, seed: int, scale: float, timeout: float = 60) -> San
             return running
         stop(state_file)
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    log = (state_file.parent / "sandbox.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox.server",
-            "--seed",
-            str(seed),
-            "--scale",
-            str(scale),
-            "--state-file",
-            str(state_file),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"sandbox server exited with code {proc.returncode}; see {state_file.parent / 'sandbox.log'}"
-            )
+    log_path = state_file.parent / "sandbox.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sandbox.server",
+                "--seed",
+                str(seed),
+                "--scale",
+                str(scale),
+                "--state-file",
+                str(state_file),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+
+    def started() -> SandboxHandle | None:  # the server writes its state file once it listens
         handle = read_state(state_file)
-        if handle is not None and handle.pid == proc.pid:
-            return handle
-        time.sleep(0.1)
-    proc.kill()
-    raise TimeoutError(f"sandbox server did not start within {timeout:.0f}s")
+        return handle if handle is not None and handle.pid == proc.pid else None
+
+    return wait_ready(proc, started, "sandbox server", log_path, timeout)
 
 
 def stop(state_file: Path) -> bool:
     handle = read_state(state_file)
     if handle is None:
         return False
-    os.kill(handle.pid, signal.SIGTERM)
-    for _ in range(50):
-        try:
-            os.kill(handle.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
+    terminate(handle.pid, grace=5.0)
     state_file.unlink(missing_ok=True)
     return True
 

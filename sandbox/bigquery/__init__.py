@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from sandbox.processes import alive, terminate, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR_VENV = REPO / ".bqemu"
@@ -76,19 +76,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _alive(pid: int) -> bool:
-    try:  # reap it first when it is this process's child: a zombie still answers signal 0
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -101,7 +88,7 @@ def read_state(state_file: Path) -> EmulatorHandle | None:
     if not state_file.exists():
         return None
     handle = EmulatorHandle(**json.loads(state_file.read_text()))
-    if not _alive(handle.pid):
+    if not alive(handle.pid):
         state_file.unlink(missing_ok=True)
         return None
     return handle
@@ -141,28 +128,15 @@ def start(state_file: Path, timeout: float = 90) -> EmulatorHandle:
             env={**os.environ, "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false"},
         )
     handle = EmulatorHandle(proc.pid, port, grpc_port)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the BigQuery emulator exited with code {proc.returncode}; see {log_path}")
-        if _healthy(port):
-            state_file.write_text(json.dumps(asdict(handle)))
-            return handle
-        time.sleep(0.2)
-    proc.kill()
-    raise TimeoutError(f"the BigQuery emulator did not answer /healthz within {timeout:.0f}s; see {log_path}")
+    wait_ready(proc, lambda: True if _healthy(port) else None, "BigQuery emulator", log_path, timeout)
+    state_file.write_text(json.dumps(asdict(handle)))
+    return handle
 
 
 def stop(state_file: Path) -> bool:
     handle = read_state(state_file)
     if handle is None:
         return False
-    os.kill(handle.pid, signal.SIGTERM)
-    for _ in range(100):
-        if not _alive(handle.pid):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(handle.pid, signal.SIGKILL)
+    terminate(handle.pid)
     state_file.unlink(missing_ok=True)
     return True

@@ -2,6 +2,8 @@
 -- it as of the latest recorded interaction: category, price, venue location,
 -- dates, whether it can be booked, and its recent success (bookings over
 -- 7/14/28 days, the reference ranker's popularity features).
+{%- set booking_windows = [7, 14, 28] %}
+
 with offers as (
 
     select * from {{ ref('stg_app__offers') }}
@@ -98,33 +100,17 @@ offer_activity as (
         interactions.offer_id,
         sum(case when interactions.event_type = 'booking' and not interactions.is_cancelled_booking then 1 else 0 end)
             as booking_count,
-        sum(
-            case
-                when
-                    interactions.event_type = 'booking' and not interactions.is_cancelled_booking
-                    and interactions.event_at > {{ timestamp_add_days('as_of.features_as_of', -7) }}
-                    then 1
-                else 0
-            end
-        ) as booking_count_last_7_days,
-        sum(
-            case
-                when
-                    interactions.event_type = 'booking' and not interactions.is_cancelled_booking
-                    and interactions.event_at > {{ timestamp_add_days('as_of.features_as_of', -14) }}
-                    then 1
-                else 0
-            end
-        ) as booking_count_last_14_days,
-        sum(
-            case
-                when
-                    interactions.event_type = 'booking' and not interactions.is_cancelled_booking
-                    and interactions.event_at > {{ timestamp_add_days('as_of.features_as_of', -28) }}
-                    then 1
-                else 0
-            end
-        ) as booking_count_last_28_days,
+        {%- for days in booking_windows %}
+            sum(
+                case
+                    when
+                        interactions.event_type = 'booking' and not interactions.is_cancelled_booking
+                        and interactions.event_at > {{ timestamp_add_days('as_of.features_as_of', -days) }}
+                        then 1
+                    else 0
+                end
+            ) as booking_count_last_{{ days }}_days,
+        {%- endfor %}
         sum(case when interactions.event_type = 'click' then 1 else 0 end) as click_count,
         sum(case when interactions.event_type = 'favorite' then 1 else 0 end) as favorite_count
 
@@ -157,9 +143,9 @@ final as (
         and coalesce(offers.is_active, false)
         and coalesce(offer_open_stocks.open_stock_count, 0) > 0 as is_bookable,
         coalesce(offer_activity.booking_count, 0) as booking_count,
-        coalesce(offer_activity.booking_count_last_7_days, 0) as booking_count_last_7_days,
-        coalesce(offer_activity.booking_count_last_14_days, 0) as booking_count_last_14_days,
-        coalesce(offer_activity.booking_count_last_28_days, 0) as booking_count_last_28_days,
+        {%- for days in booking_windows %}
+            coalesce(offer_activity.booking_count_last_{{ days }}_days, 0) as booking_count_last_{{ days }}_days,
+        {%- endfor %}
         coalesce(offer_activity.click_count, 0) as click_count,
         coalesce(offer_activity.favorite_count, 0) as favorite_count,
         as_of.features_as_of
