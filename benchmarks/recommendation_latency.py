@@ -3,9 +3,12 @@
 Prints p50/p99 latency (sequential requests) and throughput (concurrent clients) of
 `POST /playlist_recommendation/{user_id}` (warm users, unknown users) and `GET /similar_offers/{offer_id}`,
 beside the floor measured in the same run (an empty BentoML endpoint), and the resident memory of the
-service's process tree once warm. Catalogue: the bundle in the store (the demo's, `make demo` first).
+service's process tree once warm. Catalogue: the bundle in the store (the demo's, `make demo` first), or
+with `--generated OFFERS USERS` a generated one of that size (benchmarks/generated_catalogue.py) in a store
+of its own.
 
     .venv/bin/python benchmarks/recommendation_latency.py [--requests 200] [--clients 8] [--seconds 10]
+    .venv/bin/python benchmarks/recommendation_latency.py --generated 1000000 100000
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def start(target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+def start(target: str, env: dict, log: Path, ready_within: float = 180) -> tuple[subprocess.Popen, str]:
     port = _port()
     with log.open("w") as out:  # a file, never an undrained pipe
         proc = subprocess.Popen(
@@ -49,7 +52,7 @@ def start(target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
@@ -60,7 +63,7 @@ def start(target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
             raise RuntimeError(log.read_text()[-2000:])
         time.sleep(0.5)
     proc.terminate()
-    raise RuntimeError(f"not ready after 180 s: {log}")
+    raise RuntimeError(f"not ready after {ready_within:.0f} s: {log}")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -109,21 +112,35 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--generated", type=int, nargs=2, metavar=("OFFERS", "USERS"))
     args = parser.parse_args()
 
-    settings = Settings.load()
-    from warehouse import read_table
+    work = Path(tempfile.mkdtemp(prefix="reco-bench-"))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RECOMMENDATION_LOG_DIR": str(work / "logs")}
+    if args.generated:
+        from benchmarks.generated_catalogue import build_store, generate
 
-    users = read_table(settings, "marts_ml", "mrt_ml__recommendation_user_features")
+        started = time.perf_counter()
+        marts = generate(*args.generated)
+        print(f"generated in {time.perf_counter() - started:.1f} s: {len(marts['interactions'])} interactions")
+        tag, timings = build_store(marts, work / "bentoml")
+        print(f"{tag}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+        users, offers_frame, env["BENTOML_HOME"] = marts["users"], marts["offers"], str(work / "bentoml")
+        del marts
+    else:
+        from warehouse import read_table
+
+        settings = Settings.load()
+        users = read_table(settings, "marts_ml", "mrt_ml__recommendation_user_features")
+        offers_frame = read_table(settings, "marts_ml", "mrt_ml__recommendation_offer_features")
+        env["BENTOML_HOME"] = str(settings.bentoml_home)
     warm = users[(users["booking_count"] >= 2) & users["approx_latitude"].notna()]
-    offers = read_table(settings, "marts_ml", "mrt_ml__recommendation_offer_features")["offer_id"].astype(str).tolist()
+    offers = offers_frame["offer_id"].astype(str).tolist()
     rng = random.Random(0)
     warm_rows = [(str(r.user_id), float(r.approx_latitude), float(r.approx_longitude)) for r in warm.itertuples()]
     rng.shuffle(warm_rows)
+    rng.shuffle(offers)
 
-    env = {**os.environ, "BENTOML_HOME": str(settings.bentoml_home), "PYTHONPATH": str(REPO)}
-    work = Path(tempfile.mkdtemp(prefix="reco-bench-"))
-    env["RECOMMENDATION_LOG_DIR"] = str(work / "logs")
     session = requests.Session()
     results: dict[str, dict] = {}
 

@@ -57,13 +57,12 @@ def source_scores(r: Retrieval, u: int | None, history_items: list[int] | None =
         cooc, svd = r.cooc_scores_from(history_items), np.zeros(n, np.float32)
     else:
         cooc = svd = np.zeros(n, np.float32)
-    # a tiny popularity term breaks ties, so a trend of zero still orders by all-time success
     return {
         "cooc": cooc,
         "svd": svd,
-        "popularity": r.popularity + 1e-3,
-        "trend": r.trend + 1e-3 * r.popularity / max(float(r.popularity.max(initial=0)), 1.0) + 1e-6,
-        "era": r.popularity_at(u) + 1e-3 * r.popularity / max(float(r.popularity.max(initial=0)), 1.0) + 1e-6,
+        "popularity": r.popularity_score,
+        "trend": r.trend_score,
+        "era": r.popularity_at(u) + r.tie + 1e-6,
     }
 
 

@@ -49,6 +49,10 @@ class Retrieval:
     categories: np.ndarray = field(init=False, repr=False)  # sorted distinct categories
     category_code: np.ndarray = field(init=False, repr=False)  # int per item
     user_category: np.ndarray = field(init=False, repr=False)  # users x categories, weight share
+    # the request-independent scores of the popularity sources, computed once (each is a catalogue-long array)
+    popularity_score: np.ndarray = field(init=False, repr=False)
+    trend_score: np.ndarray = field(init=False, repr=False)
+    tie: np.ndarray = field(init=False, repr=False)  # a tiny all-time popularity term that breaks ties
 
     def __post_init__(self) -> None:
         self.item_index = {v: i for i, v in enumerate(self.item_ids.tolist())}
@@ -61,6 +65,9 @@ class Retrieval:
         per_cat = np.asarray((self.history @ onehot).todense(), dtype=np.float32)
         totals = per_cat.sum(axis=1, keepdims=True)
         self.user_category = np.divide(per_cat, totals, out=np.zeros_like(per_cat), where=totals > 0)
+        self.tie = 1e-3 * self.popularity / max(float(self.popularity.max(initial=0)), 1.0)
+        self.popularity_score = self.popularity + 1e-3
+        self.trend_score = self.trend + self.tie + 1e-6  # a trend of zero still orders by all-time success
 
     # --- scores over the whole catalogue, for one user -------------------------------------
     def cooc_scores(self, u: int) -> np.ndarray:

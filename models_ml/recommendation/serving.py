@@ -141,10 +141,26 @@ class Recommender:
             mask &= ~physical  # nowhere to measure from: only what is consumed online
         else:
             near = np.zeros_like(mask)
-            idx = np.flatnonzero(mask & physical & self.located)
+            idx = np.flatnonzero(mask & self.located & self.within_box(lat, lon))
             near[idx] = haversine_km(lat, lon, self.lat[idx], self.lon[idx]) <= self.max_distance_km
             mask &= ~physical | near
         return mask
+
+    def within_box(self, lat: float, lon: float) -> np.ndarray:
+        """Offers in a latitude/longitude box that holds every point within `max_distance_km` of (lat, lon).
+
+        The great-circle distance is then computed for those alone: over a million-offer catalogue it was
+        most of a request's time. The box has a 1 % margin; near a pole or the antimeridian (Wallis and
+        Futuna) it is latitude only.
+        """
+        dlat = 1.01 * np.degrees(self.max_distance_km / EARTH_RADIUS_KM)
+        box = np.abs(self.lat - lat) <= dlat
+        reach = abs(lat) + dlat
+        if reach < 89.0:
+            dlon = dlat / np.cos(np.radians(reach))
+            if abs(lon) + dlon < 180.0:
+                box &= np.abs(self.lon - lon) <= dlon
+        return box
 
     # --- endpoints' logic -------------------------------------------------------------------------
     def origin_of(self, user_id: str) -> str:
