@@ -7,9 +7,13 @@
   `{"results": [...], "params": {...}}`.
 
 BentoML routes are POST-only and literal, so both paths are a small Starlette app mounted on the
-service (ML.md 2.2). Invalid input answers 422 with pydantic's field errors; an API key is required
-when `RECOMMENDATION_API_KEY` is set (`X-API-Key` header, `Authorization: Bearer`, or the
-reference's `token` query parameter). Every answer appends one JSON line to
+service (ML.md 2.2). Its HTTP front is `bentos.api_gate.ApiGate`, as for the Compliance API: an API
+key is required when `RECOMMENDATION_API_KEY` is set (`Authorization: Bearer <key>`, `X-API-Key`,
+or the reference's `token` query parameter, which the app backend sends; all compared in constant
+time); a body that is not `application/json` is a 415 (the playlist body may be left out), one over
+16 MiB a 413; an invalid query or body a 422 `{"error", "detail": [{"loc": ["query"|"body", field],
+"msg", "type"}]}` (the values sent are never echoed), with one log line naming the fields; unknown
+categories and subcategories are 422 too. `/docs.json` documents both routes. Every answer appends one JSON line to
 `$RECOMMENDATION_LOG_DIR/past_offer_context/<date>.jsonl` (the offers shown with their rank, score
 and retrieval origin, the reference's "past offer context"), a file a dlt filesystem source can load
 back. `/livez`, `/readyz`, `/metrics` come with BentoML.
@@ -17,7 +21,6 @@ back. `/livez`, `/readyz`, `/metrics` come with BentoML.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -36,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bentos.api_gate import api_key_ok
+from bentos.api_gate import ApiGate, GatedRoute, invalid, validation_detail
 from models_ml.recommendation import MODEL_NAME
 from models_ml.recommendation.serving import Answer, Filters, Recommender
 
@@ -107,33 +110,31 @@ def _service():
     return bentoml.get_current_service()
 
 
-def _errors(exc: ValidationError, where: str) -> list[dict]:
-    return [
-        {"loc": [where, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+class RecoParams(BaseModel):
+    reco_origin: str = Field(description="'algo' (personal ranking), 'cold_start' or 'unknown' (user not known).")
+    model_origin: str = Field(description="The served bundle's BentoML tag.")
+    call_id: str = Field(description="This answer's id, as logged in the past offer context.")
+
+
+class PlaylistOut(BaseModel):
+    playlist_recommended_offers: list[str]
+    params: RecoParams
+
+
+class SimilarOut(BaseModel):
+    results: list[str]
+    params: RecoParams
 
 
 def _unprocessable(detail: list[dict]) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=422)
+    return JSONResponse(invalid(detail), status_code=422)
 
 
-def _authorised(request: Request) -> bool:
-    """The Compliance API's rule (bentos/api_gate.py: `Authorization: Bearer <key>` or `X-API-Key`, in
-    constant time), plus the `token` query parameter the app backend sends (ML.md 1.5)."""
-    expected = os.environ.get("RECOMMENDATION_API_KEY")
-    if not expected:
-        return True
-    by_header = api_key_ok(dict(request.headers.raw), expected)
-    by_query = hmac.compare_digest(request.query_params.get("token", "").encode(), expected.encode())
-    return by_header | by_query
-
-
-def _enum_errors(values: list[str] | None, known: set[str], field: str) -> list[dict]:
+def _enum_errors(values: list[str] | None, known: set[str], where: list[str]) -> list[dict]:
     if not values or not known:
         return []
     return [
-        {"loc": ["body", field, i], "msg": f"unknown value {v!r}", "type": "enum"}
+        {"type": "enum", "loc": [*where, i], "msg": f"unknown value {v!r}"}
         for i, v in enumerate(values)
         if v not in known
     ]
@@ -141,24 +142,15 @@ def _enum_errors(values: list[str] | None, known: set[str], field: str) -> list[
 
 async def playlist_recommendation(request: Request) -> JSONResponse:
     started = time.perf_counter()
-    if not _authorised(request):
-        return JSONResponse({"detail": "missing or invalid API key"}, status_code=401)
     service = _service()
-    try:
-        location = Location.model_validate(dict(request.query_params))
+    try:  # the gate has checked both already; parsed again here for their values
+        location = Location.model_validate(PLAYLIST.query_values(request.scope.get("query_string", b"")))
+        raw = await request.body()
+        params = PlaylistParams.model_validate_json(raw) if raw.strip() else PlaylistParams()
     except ValidationError as exc:
-        return _unprocessable(_errors(exc, "query"))
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return _unprocessable([{"loc": ["body"], "msg": "body is not JSON", "type": "json_invalid"}])
-    try:
-        params = PlaylistParams.model_validate(body)
-    except ValidationError as exc:
-        return _unprocessable(_errors(exc, "body"))
-    unknown = _enum_errors(params.categories, service.categories, "categories") + _enum_errors(
-        params.subcategories, service.subcategories, "subcategories"
+        return _unprocessable(validation_detail(exc))
+    unknown = _enum_errors(params.categories, service.categories, ["body", "categories"]) + _enum_errors(
+        params.subcategories, service.subcategories, ["body", "subcategories"]
     )
     if unknown:
         return _unprocessable(unknown)
@@ -201,26 +193,16 @@ async def playlist_recommendation(request: Request) -> JSONResponse:
 
 async def similar_offers(request: Request) -> JSONResponse:
     started = time.perf_counter()
-    if not _authorised(request):
-        return JSONResponse({"detail": "missing or invalid API key"}, status_code=401)
     service = _service()
-    q = request.query_params
-    query = {
-        "latitude": q.get("latitude"),
-        "longitude": q.get("longitude"),
-        "user_id": q.get("user_id"),
-        "categories": q.getlist("categories") + q.getlist("categories[]"),
-        "subcategories": q.getlist("subcategories") + q.getlist("subcategories[]"),
-    }
     try:
-        parsed = SimilarQuery.model_validate({k: v for k, v in query.items() if v is not None})
+        parsed = SimilarQuery.model_validate(SIMILAR.query_values(request.scope.get("query_string", b"")))
     except ValidationError as exc:
-        return _unprocessable(_errors(exc, "query"))
-    unknown = _enum_errors(parsed.categories, service.categories, "categories") + _enum_errors(
-        parsed.subcategories, service.subcategories, "subcategories"
+        return _unprocessable(validation_detail(exc, "query"))
+    unknown = _enum_errors(parsed.categories, service.categories, ["query", "categories"]) + _enum_errors(
+        parsed.subcategories, service.subcategories, ["query", "subcategories"]
     )
     if unknown:
-        return _unprocessable([{**e, "loc": ["query", *e["loc"][1:]]} for e in unknown])
+        return _unprocessable(unknown)
     filters = Filters(
         categories=parsed.categories,
         subcategories=parsed.subcategories,
@@ -246,6 +228,21 @@ async def similar_offers(request: Request) -> JSONResponse:
         }
     )
 
+
+PLAYLIST = GatedRoute(
+    "POST",
+    "/playlist_recommendation/{user_id}",
+    query=Location,
+    body=PlaylistParams,
+    body_optional=True,
+    response=PlaylistOut,
+    summary="60 bookable offers for the user, ranked and diversified",
+)
+SIMILAR = GatedRoute(
+    "GET", "/similar_offers/{offer_id}", query=SimilarQuery, response=SimilarOut, summary="Offers like this one"
+)
+# the gate's options, shared by the served app and the in-process tests
+GATE = {"api_key_env": "RECOMMENDATION_API_KEY", "routes": (PLAYLIST, SIMILAR), "query_key": "token"}
 
 routes = Starlette(
     routes=[
@@ -296,3 +293,6 @@ class Recommendation:
                 | {"offers": len(answer.offers)}
             )
         )
+
+
+Recommendation.add_asgi_middleware(ApiGate, service=Recommendation, **GATE)

@@ -66,10 +66,12 @@ def service(demo, tmp_path_factory):
     mp.setenv("RECOMMENDATION_LOG_DIR", str(tmp_path_factory.mktemp("reco-logs")))
     from starlette.testclient import TestClient
 
-    from bentos.recommendation.service import Recommendation, routes
+    from bentos.api_gate import ApiGate
+    from bentos.recommendation.service import GATE, Recommendation, routes
 
     svc = Recommendation()  # the inner instance; the routes find it without a BentoML server
-    with TestClient(app=routes) as client:
+    # behind the gate `add_asgi_middleware` mounts, without a second BentoML ASGI app in this process
+    with TestClient(ApiGate(routes, service=Recommendation, **GATE)) as client:
         yield svc, client
     mp.undo()
 
