@@ -5,14 +5,12 @@ ground truth, its offline evaluation, and the Recommendation API on the bundle t
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 
 import pytest
 import requests
 
 from sandbox.truth import recommendation as truth
+from tests.serving import bentoml_serve
 
 MARTS = "marts_ml.mrt_ml__recommendation"
 
@@ -189,41 +187,13 @@ def test_api_key_when_enabled(service, monkeypatch):
     assert client.post("/playlist_recommendation/1", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_bentoml_serve_round_trip(demo, tmp_path):
-    from pcdata.steps import serve_command
-    from warehouse import Settings
-
-    port = _free_port()
-    command, env = serve_command(Settings.load(), "recommendation", port)
-    env.update(BENTOML_HOME=str(demo.home / "bentoml"), RECOMMENDATION_LOG_DIR=str(tmp_path / "logs"))
-    with (tmp_path / "serve.log").open("w") as log:  # never an undrained PIPE: the access log would block it
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                        break
-                except requests.RequestException:  # not listening yet, or still starting
-                    pass
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-                time.sleep(0.5)
-            r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10)
-            assert r.status_code == 200 and r.json()["params"]["reco_origin"] == "unknown"
-            assert requests.get(f"{url}/similar_offers/1", timeout=10).status_code == 200
-            assert (
-                requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, timeout=10).status_code == 422
-            )
-            assert requests.get(f"{url}/livez", timeout=10).status_code == 200
-            assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    env = {"BENTOML_HOME": str(demo.home / "bentoml"), "RECOMMENDATION_LOG_DIR": str(tmp_path / "logs")}
+    with bentoml_serve("recommendation", tmp_path / "serve.log", env) as url:
+        r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10)
+        assert r.status_code == 200 and r.json()["params"]["reco_origin"] == "unknown"
+        assert requests.get(f"{url}/similar_offers/1", timeout=10).status_code == 200
+        assert requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, timeout=10).status_code == 422
+        assert requests.get(f"{url}/livez", timeout=10).status_code == 200
+        assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
     assert list((tmp_path / "logs" / "past_offer_context").glob("*.jsonl"))
