@@ -30,6 +30,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import bentoml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -54,8 +55,33 @@ if not log.handlers:  # BentoML's formatter drops `extra` fields: print our own 
     log.propagate = False
 
 
+UNSUPPORTED = (
+    "the catalogue has no {what}: filter with categories or subcategories (an ignored filter would show "
+    "offers outside what the module asked for)"
+)
+
+
+def _unsupported(what: str):
+    def check(value):
+        if value:  # absent, null or empty: nothing asked
+            raise ValueError(UNSUPPORTED.format(what=what))
+        return None
+
+    return check
+
+
 class PlaylistParams(BaseModel):
-    """The app backend's body, camelCase as it sends it; unknown keys (gtl ids, submixing...) are accepted."""
+    """The app backend's body, camelCase as it sends it (ML.md 1.5); unknown keys are ignored.
+
+    Honoured: startDate/endDate (the next show for events, the creation date otherwise), isEvent,
+    isDuo, isDigital, priceMin/priceMax, isRecoShuffled, categories, subcategories.
+    `isRestrained` (default true: leave out offers restricted from recommendation) is accepted and
+    always holds: the catalogue has no restricted offers. `submixingFeatureDict` is accepted and
+    ignored: lists are always diversified by category. A non-empty `searchGroupNames`,
+    `offerTypeList`, `gtlIds` or `gtlL1`..`gtlL4` is a 422: the catalogue has no search groups, offer
+    types or book shelves (GTL) to filter on, and ignoring the filter would fill a module with offers
+    it did not ask for.
+    """
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
@@ -67,11 +93,21 @@ class PlaylistParams(BaseModel):
     price_min: float | None = Field(None, alias="priceMin", ge=0)
     price_max: float | None = Field(None, alias="priceMax", ge=0, le=MAX_PRICE)
     is_reco_shuffled: bool = Field(False, alias="isRecoShuffled")
-    is_restrained: bool = Field(True, alias="isRestrained")
+    is_restrained: bool = Field(True, alias="isRestrained", description="Always holds: no restricted offers.")
     categories: list[str] | None = None
     subcategories: list[str] | None = None
-    search_group_names: list[str] | None = Field(None, alias="searchGroupNames")
-    offer_type_list: list[dict] | None = Field(None, alias="offerTypeList")
+    search_group_names: list[str] | None = Field(None, alias="searchGroupNames", description="Unsupported: 422.")
+    offer_type_list: list[dict] | None = Field(None, alias="offerTypeList", description="Unsupported: 422.")
+    gtl_ids: list[str] | None = Field(None, alias="gtlIds", description="Unsupported: 422.")
+    gtl_l1: list[str] | None = Field(None, alias="gtlL1", description="Unsupported: 422.")
+    gtl_l2: list[str] | None = Field(None, alias="gtlL2", description="Unsupported: 422.")
+    gtl_l3: list[str] | None = Field(None, alias="gtlL3", description="Unsupported: 422.")
+    gtl_l4: list[str] | None = Field(None, alias="gtlL4", description="Unsupported: 422.")
+    submixing_feature_dict: dict | None = Field(None, alias="submixingFeatureDict", description="Ignored.")
+
+    _no_search_groups = field_validator("search_group_names")(_unsupported("search groups"))
+    _no_offer_types = field_validator("offer_type_list")(_unsupported("offer types"))
+    _no_gtl = field_validator("gtl_ids", "gtl_l1", "gtl_l2", "gtl_l3", "gtl_l4")(_unsupported("GTL book shelves"))
 
     @model_validator(mode="after")
     def _ordered(self) -> PlaylistParams:
@@ -94,14 +130,21 @@ class Location(BaseModel):
 
 
 class SimilarQuery(Location):
+    """`retrieval_model` (coreservation or graph) is accepted; both are served by co-occurrence. A non-empty
+    `search_group_names` is a 422, as in the playlist."""
+
     user_id: str | None = None
     categories: list[str] | None = None
     subcategories: list[str] | None = None
+    search_group_names: list[str] | None = Field(None, description="Unsupported: 422.")
+    retrieval_model: Literal["coreservation", "graph"] = "coreservation"
 
     @field_validator("categories", "subcategories", mode="before")
     @classmethod
     def _empty_is_none(cls, v):
         return v or None
+
+    _no_search_groups = field_validator("search_group_names")(_unsupported("search groups"))
 
 
 def _service():

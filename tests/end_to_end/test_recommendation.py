@@ -187,13 +187,49 @@ def test_api_key_when_enabled(service, monkeypatch):
     assert client.post("/playlist_recommendation/1", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
-def test_real_bentoml_serve_round_trip(demo, tmp_path):
+def test_real_bentoml_serve_round_trip(demo, tmp_path, monkeypatch):
     env = {"BENTOML_HOME": str(demo.home / "bentoml"), "RECOMMENDATION_LOG_DIR": str(tmp_path / "logs")}
     with bentoml_serve("recommendation", tmp_path / "serve.log", env) as url:
         r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10)
         assert r.status_code == 200 and r.json()["params"]["reco_origin"] == "unknown"
-        assert requests.get(f"{url}/similar_offers/1", timeout=10).status_code == 200
+        similar = requests.get(f"{url}/similar_offers/1", timeout=10)
+        assert similar.status_code == 200
         assert requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, timeout=10).status_code == 422
         assert requests.get(f"{url}/livez", timeout=10).status_code == 200
         assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
     assert list((tmp_path / "logs" / "past_offer_context").glob("*.jsonl"))
+    # the served lists back in the warehouse: the monitoring mart counts exactly what was asked and answered
+    served = {
+        "playlist_recommendation": (1, len(r.json()["playlist_recommended_offers"])),
+        "similar_offers": (1, len(similar.json()["results"])),  # the 422 was refused before the service
+    }
+    assert _served_daily(demo, tmp_path, monkeypatch) == served
+
+
+def _served_daily(demo, tmp_path, monkeypatch) -> dict[str, tuple[int, int]]:
+    """Loads the logs under `tmp_path/logs` into a copy of the demo's warehouse, builds the monitoring mart,
+    and returns its calls and offers shown per endpoint."""
+    import shutil
+
+    import duckdb
+
+    from ingestion.pipeline import Runner
+    from warehouse import Settings
+    from warehouse.dbt import dbt
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(demo.warehouse, home / "warehouse.duckdb")  # the shared demo's warehouse stays as it was
+    monkeypatch.setenv("PCDATA__HOME", str(home))
+    monkeypatch.setenv("SOURCES__RECOMMENDATION_LOGS__LOG_DIR", str(tmp_path / "logs"))
+    settings = Settings.load()
+    assert settings.recommendation_log_dir == tmp_path / "logs"
+    loaded = Runner(settings).run("recommendation_logs")
+    assert loaded.rows_loaded["past_offer_context"] >= 2
+    summary = dbt(settings, "build", "--select", "stg_recommendation__past_offer_context+")
+    assert summary.success, summary.failures
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        rows = conn.execute(
+            f"select endpoint, sum(call_count), sum(offers_shown) from {MARTS}_served_daily group by 1"
+        ).fetchall()
+    return {endpoint: (int(calls), int(offers)) for endpoint, calls, offers in rows}

@@ -171,3 +171,16 @@ def test_health_and_docs_stay_open(client, monkeypatch):
     assert "priceMax" in schema["properties"]
     names = {p["name"] for p in paths["/similar_offers/{offer_id}"]["get"]["parameters"]}
     assert {"offer_id", "latitude", "longitude", "user_id", "categories"} <= names
+
+
+def test_filters_the_catalogue_cannot_apply_are_422_and_the_rest_accepted(client):
+    for field, value in (("searchGroupNames", ["LIVRES"]), ("gtlIds", ["01000000"]), ("offerTypeList", [{"k": 1}])):
+        r = client.post(PLAYLIST, json={field: value})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], r.text
+        assert "filter with categories" in r.json()["detail"][0]["msg"]
+    accepted = {"searchGroupNames": [], "gtlL1": None, "isRestrained": False, "submixingFeatureDict": {"LIVRES": 1}}
+    assert client.post(PLAYLIST, json=accepted).status_code == 200
+    r = client.get("/similar_offers/i3", params={"search_group_names[]": "CINEMA"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "search_group_names"]
+    assert client.get("/similar_offers/i3", params={"retrieval_model": "graph"}).status_code == 200
+    assert client.get("/similar_offers/i3", params={"retrieval_model": "vector"}).status_code == 422
