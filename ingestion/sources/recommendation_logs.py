@@ -191,13 +191,9 @@ def recommendation_logs(log_dir: str = dlt.config.value):
         write_disposition="merge",
         columns=COLUMNS,
     )
-    def past_offer_context() -> Iterator:
-        yield dlt.mark.materialize_table_schema()  # the table exists even before the first line
+    def past_offer_context() -> Iterator[pa.Table]:
         folder = Path(log_dir) / SUBFOLDER
         files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
-        if not files:
-            log.info("recommendation_logs: no served-list logs under %s: nothing to load", folder)
-            return
         state = dlt.current.resource_state().setdefault("files", {})
         now = datetime.now(UTC)
         total = 0
@@ -207,7 +203,14 @@ def recommendation_logs(log_dir: str = dlt.config.value):
                     total += len(rows)
                     yield pa.Table.from_pylist(rows, schema=SCHEMA)
                 state[path.name] = position  # committed with the data, or not at all
+        if not files:
+            log.info("recommendation_logs: no served-list logs under %s: nothing to load", folder)
+        elif not total:
+            log.info("recommendation_logs: no new lines in %d file(s) under %s: nothing to load", len(files), folder)
         if not total:
-            log.info("recommendation_logs: no new lines in %d file(s) under %s", len(files), folder)
+            # an empty Arrow table creates the table with the same columns as a load with rows (dlt's
+            # materialize_table_schema would add its _dlt_load_id/_dlt_id columns, NOT NULL, which
+            # Arrow loads do not fill), so that staging always has a relation to read
+            yield pa.Table.from_pylist([], schema=SCHEMA)
 
     return past_offer_context

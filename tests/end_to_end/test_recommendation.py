@@ -211,10 +211,8 @@ def _served_daily(demo, tmp_path, monkeypatch) -> dict[str, tuple[int, int]]:
     and returns its calls and offers shown per endpoint."""
     import shutil
 
-    import duckdb
-
     from ingestion.pipeline import Runner
-    from warehouse import Settings
+    from warehouse import Settings, query
     from warehouse.dbt import dbt
 
     home = tmp_path / "home"
@@ -228,8 +226,5 @@ def _served_daily(demo, tmp_path, monkeypatch) -> dict[str, tuple[int, int]]:
     assert loaded.rows_loaded["past_offer_context"] >= 2
     summary = dbt(settings, "build", "--select", "stg_recommendation__past_offer_context+")
     assert summary.success, summary.failures
-    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
-        rows = conn.execute(
-            f"select endpoint, sum(call_count), sum(offers_shown) from {MARTS}_served_daily group by 1"
-        ).fetchall()
+    rows = query(settings, f"select endpoint, sum(call_count), sum(offers_shown) from {MARTS}_served_daily group by 1")
     return {endpoint: (int(calls), int(offers)) for endpoint, calls, offers in rows}

@@ -163,3 +163,6 @@ def test_an_empty_or_missing_folder_loads_nothing_and_says_so(home, caplog):
     caplog.clear()
     Runner(home.settings).run("recommendation_logs")
     assert "nothing to load" in caplog.text and _rows(home.settings) == []
+    # the service's first answers after empty runs load into the table those runs created
+    _write_calls(home.folder, [("playlist_recommendation", 2)])
+    assert Runner(home.settings).run("recommendation_logs").rows_loaded == {"past_offer_context": 2}
