@@ -377,14 +377,15 @@ def openapi_document(service, auth: bool, routes: tuple[GatedRoute, ...] = (), q
         if route.query is not None:
             query = lift(route.query.model_json_schema(ref_template=ref))
             for name, schema in query.get("properties", {}).items():
-                if _is_list(route.query.model_fields[name].annotation):
-                    name_style = {"style": "form", "explode": True}
-                else:
-                    name_style = {}
-                parameters.append(
-                    {"name": name, "in": "query", "required": name in query.get("required", []), "schema": schema}
-                    | name_style
-                )
+                parameter = {
+                    "name": name,
+                    "in": "query",
+                    "required": name in query.get("required", []),
+                    "schema": schema,
+                }
+                if _is_list(route.query.model_fields[name].annotation):  # repeated keys: ?categories=A&categories=B
+                    parameter |= {"style": "form", "explode": True}
+                parameters.append(parameter)
         operation = {"summary": route.summary, "parameters": parameters}
         if route.body is not None:
             operation["requestBody"] = {
