@@ -217,7 +217,9 @@ def _served_daily(demo, tmp_path, monkeypatch) -> dict[str, tuple[int, int]]:
 
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(demo.warehouse, home / "warehouse.duckdb")  # the shared demo's warehouse stays as it was
+    for part in (demo.warehouse, demo.warehouse.with_name(demo.warehouse.name + ".wal")):  # not checkpointed yet
+        if part.exists():  # the shared demo's warehouse stays as it was
+            shutil.copy(part, home / part.name)
     monkeypatch.setenv("PCDATA__HOME", str(home))
     monkeypatch.setenv("SOURCES__RECOMMENDATION_LOGS__LOG_DIR", str(tmp_path / "logs"))
     settings = Settings.load()
