@@ -188,20 +188,28 @@ def test_api_key_when_enabled(service, monkeypatch):
 
 
 def test_real_bentoml_serve_round_trip(demo, tmp_path, monkeypatch):
-    env = {"BENTOML_HOME": str(demo.home / "bentoml"), "RECOMMENDATION_LOG_DIR": str(tmp_path / "logs")}
+    key = {"X-API-Key": "s3cret"}  # with a key set, health and metrics stay open (the helper polls /readyz)
+    env = {
+        "BENTOML_HOME": str(demo.home / "bentoml"),
+        "RECOMMENDATION_LOG_DIR": str(tmp_path / "logs"),
+        "RECOMMENDATION_API_KEY": key["X-API-Key"],
+    }
     with bentoml_serve("recommendation", tmp_path / "serve.log", env) as url:
-        r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10)
+        assert requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10).status_code == 401
+        r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, headers=key, timeout=10)
         assert r.status_code == 200 and r.json()["params"]["reco_origin"] == "unknown"
-        similar = requests.get(f"{url}/similar_offers/1", timeout=10)
+        similar = requests.get(f"{url}/similar_offers/1", params={"token": key["X-API-Key"]}, timeout=10)
         assert similar.status_code == 200
-        assert requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, timeout=10).status_code == 422
+        invalid = requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, headers=key, timeout=10)
+        assert invalid.status_code == 422
+        assert requests.post(f"{url}/playlist_recommendation/1", data="{}", headers=key, timeout=10).status_code == 415
         assert requests.get(f"{url}/livez", timeout=10).status_code == 200
         assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
     assert list((tmp_path / "logs" / "past_offer_context").glob("*.jsonl"))
     # the served lists back in the warehouse: the monitoring mart counts exactly what was asked and answered
     served = {
         "playlist_recommendation": (1, len(r.json()["playlist_recommended_offers"])),
-        "similar_offers": (1, len(similar.json()["results"])),  # the 422 was refused before the service
+        "similar_offers": (1, len(similar.json()["results"])),  # the 401, 415 and 422 never reached the service
     }
     assert _served_daily(demo, tmp_path, monkeypatch) == served
 
