@@ -29,6 +29,7 @@ from .sources.downloads import downloads
 from .sources.instagram import instagram
 from .sources.metabase import metabase
 from .sources.qualtrics import qualtrics
+from .sources.recommendation_logs import recommendation_logs
 from .sources.sirene import sirene
 from .sources.tiktok import tiktok
 from .sources.zendesk import zendesk
@@ -80,6 +81,10 @@ def _tiktok(runner: Runner):
     token_file: str | None = dlt.config.get("sources.tiktok.token_file")
     token_file = token_file or str(runner.settings.home / "credentials" / "tiktok.json")
     return tiktok(token_file=token_file)
+
+
+def _recommendation_logs(runner: Runner):
+    return recommendation_logs(log_dir=str(runner.settings.recommendation_log_dir))
 
 
 def _metabase(runner: Runner):
@@ -240,6 +245,14 @@ SOURCES: dict[str, SourceSpec] = {
                 "newsletters a snapshot; transactional events from the newest seen, less "
                 f"{_setting(brevo, 'repull_days')} days"
             ),
+        ),
+        SourceSpec(
+            "recommendation_logs",
+            "raw_recommendation",
+            "Recommendation API served lists ('past offer context'): one row per offer shown, with its call,"
+            " from the service's JSON-lines files",
+            _recommendation_logs,
+            window="per log file, the complete lines after the last one read (byte offset), merged on call_id + rank",
         ),
     )
 }

@@ -284,8 +284,8 @@ def port_is_free(port: int, host: str = "0.0.0.0") -> bool:
 def serve_command(settings: Settings, service: str, port: int) -> tuple[list[str], dict]:
     """The `bentoml serve` command line and environment for a service (run by the CLI, tests, benchmarks)."""
     env = {**os.environ, "BENTOML_HOME": str(settings.bentoml_home), "PYTHONPATH": str(REPO)}
-    # the Recommendation API's served lists ("past offer context"), for a dlt source to load back
-    env.setdefault("RECOMMENDATION_LOG_DIR", str(settings.home / "serving_logs"))
+    # the Recommendation API's served lists ("past offer context"), where the recommendation_logs source reads
+    env.setdefault("RECOMMENDATION_LOG_DIR", str(settings.recommendation_log_dir))
     target = {
         "compliance": "bentos.compliance.service:Compliance",
         "recommendation": "bentos.recommendation.service:Recommendation",

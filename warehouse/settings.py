@@ -85,3 +85,13 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def recommendation_log_dir(self) -> Path:
+        """Where the Recommendation API writes its served lists (`past_offer_context/<date>.jsonl`) and the
+        `recommendation_logs` source reads them: `sources.recommendation_logs.log_dir`, else `<home>/logs`.
+        `pcdata serve recommendation` sets the service's RECOMMENDATION_LOG_DIR to it, so the two agree."""
+        configured = _config("sources.recommendation_logs.log_dir")
+        if configured:
+            return (Path(dlt.current.run_context().run_dir) / configured).resolve()
+        return self.home / "logs"

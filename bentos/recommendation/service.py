@@ -7,9 +7,13 @@
   `{"results": [...], "params": {...}}`.
 
 BentoML routes are POST-only and literal, so both paths are a small Starlette app mounted on the
-service (ML.md 2.2). Invalid input answers 422 with pydantic's field errors; an API key is required
-when `RECOMMENDATION_API_KEY` is set (`X-API-Key` header, `Authorization: Bearer`, or the
-reference's `token` query parameter). Every answer appends one JSON line to
+service (ML.md 2.2). Its HTTP front is `bentos.api_gate.ApiGate`, as for the Compliance API: an API
+key is required when `RECOMMENDATION_API_KEY` is set (`Authorization: Bearer <key>`, `X-API-Key`,
+or the reference's `token` query parameter, which the app backend sends; all compared in constant
+time); a body that is not `application/json` is a 415 (the playlist body may be left out), one over
+16 MiB a 413; an invalid query or body a 422 `{"error", "detail": [{"loc": ["query"|"body", field],
+"msg", "type"}]}` (the values sent are never echoed), with one log line naming the fields; unknown
+categories and subcategories are 422 too. `/docs.json` documents both routes. Every answer appends one JSON line to
 `$RECOMMENDATION_LOG_DIR/past_offer_context/<date>.jsonl` (the offers shown with their rank, score
 and retrieval origin, the reference's "past offer context"), a file a dlt filesystem source can load
 back. `/livez`, `/readyz`, `/metrics` come with BentoML.
@@ -17,7 +21,6 @@ back. `/livez`, `/readyz`, `/metrics` come with BentoML.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -27,6 +30,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import bentoml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bentos.api_gate import api_key_ok
+from bentos.api_gate import ApiGate, GatedRoute, invalid, validation_detail
 from models_ml.recommendation import MODEL_NAME
 from models_ml.recommendation.serving import Answer, Filters, Recommender
 
@@ -51,8 +55,33 @@ if not log.handlers:  # BentoML's formatter drops `extra` fields: print our own 
     log.propagate = False
 
 
+UNSUPPORTED = (
+    "the catalogue has no {what}: filter with categories or subcategories (an ignored filter would show "
+    "offers outside what the module asked for)"
+)
+
+
+def _unsupported(what: str):
+    def check(value):
+        if value:  # absent, null or empty: nothing asked
+            raise ValueError(UNSUPPORTED.format(what=what))
+        return None
+
+    return check
+
+
 class PlaylistParams(BaseModel):
-    """The app backend's body, camelCase as it sends it; unknown keys (gtl ids, submixing...) are accepted."""
+    """The app backend's body, camelCase as it sends it (ML.md 1.5); unknown keys are ignored.
+
+    Honoured: startDate/endDate (the next show for events, the creation date otherwise), isEvent,
+    isDuo, isDigital, priceMin/priceMax, isRecoShuffled, categories, subcategories.
+    `isRestrained` (default true: leave out offers restricted from recommendation) is accepted and
+    always holds: the catalogue has no restricted offers. `submixingFeatureDict` is accepted and
+    ignored: lists are always diversified by category. A non-empty `searchGroupNames`,
+    `offerTypeList`, `gtlIds` or `gtlL1`..`gtlL4` is a 422: the catalogue has no search groups, offer
+    types or book shelves (GTL) to filter on, and ignoring the filter would fill a module with offers
+    it did not ask for.
+    """
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
@@ -64,11 +93,21 @@ class PlaylistParams(BaseModel):
     price_min: float | None = Field(None, alias="priceMin", ge=0)
     price_max: float | None = Field(None, alias="priceMax", ge=0, le=MAX_PRICE)
     is_reco_shuffled: bool = Field(False, alias="isRecoShuffled")
-    is_restrained: bool = Field(True, alias="isRestrained")
+    is_restrained: bool = Field(True, alias="isRestrained", description="Always holds: no restricted offers.")
     categories: list[str] | None = None
     subcategories: list[str] | None = None
-    search_group_names: list[str] | None = Field(None, alias="searchGroupNames")
-    offer_type_list: list[dict] | None = Field(None, alias="offerTypeList")
+    search_group_names: list[str] | None = Field(None, alias="searchGroupNames", description="Unsupported: 422.")
+    offer_type_list: list[dict] | None = Field(None, alias="offerTypeList", description="Unsupported: 422.")
+    gtl_ids: list[str] | None = Field(None, alias="gtlIds", description="Unsupported: 422.")
+    gtl_l1: list[str] | None = Field(None, alias="gtlL1", description="Unsupported: 422.")
+    gtl_l2: list[str] | None = Field(None, alias="gtlL2", description="Unsupported: 422.")
+    gtl_l3: list[str] | None = Field(None, alias="gtlL3", description="Unsupported: 422.")
+    gtl_l4: list[str] | None = Field(None, alias="gtlL4", description="Unsupported: 422.")
+    submixing_feature_dict: dict | None = Field(None, alias="submixingFeatureDict", description="Ignored.")
+
+    _no_search_groups = field_validator("search_group_names")(_unsupported("search groups"))
+    _no_offer_types = field_validator("offer_type_list")(_unsupported("offer types"))
+    _no_gtl = field_validator("gtl_ids", "gtl_l1", "gtl_l2", "gtl_l3", "gtl_l4")(_unsupported("GTL book shelves"))
 
     @model_validator(mode="after")
     def _ordered(self) -> PlaylistParams:
@@ -91,14 +130,21 @@ class Location(BaseModel):
 
 
 class SimilarQuery(Location):
+    """`retrieval_model` (coreservation or graph) is accepted; both are served by co-occurrence. A non-empty
+    `search_group_names` is a 422, as in the playlist."""
+
     user_id: str | None = None
     categories: list[str] | None = None
     subcategories: list[str] | None = None
+    search_group_names: list[str] | None = Field(None, description="Unsupported: 422.")
+    retrieval_model: Literal["coreservation", "graph"] = "coreservation"
 
     @field_validator("categories", "subcategories", mode="before")
     @classmethod
     def _empty_is_none(cls, v):
         return v or None
+
+    _no_search_groups = field_validator("search_group_names")(_unsupported("search groups"))
 
 
 def _service():
@@ -107,33 +153,31 @@ def _service():
     return bentoml.get_current_service()
 
 
-def _errors(exc: ValidationError, where: str) -> list[dict]:
-    return [
-        {"loc": [where, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+class RecoParams(BaseModel):
+    reco_origin: str = Field(description="'algo' (personal ranking), 'cold_start' or 'unknown' (user not known).")
+    model_origin: str = Field(description="The served bundle's BentoML tag.")
+    call_id: str = Field(description="This answer's id, as logged in the past offer context.")
+
+
+class PlaylistOut(BaseModel):
+    playlist_recommended_offers: list[str]
+    params: RecoParams
+
+
+class SimilarOut(BaseModel):
+    results: list[str]
+    params: RecoParams
 
 
 def _unprocessable(detail: list[dict]) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=422)
+    return JSONResponse(invalid(detail), status_code=422)
 
 
-def _authorised(request: Request) -> bool:
-    """The Compliance API's rule (bentos/api_gate.py: `Authorization: Bearer <key>` or `X-API-Key`, in
-    constant time), plus the `token` query parameter the app backend sends (ML.md 1.5)."""
-    expected = os.environ.get("RECOMMENDATION_API_KEY")
-    if not expected:
-        return True
-    by_header = api_key_ok(dict(request.headers.raw), expected)
-    by_query = hmac.compare_digest(request.query_params.get("token", "").encode(), expected.encode())
-    return by_header | by_query
-
-
-def _enum_errors(values: list[str] | None, known: set[str], field: str) -> list[dict]:
+def _enum_errors(values: list[str] | None, known: set[str], where: list[str]) -> list[dict]:
     if not values or not known:
         return []
     return [
-        {"loc": ["body", field, i], "msg": f"unknown value {v!r}", "type": "enum"}
+        {"type": "enum", "loc": [*where, i], "msg": f"unknown value {v!r}"}
         for i, v in enumerate(values)
         if v not in known
     ]
@@ -141,24 +185,15 @@ def _enum_errors(values: list[str] | None, known: set[str], field: str) -> list[
 
 async def playlist_recommendation(request: Request) -> JSONResponse:
     started = time.perf_counter()
-    if not _authorised(request):
-        return JSONResponse({"detail": "missing or invalid API key"}, status_code=401)
     service = _service()
-    try:
-        location = Location.model_validate(dict(request.query_params))
+    try:  # the gate has checked both already; parsed again here for their values
+        location = Location.model_validate(PLAYLIST.query_values(request.scope.get("query_string", b"")))
+        raw = await request.body()
+        params = PlaylistParams.model_validate_json(raw) if raw.strip() else PlaylistParams()
     except ValidationError as exc:
-        return _unprocessable(_errors(exc, "query"))
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return _unprocessable([{"loc": ["body"], "msg": "body is not JSON", "type": "json_invalid"}])
-    try:
-        params = PlaylistParams.model_validate(body)
-    except ValidationError as exc:
-        return _unprocessable(_errors(exc, "body"))
-    unknown = _enum_errors(params.categories, service.categories, "categories") + _enum_errors(
-        params.subcategories, service.subcategories, "subcategories"
+        return _unprocessable(validation_detail(exc))
+    unknown = _enum_errors(params.categories, service.categories, ["body", "categories"]) + _enum_errors(
+        params.subcategories, service.subcategories, ["body", "subcategories"]
     )
     if unknown:
         return _unprocessable(unknown)
@@ -201,26 +236,16 @@ async def playlist_recommendation(request: Request) -> JSONResponse:
 
 async def similar_offers(request: Request) -> JSONResponse:
     started = time.perf_counter()
-    if not _authorised(request):
-        return JSONResponse({"detail": "missing or invalid API key"}, status_code=401)
     service = _service()
-    q = request.query_params
-    query = {
-        "latitude": q.get("latitude"),
-        "longitude": q.get("longitude"),
-        "user_id": q.get("user_id"),
-        "categories": q.getlist("categories") + q.getlist("categories[]"),
-        "subcategories": q.getlist("subcategories") + q.getlist("subcategories[]"),
-    }
     try:
-        parsed = SimilarQuery.model_validate({k: v for k, v in query.items() if v is not None})
+        parsed = SimilarQuery.model_validate(SIMILAR.query_values(request.scope.get("query_string", b"")))
     except ValidationError as exc:
-        return _unprocessable(_errors(exc, "query"))
-    unknown = _enum_errors(parsed.categories, service.categories, "categories") + _enum_errors(
-        parsed.subcategories, service.subcategories, "subcategories"
+        return _unprocessable(validation_detail(exc, "query"))
+    unknown = _enum_errors(parsed.categories, service.categories, ["query", "categories"]) + _enum_errors(
+        parsed.subcategories, service.subcategories, ["query", "subcategories"]
     )
     if unknown:
-        return _unprocessable([{**e, "loc": ["query", *e["loc"][1:]]} for e in unknown])
+        return _unprocessable(unknown)
     filters = Filters(
         categories=parsed.categories,
         subcategories=parsed.subcategories,
@@ -246,6 +271,21 @@ async def similar_offers(request: Request) -> JSONResponse:
         }
     )
 
+
+PLAYLIST = GatedRoute(
+    "POST",
+    "/playlist_recommendation/{user_id}",
+    query=Location,
+    body=PlaylistParams,
+    body_optional=True,
+    response=PlaylistOut,
+    summary="60 bookable offers for the user, ranked and diversified",
+)
+SIMILAR = GatedRoute(
+    "GET", "/similar_offers/{offer_id}", query=SimilarQuery, response=SimilarOut, summary="Offers like this one"
+)
+# the gate's options, shared by the served app and the in-process tests
+GATE = {"api_key_env": "RECOMMENDATION_API_KEY", "routes": (PLAYLIST, SIMILAR), "query_key": "token"}
 
 routes = Starlette(
     routes=[
@@ -296,3 +336,6 @@ class Recommendation:
                 | {"offers": len(answer.offers)}
             )
         )
+
+
+Recommendation.add_asgi_middleware(ApiGate, service=Recommendation, **GATE)

@@ -5,14 +5,12 @@ ground truth, its offline evaluation, and the Recommendation API on the bundle t
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 
 import pytest
 import requests
 
 from sandbox.truth import recommendation as truth
+from tests.serving import bentoml_serve
 
 MARTS = "marts_ml.mrt_ml__recommendation"
 
@@ -66,10 +64,12 @@ def service(demo, tmp_path_factory):
     mp.setenv("RECOMMENDATION_LOG_DIR", str(tmp_path_factory.mktemp("reco-logs")))
     from starlette.testclient import TestClient
 
-    from bentos.recommendation.service import Recommendation, routes
+    from bentos.api_gate import ApiGate
+    from bentos.recommendation.service import GATE, Recommendation, routes
 
     svc = Recommendation()  # the inner instance; the routes find it without a BentoML server
-    with TestClient(app=routes) as client:
+    # behind the gate `add_asgi_middleware` mounts, without a second BentoML ASGI app in this process
+    with TestClient(ApiGate(routes, service=Recommendation, **GATE)) as client:
         yield svc, client
     mp.undo()
 
@@ -187,41 +187,54 @@ def test_api_key_when_enabled(service, monkeypatch):
     assert client.post("/playlist_recommendation/1", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_real_bentoml_serve_round_trip(demo, tmp_path):
-    from pcdata.steps import serve_command
-    from warehouse import Settings
-
-    port = _free_port()
-    command, env = serve_command(Settings.load(), "recommendation", port)
-    env.update(BENTOML_HOME=str(demo.home / "bentoml"), RECOMMENDATION_LOG_DIR=str(tmp_path / "logs"))
-    with (tmp_path / "serve.log").open("w") as log:  # never an undrained PIPE: the access log would block it
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                        break
-                except requests.RequestException:  # not listening yet, or still starting
-                    pass
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-                time.sleep(0.5)
-            r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10)
-            assert r.status_code == 200 and r.json()["params"]["reco_origin"] == "unknown"
-            assert requests.get(f"{url}/similar_offers/1", timeout=10).status_code == 200
-            assert (
-                requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, timeout=10).status_code == 422
-            )
-            assert requests.get(f"{url}/livez", timeout=10).status_code == 200
-            assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+def test_real_bentoml_serve_round_trip(demo, tmp_path, monkeypatch):
+    key = {"X-API-Key": "s3cret"}  # with a key set, health and metrics stay open (the helper polls /readyz)
+    env = {
+        "BENTOML_HOME": str(demo.home / "bentoml"),
+        "RECOMMENDATION_LOG_DIR": str(tmp_path / "logs"),
+        "RECOMMENDATION_API_KEY": key["X-API-Key"],
+    }
+    with bentoml_serve("recommendation", tmp_path / "serve.log", env) as url:
+        assert requests.post(f"{url}/playlist_recommendation/999999999", json={}, timeout=10).status_code == 401
+        r = requests.post(f"{url}/playlist_recommendation/999999999", json={}, headers=key, timeout=10)
+        assert r.status_code == 200 and r.json()["params"]["reco_origin"] == "unknown"
+        similar = requests.get(f"{url}/similar_offers/1", params={"token": key["X-API-Key"]}, timeout=10)
+        assert similar.status_code == 200
+        invalid = requests.post(f"{url}/playlist_recommendation/1", json={"priceMax": 301}, headers=key, timeout=10)
+        assert invalid.status_code == 422
+        assert requests.post(f"{url}/playlist_recommendation/1", data="{}", headers=key, timeout=10).status_code == 415
+        assert requests.get(f"{url}/livez", timeout=10).status_code == 200
+        assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
     assert list((tmp_path / "logs" / "past_offer_context").glob("*.jsonl"))
+    # the served lists back in the warehouse: the monitoring mart counts exactly what was asked and answered
+    served = {
+        "playlist_recommendation": (1, len(r.json()["playlist_recommended_offers"])),
+        "similar_offers": (1, len(similar.json()["results"])),  # the 401, 415 and 422 never reached the service
+    }
+    assert _served_daily(demo, tmp_path, monkeypatch) == served
+
+
+def _served_daily(demo, tmp_path, monkeypatch) -> dict[str, tuple[int, int]]:
+    """Loads the logs under `tmp_path/logs` into a copy of the demo's warehouse, builds the monitoring mart,
+    and returns its calls and offers shown per endpoint."""
+    import shutil
+
+    from ingestion.pipeline import Runner
+    from warehouse import Settings, query
+    from warehouse.dbt import dbt
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for part in (demo.warehouse, demo.warehouse.with_name(demo.warehouse.name + ".wal")):  # not checkpointed yet
+        if part.exists():  # the shared demo's warehouse stays as it was
+            shutil.copy(part, home / part.name)
+    monkeypatch.setenv("PCDATA__HOME", str(home))
+    monkeypatch.setenv("SOURCES__RECOMMENDATION_LOGS__LOG_DIR", str(tmp_path / "logs"))
+    settings = Settings.load()
+    assert settings.recommendation_log_dir == tmp_path / "logs"
+    loaded = Runner(settings).run("recommendation_logs")
+    assert loaded.rows_loaded["past_offer_context"] >= 2
+    summary = dbt(settings, "build", "--select", "stg_recommendation__past_offer_context+")
+    assert summary.success, summary.failures
+    rows = query(settings, f"select endpoint, sum(call_count), sum(offers_shown) from {MARTS}_served_daily group by 1")
+    return {endpoint: (int(calls), int(offers)) for endpoint, calls, offers in rows}

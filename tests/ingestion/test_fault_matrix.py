@@ -32,7 +32,9 @@ def matrix(world, sandbox, pg_url, tmp_path_factory):
     engine = sa.create_engine(pg_url.replace("/postgres?", "/fault_matrix?"))
     write_snapshot(engine, world.snapshot())
     write_beside(engine, world)
-    yield FaultMatrix(sandbox, engine, tmp_path_factory.mktemp("fault_matrix"), in_load_order(list(SOURCES)))
+    # the served-list logs are files the Recommendation API writes on this machine: no vendor to fault
+    sources = in_load_order([s for s in SOURCES if s != "recommendation_logs"])
+    yield FaultMatrix(sandbox, engine, tmp_path_factory.mktemp("fault_matrix"), sources)
     engine.dispose()
 
 

@@ -5,10 +5,6 @@ dlt, built by dbt. The service runs in process (one ASGI app per process) and
 once for real under `bentoml serve`.
 """
 
-import socket
-import subprocess
-import time
-
 import numpy as np
 import pytest
 import requests
@@ -26,6 +22,7 @@ from tests.api_contract import (
     fuzz_against_openapi,
     schemathesis_cli,
 )
+from tests.serving import bentoml_serve
 from warehouse.dbt import dbt
 
 MART = "mrt_ml__compliance_training_offers"
@@ -286,44 +283,17 @@ def test_schemathesis_finds_nothing_against_the_openapi_document(client):
     assert not failures, "\n\n".join(failures[:5])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_bentoml_serve_round_trip(model_store, tmp_path):
-    from pcdata.steps import serve_command
-    from warehouse import Settings
-
-    port = _free_port()
-    command, env = serve_command(Settings.load(), "compliance", port)
-    env["BENTOML_HOME"] = str(model_store[0])
-    with (tmp_path / "serve.log").open("w") as log:  # never an undrained PIPE: the access log would block it
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                        break
-                except requests.RequestException:  # not listening yet, or still starting
-                    pass
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-                time.sleep(0.5)
-            r = requests.post(f"{url}/model/compliance/scoring", json=SUSPICIOUS, timeout=10)
-            assert r.status_code == 200 and r.json()["model_tag"] == model_store[1]
-            assert (
-                requests.post(f"{url}/model/compliance/scoring", json={"stock_price": "x"}, timeout=10).status_code
-                == 422
-            )
-            assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
-            st = schemathesis_cli(url, tmp_path, "^/model/compliance/")  # the issue's tool, against the real server
-            assert st.returncode == 0, st.stdout[-4000:]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    served = (tmp_path / "serve.log").read_text()
+    log = tmp_path / "serve.log"
+    with bentoml_serve("compliance", log, {"BENTOML_HOME": str(model_store[0])}, timeout=90) as url:
+        r = requests.post(f"{url}/model/compliance/scoring", json=SUSPICIOUS, timeout=10)
+        assert r.status_code == 200 and r.json()["model_tag"] == model_store[1]
+        assert (
+            requests.post(f"{url}/model/compliance/scoring", json={"stock_price": "x"}, timeout=10).status_code == 422
+        )
+        assert "bentoml_service_request_total" in requests.get(f"{url}/metrics", timeout=10).text
+        st = schemathesis_cli(url, tmp_path, "^/model/compliance/")  # the issue's tool, against the real server
+        assert st.returncode == 0, st.stdout[-4000:]
+    served = log.read_text()
     assert '"path": "/model/compliance/scoring", "status": 200' in served
     assert '"status": 422, ' in served and "Traceback" not in served  # a client error is one line
