@@ -150,7 +150,7 @@ def read_day(item: FileItemDict, day: date) -> pa.Table:
             try:
                 lines.append((n, json.loads(text)))
             except ValueError as exc:
-                raise MalformedExport(name, n, f"not a JSON object ({exc})") from None
+                raise MalformedExport(name, n, f"not valid JSON ({exc})") from None
 
     def problem_at(n: int):
         return lambda problem: MalformedExport(name, n, problem)

@@ -148,7 +148,7 @@ def beneficiary_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
 
 
 def engagement_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
-    """Offer consultations (ConsultOffer app events, the Firebase export) per month, by the user's current department."""
+    """Offer consultations (ConsultOffer events of the Firebase export) per month, by the user's current department."""
     where = user_departments(world)
     out: dict[Key, tuple[float, float | None]] = {}
     for e in world.events:
