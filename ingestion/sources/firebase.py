@@ -167,6 +167,37 @@ def read_day(item: FileItemDict, day: date) -> pa.Table:
         raise MalformedExport(name, None, str(exc)) from None
 
 
+def _bigquery_field(field: pa.Field):
+    from google.cloud.bigquery import SchemaField
+
+    kind, mode = field.type, "NULLABLE" if field.nullable else "REQUIRED"
+    if pa.types.is_list(kind):
+        kind, mode = kind.value_type, "REPEATED"
+    if pa.types.is_struct(kind):
+        return SchemaField(field.name, "RECORD", mode=mode, fields=[_bigquery_field(f) for f in kind])
+    names = {pa.string(): "STRING", pa.int64(): "INTEGER", pa.float64(): "FLOAT"}
+    return SchemaField(field.name, names[kind], mode=mode)
+
+
+def ensure_bigquery_table(pipeline: dlt.Pipeline) -> None:
+    """On BigQuery, `events` (and its merge staging copy) created with the export's own schema first.
+
+    dlt cannot declare a REPEATED RECORD column, and with schema autodetection it leaves the table to the
+    load job; creating it here from SCHEMA gives the loaded copy exactly the export's column types (so the
+    same staging SQL reads either) whatever the load job would infer.
+    """
+    from google.cloud import bigquery
+
+    schema = [_bigquery_field(f) for f in SCHEMA]
+    with pipeline.sql_client() as client:
+        for dataset in (client.with_staging_dataset(), client.with_alternative_dataset_name(client.dataset_name)):
+            with dataset:
+                if not client.has_dataset():
+                    client.create_dataset()
+                name = client.make_qualified_table_name("events", quote=False)
+                client.native_connection.create_table(bigquery.Table(name, schema=schema), exists_ok=True)
+
+
 @dlt.source(name="firebase")
 def firebase(
     bucket_url: str = dlt.config.value,
