@@ -1,7 +1,46 @@
 -- One row per app event of the Firebase Analytics export (GA4 schema), its parameters flattened.
 with source as (
 
-    select * from {{ source('firebase', 'events') }}
+    -- the columns named, not *: the BigQuery emulator cannot bind a correlated UNNEST beside string
+    -- functions when the import CTE is a select * (real BigQuery can)
+    select
+        event_date,
+        event_timestamp,
+        event_name,
+        event_params,
+        event_bundle_sequence_id,
+        user_id,
+        user_pseudo_id,
+        platform,
+        geo,
+        app_info
+
+    from {{ source('firebase', 'events') }}
+
+),
+
+params as (
+
+    select
+        event_date,
+        event_timestamp,
+        event_name,
+        event_bundle_sequence_id,
+        user_id,
+        user_pseudo_id,
+        platform,
+        {{ event_param('event_params', 'offerId', 'int_value') }} as offer_id_number,
+        {{ event_param('event_params', 'offerId', 'string_value') }} as offer_id_text,
+        {{ event_param('event_params', 'origin', 'string_value') }} as event_origin,
+        {{ event_param('event_params', 'firebase_screen', 'string_value') }} as screen,
+        {{ event_param('event_params', 'ga_session_id', 'int_value') }} as session_id,
+        {{ event_param('event_params', 'price', 'double_value') }} as price_double,
+        {{ event_param('event_params', 'price', 'float_value') }} as price_float,
+        {{ event_param('event_params', 'price', 'int_value') }} as price_int,
+        {{ record_field('app_info', 'version') }} as app_version,
+        {{ record_field('geo', 'country') }} as country
+
+    from source
 
 ),
 
@@ -23,24 +62,17 @@ renamed as (
         user_pseudo_id,
         platform,
         -- the app sends offerId as a number; older versions sent it as text
-        coalesce(
-            {{ event_param('event_params', 'offerId', 'int_value') }},
-            {{ try_cast_to(event_param('event_params', 'offerId', 'string_value'), dbt.type_bigint()) }}
-        ) as offer_id,
-        {{ event_param('event_params', 'origin', 'string_value') }} as event_origin,
-        {{ event_param('event_params', 'firebase_screen', 'string_value') }} as screen,
-        {{ event_param('event_params', 'ga_session_id', 'int_value') }} as session_id,
+        coalesce(offer_id_number, {{ try_cast_to('offer_id_text', dbt.type_bigint()) }}) as offer_id,
+        event_origin,
+        screen,
+        session_id,
         -- a number param lands in whichever slot the SDK call chose
-        coalesce(
-            {{ event_param('event_params', 'price', 'double_value') }},
-            {{ event_param('event_params', 'price', 'float_value') }},
-            cast({{ event_param('event_params', 'price', 'int_value') }} as {{ type_double() }})
-        ) as price,
+        coalesce(price_double, price_float, cast(price_int as {{ type_double() }})) as price,
         cast(event_bundle_sequence_id as {{ dbt.type_bigint() }}) as event_bundle_sequence_id,
-        {{ record_field('app_info', 'version') }} as app_version,
-        {{ record_field('geo', 'country') }} as country
+        app_version,
+        country
 
-    from source
+    from params
 
 )
 
