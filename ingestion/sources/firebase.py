@@ -74,6 +74,7 @@ SCHEMA = pa.schema(
     ]
 )
 REQUIRED = tuple(f.name for f in SCHEMA if not f.nullable)
+BATCH_ROWS = 100_000
 DAY_FILE = re.compile(r"(?:^|/)events_(?P<day>\d{8})\.(?:jsonl?|parquet)(?:\.gz)?$")
 
 
@@ -217,11 +218,15 @@ def firebase(
         first = date.fromisoformat(last) - timedelta(days=lookback_days - 1) if last else None
         if start_date:
             first = max(first or date.min, date.fromisoformat(start_date))
+        batch: list[pa.Table] = []  # days yielded together: dlt's cost is per item, a day can be small
         for day, item in sorted(files.items()):
             if first is None or day >= first:
-                table = read_day(item, day)
-                if table.num_rows:
-                    yield table
+                batch.append(read_day(item, day))
+                if sum(t.num_rows for t in batch) >= BATCH_ROWS:
+                    yield pa.concat_tables(batch)
+                    batch = []
+        if batch:
+            yield pa.concat_tables(batch)
         if files:
             state["last_day"] = max([*files, *([date.fromisoformat(last)] if last else [])]).isoformat()
 
