@@ -26,6 +26,7 @@ from .sources.brevo import brevo
 from .sources.contentful import contentful
 from .sources.dms import dms
 from .sources.downloads import downloads
+from .sources.firebase import ensure_bigquery_table, firebase
 from .sources.instagram import instagram
 from .sources.metabase import metabase
 from .sources.qualtrics import qualtrics
@@ -76,6 +77,12 @@ def _sirene(runner: Runner):
     )
 
 
+def _firebase(runner: Runner):
+    if runner.settings.destination == "bigquery":
+        ensure_bigquery_table(runner.pipeline("firebase"))
+    return firebase()
+
+
 def _tiktok(runner: Runner):
     # the rotated refresh token's durable copy: beside the pipelines unless configured elsewhere
     token_file: str | None = dlt.config.get("sources.tiktok.token_file")
@@ -103,10 +110,20 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec(
             "app",
             "raw_app",
-            "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings,"
-            " tracking events",
+            "pass Culture app database (PostgreSQL): users, deposits, offerers, venues, offers, stocks, bookings",
             _app,
             window="every table from its update timestamp's last value (rows changed since the last run), merged on id",
+        ),
+        SourceSpec(
+            "firebase",
+            "raw_firebase",
+            "Firebase Analytics export (GA4 schema, one file or table a day): the app's events (offer consulted,"
+            " added to favourites, booking confirmed) with their params kept nested",
+            _firebase,
+            window=(
+                f"the days after the newest loaded, and the last {_setting(firebase, 'lookback_days')} loaded again "
+                "(GA4 rewrites a day for up to 72 hours), each replacing itself (delete-insert on event_date)"
+            ),
         ),
         SourceSpec(
             "api_adresse",

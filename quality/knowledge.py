@@ -27,7 +27,27 @@ VALUE_SETS: dict[str, tuple[list, str]] = {
     "raw_app.offerer.validation_status": (["NEW", "PENDING", "VALIDATED", "REJECTED", "CLOSED"], WARN),
     "raw_app.user.civility": (["M.", "Mme"], WARN),
     "raw_app.user.roles": (["BENEFICIARY", "UNDERAGE_BENEFICIARY", "USER", "PRO", "ADMIN"], WARN),
-    "raw_app.tracking_event.event_name": (["ConsultOffer", "HasAddedOfferToFavorites", "BookingConfirmation"], BLOCK),
+    # the app's tracking plan (what the marts read) and the events Firebase collects by itself: a new name
+    # is a tracking-plan change to look at, not corrupt data
+    "raw_firebase.events.event_name": (
+        [
+            "ConsultOffer",
+            "HasAddedOfferToFavorites",
+            "BookingConfirmation",
+            "first_open",
+            "session_start",
+            "screen_view",
+            "user_engagement",
+            "app_update",
+            "os_update",
+            "app_remove",
+            "app_exception",
+            "notification_receive",
+            "notification_open",
+        ],
+        WARN,
+    ),
+    "raw_firebase.events.platform": (["ANDROID", "IOS", "WEB"], BLOCK),
     "raw_api_adresse.user_address.result_status": (["ok", "not-found", "error"], WARN),
     "raw_api_adresse.user_address.result_type": (["housenumber", "street", "locality", "municipality"], WARN),
     "raw_appsflyer.installs.platform": (["ios", "android"], WARN),

@@ -117,16 +117,6 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("cancellationReason", "text"),
         ("dateUpdated", TS),
     ],
-    # Stand-in for the app's event export (Firebase in production): consultations,
-    # favourites and booking confirmations, append-only.
-    "tracking_event": [
-        ("id", "bigint primary key"),
-        ("userId", "bigint not null"),
-        ("offerId", "bigint not null"),
-        ("eventName", "text"),
-        ("eventTimestamp", TS),
-        ("origin", "text"),
-    ],
 }
 if set(COLUMNS) != set(TABLES):
     raise RuntimeError(

@@ -36,8 +36,8 @@ from dlt.sources.sql_database import sql_database
 from .pii import pii_salt
 from .sql_select import SelectPolicy
 
-# The backend tables the platform reads, each with its incremental cursor.
-# `tracking_event` stands in for the app's event export (Firebase in production).
+# The backend tables the platform reads, each with its incremental cursor (the app's analytics events
+# are not in this database: they come from the Firebase export, sources/firebase.py).
 CURSORS = {
     "user": "dateUpdated",
     "deposit": "dateUpdated",
@@ -46,11 +46,9 @@ CURSORS = {
     "offer": "dateUpdated",
     "stock": "dateUpdated",
     "booking": "dateUpdated",
-    "tracking_event": "eventTimestamp",
 }
 TABLES = tuple(CURSORS)
-# tracking_event stands in for an append-only event export (Firebase): nothing to key-scan there
-KEY_SCANNED = tuple(t for t in TABLES if t != "tracking_event")
+KEY_SCANNED = TABLES
 DELETED_AT = "_deleted_at"
 DELETED_TYPE = pa.timestamp("us", tz="UTC")
 

@@ -148,10 +148,10 @@ def beneficiary_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
 
 
 def engagement_kpis(world: World) -> dict[Key, tuple[float, float | None]]:
-    """Offer consultations (ConsultOffer tracking events) per month, by the user's current department."""
+    """Offer consultations (ConsultOffer events of the Firebase export) per month, by the user's current department."""
     where = user_departments(world)
     out: dict[Key, tuple[float, float | None]] = {}
-    for e in world.snapshot()["tracking_event"]:
+    for e in world.events:
         if e["eventName"] == "ConsultOffer":
             _add(out, ("offer_consultations", _month(e["eventTimestamp"]), where[e["userId"]]), 1)
     return out

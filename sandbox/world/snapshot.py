@@ -145,7 +145,6 @@ def snapshot(world: World, as_of: datetime) -> dict[str, list[dict]]:
         "offer": offers,
         "stock": stocks,
         "booking": bookings,
-        "tracking_event": [e for e in world.events if e["eventTimestamp"] <= as_of],
     }
     for table, deleted in world.hard_deletes.items():
         tables[table] = [r for r in tables[table] if not (r["id"] in deleted and deleted[r["id"]] <= as_of)]

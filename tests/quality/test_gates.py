@@ -2,7 +2,7 @@
 warehouse blocks the right gate and names the table, the expectation and what was observed.
 
 One warehouse per module: the sources the two marts read (the app database, API Adresse, and Adage,
-DMS, Qualtrics and Sirene for the regional KPIs) loaded by dlt, then `dbt build` of those marts;
+DMS, Firebase, Qualtrics and Sirene for the regional KPIs) loaded by dlt, then `dbt build` of those marts;
 every fault goes into its own copy of that home (warehouse, validation results and row-count history).
 """
 
@@ -26,7 +26,7 @@ from tests.conftest import SALT
 from warehouse import Settings
 from warehouse.dbt import dbt
 
-SOURCES = ["app", "api_adresse", "adage", "dms", "qualtrics", "sirene"]
+SOURCES = ["app", "api_adresse", "adage", "dms", "firebase", "qualtrics", "sirene"]
 MARTS = ["mrt_regional__beneficiaries_monthly", "mrt_ml__compliance_training_offers"]
 
 
@@ -104,10 +104,11 @@ FAULTS = {
         "expect_column_values_to_be_unique(id)",
         "2 of",  # both copies of the row
     ),
-    "raw_app.tracking_event": (
-        "alter table raw_app.tracking_event alter column id drop not null; "
-        "update raw_app.tracking_event set id = null where id = (select min(id) from raw_app.tracking_event)",
-        "expect_column_values_to_not_be_null(id)",
+    "raw_firebase.events": (
+        "alter table raw_firebase.events alter column event_name drop not null; "
+        "update raw_firebase.events set event_name = null where event_bundle_sequence_id = 1 "
+        "and user_pseudo_id = (select min(user_pseudo_id) from raw_firebase.events)",
+        "expect_column_values_to_not_be_null(event_name)",
         "1 of",
     ),
     "raw_app.deposit": (

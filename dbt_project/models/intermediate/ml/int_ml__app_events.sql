@@ -1,17 +1,15 @@
 -- The app's analytics events the recommender learns from (offer consulted,
--- added to favourites, booking confirmed). This is the only model that reads
--- them: moving the events to another source (the Firebase export) changes
--- the staging model imported here and nothing downstream.
-with tracking_events as (
+-- added to favourites, booking confirmed), from the Firebase export.
+with app_events as (
 
-    select * from {{ ref('stg_app__tracking_events') }}
+    select * from {{ ref('stg_firebase__events') }}
 
 ),
 
 final as (
 
     select
-        cast(event_id as {{ dbt.type_string() }}) as event_id,
+        event_key as event_id,
         user_id,
         offer_id,
         case event_name
@@ -23,7 +21,7 @@ final as (
         coalesce(event_origin, 'unknown') as event_origin,
         event_at
 
-    from tracking_events
+    from app_events
     where
         event_name in ('ConsultOffer', 'HasAddedOfferToFavorites', 'BookingConfirmation')
         and user_id is not null

@@ -87,9 +87,9 @@ stocks as (
 
 ),
 
-tracking_events as (
+app_events as (
 
-    select * from {{ ref('stg_app__tracking_events') }}
+    select * from {{ ref('stg_firebase__events') }}
 
 ),
 
@@ -240,14 +240,14 @@ user_side_kpis as (
 consultations as (
 
     select
-        {{ month_start('tracking_events.event_at') }} as month,
+        {{ month_start('app_events.event_at') }} as month,
         user_location.department_code,
         count(*) as consultations
 
-    from tracking_events
+    from app_events
     inner join user_location
-        on tracking_events.user_id = user_location.user_id
-    where tracking_events.event_name = 'ConsultOffer'
+        on app_events.user_id = user_location.user_id
+    where app_events.event_name = 'ConsultOffer'
     group by 1, 2
 
 ),
