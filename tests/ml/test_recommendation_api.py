@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
+import bentoml
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,7 +53,7 @@ def client(tmp_path_factory):
 
     use_store(tmp_path_factory.mktemp("reco-store"))
     raw = generated_log(users=50, items=40)
-    register(pipeline.evaluate(data.normalise(raw), None, Params(iterations=20)), _marts(raw))
+    tag = register(pipeline.evaluate(data.normalise(raw), None, Params(iterations=20)), _marts(raw))
     mp = pytest.MonkeyPatch()
     mp.setenv("RECOMMENDATION_LOG_DIR", str(tmp_path_factory.mktemp("reco-logs")))
     mp.delenv("RECOMMENDATION_API_KEY", raising=False)
@@ -61,6 +62,9 @@ def client(tmp_path_factory):
     from bentos.api_gate import ApiGate
     from bentos.recommendation.service import GATE, Recommendation, routes
 
+    # a fresh model reference: the class's own keeps the model it first resolved in this process (the
+    # end-to-end tests' demo bundle when they ran first)
+    mp.setattr(Recommendation.inner, "bundle_ref", bentoml.models.BentoModel(tag))
     Recommendation()  # the inner instance; the routes find it without a BentoML server
     # the gate as `add_asgi_middleware` mounts it, without a second BentoML ASGI app in this process
     with TestClient(ApiGate(routes, service=Recommendation, **GATE)) as c:
