@@ -32,9 +32,8 @@ from pathlib import Path
 
 import dlt
 import pyarrow as pa
+from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.common.schema.typing import TTableSchemaColumns
-
-from .hints import column
 
 log = logging.getLogger("pcdata.ingestion")
 SUBFOLDER = "past_offer_context"
@@ -62,26 +61,8 @@ SCHEMA = pa.schema(
         ("loaded_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-COLUMNS: TTableSchemaColumns = {
-    "call_id": column("text", nullable=False),
-    "offer_rank": column("bigint", nullable=False),
-    "offer_id": column("text"),
-    "score": column("double"),
-    "retrieval_origin": column("text"),
-    "logged_at": column("timestamp", nullable=False),
-    "endpoint": column("text", nullable=False),
-    "reco_origin": column("text"),
-    "model_origin": column("text"),
-    "user_id": column("text"),
-    "source_offer_id": column("text"),
-    "offer_count": column("bigint"),
-    "latency_ms": column("double"),
-    "is_geolocated": column("bool"),
-    "request_params": column("text"),
-    "log_file": column("text"),
-    "log_line": column("bigint"),
-    "loaded_at": column("timestamp"),
-}
+# the same columns as dlt hints (a hint before the first table: the empty first load creates it alike)
+COLUMNS: TTableSchemaColumns = py_arrow_to_table_schema_columns(SCHEMA)
 REQUIRED = ("call_id", "logged_at", "endpoint", "offers")
 
 
