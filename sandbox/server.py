@@ -147,8 +147,14 @@ def read_state(state_file: Path) -> SandboxHandle | None:
     return handle
 
 
-def start(state_file: Path, seed: int, scale: float, timeout: float = 60) -> SandboxHandle:
-    """Start the server in its own process (or return the one already running)."""
+def start(state_file: Path, seed: int, scale: float, timeout: float | None = None) -> SandboxHandle:
+    """Start the server in its own process (or return the one already running).
+
+    It listens once the world and every vendor's slice are built, which grows with the scale (about
+    10 s per scale unit on 2 busy cores, the Firebase export's first write included): the default
+    wait allows 20 s per unit beyond a minute.
+    """
+    timeout = 60 + 20 * scale if timeout is None else timeout
     running = read_state(state_file)
     if running is not None:
         if (running.seed, running.scale) == (seed, scale):
