@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 
 from . import catalog
+from .events import EventLog
 from .geography import Commune, communes
 from .identifiers import new_siren, new_siret
 
@@ -73,7 +74,7 @@ class World:
     offers: list[dict]
     stocks: list[dict]
     bookings: list[dict]
-    events: list[dict]
+    events: EventLog  # dicts in time order, held as columns
     end: datetime = WORLD_END
     _slices: dict = field(default_factory=dict, repr=False)
     # rows the app hard-deleted: table -> {id: when}; gone from every snapshot taken after that instant
@@ -450,27 +451,18 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
     return bookings
 
 
-def _events(rng, users, offers, bookings) -> list[dict]:
+def _events(rng, users, offers, bookings) -> EventLog:
     """App tracking events (consultations, favourites, booking confirmations) for the recommender."""
     validated = sorted((o for o in offers if o["_final_validation"] == "VALIDATED"), key=lambda o: o["_validated_at"])
     times = [o["_validated_at"] for o in validated]
     by_cat: dict[str, list[dict]] = {}
     for o in validated:
         by_cat.setdefault(catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id, []).append(o)
-    events = []
+    events = EventLog()
 
     def add(user_id: int, offer_id: int, name: str, at: datetime, origin: str) -> None:
         if at < WORLD_END:
-            events.append(
-                {
-                    "id": len(events) + 1,
-                    "userId": user_id,
-                    "offerId": offer_id,
-                    "eventName": name,
-                    "eventTimestamp": at,
-                    "origin": origin,
-                }
-            )
+            events.add(user_id, offer_id, name, at, origin)
 
     for b in bookings:
         for _ in range(rng.randint(1, 3)):
@@ -498,10 +490,7 @@ def _events(rng, users, offers, bookings) -> list[dict]:
             add(u.id, offer["id"], "ConsultOffer", at, rng.choice(("home", "search", "venue")))
             if rng.random() < 0.2:
                 add(u.id, offer["id"], "HasAddedOfferToFavorites", at + timedelta(seconds=rng.randint(5, 300)), "offer")
-    events.sort(key=lambda e: e["eventTimestamp"])
-    for i, e in enumerate(events, start=1):
-        e["id"] = i
-    return events
+    return events.sort_by_time()
 
 
 def _add_years(d: date, years: int) -> date:

@@ -1,6 +1,7 @@
 """The world generator: seeded, consistent, and carrying the signals later steps rely on."""
 
 from datetime import datetime
+from itertools import pairwise
 
 from sandbox.world import build_world, catalog
 from sandbox.world.geography import communes, postcode_to_department
@@ -71,3 +72,18 @@ def test_manual_review_outcome_carries_a_learnable_signal():
     clean = [o for o in reviewed if o not in flagged]
     rate = lambda offers: sum(o["_final_validation"] == "REJECTED" for o in offers) / len(offers)  # noqa: E731
     assert flagged and rate(flagged) > 3 * rate(clean)
+
+
+def test_events_read_as_dicts_in_time_order_numbered_from_one(world):
+    events = list(world.events)
+    assert len(events) == len(world.events) > 1000
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert all(a["eventTimestamp"] <= b["eventTimestamp"] for a, b in pairwise(events))
+    assert world.events[0] == events[0] and world.events[-1] == events[-1] and world.events[10:13] == events[10:13]
+    offers = {o["id"] for o in world.offers}
+    assert {e["offerId"] for e in events} <= offers and {e["userId"] for e in events} <= {u.id for u in world.users}
+    # a booking confirmation at the booking's own instant, for every booking
+    confirmed = {
+        (e["userId"], e["offerId"], e["eventTimestamp"]) for e in events if e["eventName"] == "BookingConfirmation"
+    }
+    assert {(b["userId"], b["offerId"], b["dateCreated"]) for b in world.bookings} <= confirmed

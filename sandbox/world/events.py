@@ -1,0 +1,94 @@
+"""The world's app events, held as columns.
+
+Events are six in ten of the world's objects (about 54,000 per scale unit): as one dict each they took
+most of its memory. Here an event is five numbers (about 22 bytes); reading gives the same dicts as
+before, made on the fly: `{"id", "userId", "offerId", "eventName", "eventTimestamp", "origin"}`, in
+time order, `id` numbering that order from 1.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import overload
+
+import numpy as np
+
+NAMES = ("ConsultOffer", "BookingConfirmation", "HasAddedOfferToFavorites")
+ORIGINS = ("home", "search", "venue", "offer")
+_EPOCH = datetime(1970, 1, 1)
+_MICRO = timedelta(microseconds=1)
+_CHUNK = 65_536  # events turned back into Python values at a time when iterating
+
+
+class EventLog(Sequence[dict]):
+    """Append while generating (`add`), then `sort_by_time()` once; read-only afterwards."""
+
+    def __init__(self) -> None:
+        self._user, self._offer, self._at = array("q"), array("q"), array("q")
+        self._name, self._origin = array("b"), array("b")
+        self._columns: tuple[np.ndarray, ...] | None = None
+
+    def add(self, user_id: int, offer_id: int, name: str, at: datetime, origin: str) -> None:
+        self._user.append(user_id)
+        self._offer.append(offer_id)
+        self._name.append(NAMES.index(name))
+        self._at.append((at - _EPOCH) // _MICRO)
+        self._origin.append(ORIGINS.index(origin))
+
+    def sort_by_time(self) -> EventLog:
+        """Time order, ties in the order added (a stable sort, as `list.sort` was)."""
+        at = np.frombuffer(self._at, dtype=np.int64)
+        order = np.argsort(at, kind="stable")
+        self._columns = tuple(
+            np.frombuffer(column, dtype=dtype)[order]
+            for column, dtype in (
+                (self._user, np.int64),
+                (self._offer, np.int64),
+                (self._name, np.int8),
+                (self._at, np.int64),
+                (self._origin, np.int8),
+            )
+        )
+        self._user = self._offer = self._at = array("q")
+        self._name = self._origin = array("b")
+        return self
+
+    def _sorted(self) -> tuple[np.ndarray, ...]:
+        if self._columns is None:
+            raise RuntimeError("EventLog read before sort_by_time()")
+        return self._columns
+
+    def __len__(self) -> int:
+        return len(self._sorted()[0])
+
+    def _rows(self, start: int, stop: int) -> Iterator[dict]:
+        users, offers, names, ats, origins = (c[start:stop].tolist() for c in self._sorted())
+        for i, (user, offer, name, at, origin) in enumerate(zip(users, offers, names, ats, origins, strict=True)):
+            yield {
+                "id": start + i + 1,
+                "userId": user,
+                "offerId": offer,
+                "eventName": NAMES[name],
+                "eventTimestamp": _EPOCH + at * _MICRO,
+                "origin": ORIGINS[origin],
+            }
+
+    def __iter__(self) -> Iterator[dict]:
+        for start in range(0, len(self), _CHUNK):
+            yield from self._rows(start, start + _CHUNK)
+
+    @overload
+    def __getitem__(self, index: int) -> dict: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict]: ...
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            return list(self._rows(start, stop))[::step]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return next(self._rows(index, index + 1))
