@@ -3,6 +3,7 @@
 from datetime import datetime
 from itertools import pairwise
 
+from sandbox.vendors.qualtrics.world import build as qualtrics_slice
 from sandbox.world import build_world, catalog
 from sandbox.world.geography import communes, postcode_to_department
 from sandbox.world.identifiers import luhn_valid
@@ -87,3 +88,11 @@ def test_events_read_as_dicts_in_time_order_numbered_from_one(world):
         (e["userId"], e["offerId"], e["eventTimestamp"]) for e in events if e["eventName"] == "BookingConfirmation"
     }
     assert {(b["userId"], b["offerId"], b["dateCreated"]) for b in world.bookings} <= confirmed
+
+
+def test_no_survey_answer_after_the_worlds_end():
+    # seed 11, scale 1 has a venue opened in the world's last weeks: its first possible answer was past the end
+    world = build_world(11, 1.0)
+    responses = world.slice("qualtrics", qualtrics_slice).responses
+    assert sum(map(len, responses.values())) > 500
+    assert max(r["StartDate"] for rows in responses.values() for r in rows) < world.end

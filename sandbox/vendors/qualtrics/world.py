@@ -160,7 +160,10 @@ def build(world: World, rng: random.Random) -> QualtricsSlice:
     for v in world.venues:
         if v["isVirtual"] or rng.random() > RESPONSE_RATE * 2:
             continue
-        recorded = _between(rng, max(v["dateCreated"] + timedelta(days=60), start), world.end - timedelta(hours=1))
+        lo = max(v["dateCreated"] + timedelta(days=60), start)
+        if lo >= world.end - timedelta(hours=1):  # too recent to have answered before the world's end
+            continue
+        recorded = _between(rng, lo, world.end - timedelta(hours=1))
         dep = v["departementCode"]
         r = meta(recorded, str(v["id"]))
         r.update(
