@@ -80,7 +80,7 @@ def dlt_run(name: str, source_factory: Callable[[], object], resource: str, tabl
         import dlt
 
         pipeline = dlt.pipeline(
-            pipeline_name=f"bench_{name.replace('.', '_')}",
+            pipeline_name=f"pcdata_{name.split('.')[0]}",  # the pipeline config of the real one (.dlt)
             destination=dlt.destinations.duckdb(str(work / "bench.duckdb")),
             dataset_name=f"raw_{name.split('.')[0]}",
             pipelines_dir=str(work / "pipelines"),

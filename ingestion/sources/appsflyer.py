@@ -183,12 +183,15 @@ def parse_csv(response: Response) -> pa.Table:
     return pa.table({n: c for n, c in columns.items() if c.null_count < len(c) or not len(c)})
 
 
-def _with_app_id(rows: pa.Table, app_id: str) -> pa.Table:
-    """The report's rows with the app they were asked for, where the CSV names none."""
+def _keyed(rows: pa.Table, app_id: str, key: tuple[str, ...]) -> pa.Table:
+    """The report's rows with the app they were asked for where the CSV names none, and the merge key's
+    columns declared NOT NULL, as the table is (a NULL there fails the load, as it failed dlt's rows)."""
     asked = pa.scalar(app_id, pa.string())
     if "app_id" not in rows.column_names:
-        return rows.append_column("app_id", pa.array([app_id] * rows.num_rows, pa.string()))
-    return rows.set_column(rows.column_names.index("app_id"), "app_id", pc.coalesce(rows.column("app_id"), asked))
+        rows = rows.append_column("app_id", pa.array([app_id] * rows.num_rows, pa.string()))
+    else:
+        rows = rows.set_column(rows.column_names.index("app_id"), "app_id", pc.coalesce(rows.column("app_id"), asked))
+    return rows.cast(pa.schema([f.with_nullable(f.name not in key) for f in rows.schema]))
 
 
 class QuotaReached(RuntimeError):
@@ -294,7 +297,7 @@ def appsflyer(
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=89)
 
-    def pull(kind: str, name: str, window_days: int) -> Iterator[pa.Table]:
+    def pull(kind: str, name: str, window_days: int, key: tuple[str, ...]) -> Iterator[pa.Table]:
         state = dlt.current.resource_state().setdefault("pulled_until", {})
         for app_id in app_ids:
             done = state.get(app_id)
@@ -314,23 +317,23 @@ def appsflyer(
                     dlt.current.resource_state().setdefault("quota_reached", {})[app_id] = datetime.now(UTC).isoformat()
                     break
                 if rows.num_rows:
-                    yield _with_app_id(rows, app_id)
+                    yield _keyed(rows, app_id, key)
                 state[app_id] = max(b.isoformat(), state.get(app_id) or "")
 
     @dlt.resource(name="installs", primary_key=RAW_KEY, write_disposition="merge", columns=RAW_COLUMNS)
     def installs() -> Iterator[pa.Table]:
-        yield from pull("raw-data", "installs_report", installs_window_days)
+        yield from pull("raw-data", "installs_report", installs_window_days, RAW_KEY)
 
     @dlt.resource(name="in_app_events", primary_key=RAW_KEY, write_disposition="merge", columns=RAW_COLUMNS)
     def in_app_events() -> Iterator[pa.Table]:
-        yield from pull("raw-data", "in_app_events_report", events_window_days)
+        yield from pull("raw-data", "in_app_events_report", events_window_days, RAW_KEY)
 
     @dlt.resource(name="daily_report", primary_key=DAILY_KEY, write_disposition="merge", columns=DAILY_COLUMNS)
     def daily_report() -> Iterator[pa.Table]:
-        yield from pull("agg-data", "daily_report", aggregate_window_days)
+        yield from pull("agg-data", "daily_report", aggregate_window_days, DAILY_KEY)
 
     @dlt.resource(name="partners_report", primary_key=PARTNER_KEY, write_disposition="merge", columns=PARTNER_COLUMNS)
     def partners_report() -> Iterator[pa.Table]:
-        yield from pull("agg-data", "partners_by_date_report", aggregate_window_days)
+        yield from pull("agg-data", "partners_by_date_report", aggregate_window_days, PARTNER_KEY)
 
     return installs, in_app_events, daily_report, partners_report

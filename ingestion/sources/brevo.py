@@ -88,6 +88,19 @@ def brevo_time(value: str | None) -> datetime | None:
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("message_id", pa.string(), nullable=False),  # the primary key's columns
+        pa.field("event", pa.string(), nullable=False),
+        pa.field("date", UTC_MICROS, nullable=False),
+        pa.field("email_hash", pa.string()),
+        pa.field("template_id", pa.int64()),
+        pa.field("tag", pa.string()),
+        pa.field("subject", pa.string()),
+    ]
+)
+
+
 def brevo_times(values: list[str | None]) -> pa.Array:
     """`brevo_time` of a whole page: Arrow's ISO 8601 cast where every value has its offset,
     else value by value (a time without offset is UTC)."""
@@ -100,16 +113,17 @@ def brevo_times(values: list[str | None]) -> pa.Array:
 def event_table(page: list[dict], salt: str) -> pa.Table:
     """One page of transactional events as an Arrow table (dlt skips its row normaliser); the email
     only as its salted hash, the IP never."""
-    return pa.table(
-        {
-            "message_id": pa.array([e["messageId"] for e in page], pa.string()),
-            "event": pa.array([e["event"] for e in page], pa.string()),
-            "date": brevo_times([e["date"] for e in page]),
-            "email_hash": pa.array([pseudonymise(e.get("email"), salt) for e in page], pa.string()),
-            "template_id": pa.array([e.get("templateId") for e in page], pa.int64()),
-            "tag": pa.array([e.get("tag") for e in page], pa.string()),
-            "subject": pa.array([e.get("subject") for e in page], pa.string()),
-        }
+    return pa.Table.from_arrays(
+        [
+            pa.array([e["messageId"] for e in page], pa.string()),
+            pa.array([e["event"] for e in page], pa.string()),
+            brevo_times([e["date"] for e in page]),
+            pa.array([pseudonymise(e.get("email"), salt) for e in page], pa.string()),
+            pa.array([e.get("templateId") for e in page], pa.int64()),
+            pa.array([e.get("tag") for e in page], pa.string()),
+            pa.array([e.get("subject") for e in page], pa.string()),
+        ],
+        schema=EVENT_SCHEMA,
     )
 
 
