@@ -12,7 +12,7 @@ It runs against a running sandbox and app database (`python -m sandbox demo --ke
 `python -m sandbox start` + `appdb load`), found from `--home` (the PCDATA__HOME they run under); the
 pipelines and the throwaway warehouse go to a temporary folder, never to that home. Vendor pacing is
 lifted on both sides (sandbox limits and client pacing): this measures our code, not the vendors' quotas.
-The sandbox's limits are reset when it ends.
+The sandbox's limits are reset when it ends (`--shared`: left alone, for a sandbox others use).
 
     .venv/bin/python benchmarks/ingestion_throughput.py --home /tmp/home-arrow [--only app.booking ...]
         [--repeat 1] [--json figures.json]
@@ -310,6 +310,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="resources to run (source.resource), default all")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side; the best is kept")
     parser.add_argument("--json", type=Path, help="also write the figures there")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="someone else's sandbox: never touch its limits (use with --only app.* firebase.events)",
+    )
     args = parser.parse_args()
 
     os.environ["PCDATA__HOME"] = args.home
@@ -335,7 +340,8 @@ def main() -> None:
     )
     use(config)
     selected = [b for b in benches(config, engine) if not args.only or b.name in args.only]
-    lift_limits(handle.base_url, sorted({b.name.split(".")[0] for b in selected} - {"app", "firebase"}))
+    if not args.shared:
+        lift_limits(handle.base_url, sorted({b.name.split(".")[0] for b in selected} - {"app", "firebase"}))
     figures: list[Figure] = []
     try:
         with tempfile.TemporaryDirectory(prefix="ingestion-bench-") as tmp:
@@ -356,7 +362,8 @@ def main() -> None:
                 figures.append(Figure(bench.name, rows, best, floor_s, floor_rows, extract_s))
                 print(_line(figures[-1]), flush=True)
     finally:
-        requests.post(f"{handle.base_url}/_sandbox/reset", timeout=10)
+        if not args.shared:
+            requests.post(f"{handle.base_url}/_sandbox/reset", timeout=10)
     print()
     print(_table(figures, handle))
     if args.json:
