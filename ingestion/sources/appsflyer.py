@@ -20,6 +20,7 @@ IDFA, IDFV, Android and advertising ids) are not loaded.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -29,6 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
@@ -119,40 +123,75 @@ def snake(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", header.strip().lower()).strip("_")
 
 
-def _value(name: str, raw: str):
-    if raw in ("", "N/A", "None") and name not in ("campaign", "agency"):
-        return None
+NULLS = ("", "N/A", "None")  # what AppsFlyer writes for "no value"
+KEPT_AS_WRITTEN = ("campaign", "agency")  # part of the aggregate keys: "" and "None" (organic) are values there
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _typed(name: str, text: pa.Array) -> pa.Array:
+    """One CSV column (read as text) typed by its name, vectorised; AppsFlyer's null spellings become NULL."""
+    if name in KEPT_AS_WRITTEN:
+        return text
+    text = pc.if_else(pc.is_in(text, value_set=pa.array(NULLS)), pa.scalar(None, pa.string()), text)
     if name in TIMESTAMPS:
-        return datetime.strptime(raw[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        return pc.strptime(pc.utf8_slice_codeunits(text, 0, 19), format=TIME_FORMAT, unit="us").cast(UTC_MICROS)
     if name == "date":
-        return date.fromisoformat(raw[:10])
+        return pc.strptime(pc.utf8_slice_codeunits(text, 0, 10), format="%Y-%m-%d", unit="s").cast(pa.date32())
     if name in FLOATS or name.endswith("_sales_in_eur"):
-        return float(raw)
+        return text.cast(pa.float64())
     if name in INTS or name.endswith(("_unique_users", "_event_counter")):
-        return int(float(raw))  # Facebook ids and counts may come back as floats
+        # Facebook ids and counts may come back as floats ("12.0"): truncated as int(float(x)) would
+        return pc.trunc(text.cast(pa.float64())).cast(pa.int64())
     if name in BOOLS:
-        return raw.lower() == "true"
-    return raw
+        return pc.equal(pc.utf8_lower(text), "true")
+    return text
 
 
-def parse_csv(response: Response) -> list[dict]:
-    """The report's rows, snake_cased and typed; a cut body is a MalformedPage."""
-    text = response.content.decode("utf-8-sig")
-    if text and not text.endswith("\n"):
+def parse_csv(response: Response) -> pa.Table:
+    """The report as one Arrow table, snake_cased and typed (pyarrow's CSV reader, no row of Python);
+    a cut body or a line with the wrong number of fields is a MalformedPage.
+
+    Columns that are empty on every line are left out, as dlt leaves out a key that is never set:
+    never-filled vendor columns do not clutter the schema (hinted columns exist anyway)."""
+    body = response.content.removeprefix(codecs.BOM_UTF8)
+    if body and not body.endswith(b"\n"):
         raise MalformedPage("the CSV does not end with a line break (cut answer)")
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return []
+    header = next(csv.reader(io.StringIO(body[: body.find(b"\n")].decode("utf-8"))), None) if body.strip() else None
+    if not header:
+        return pa.table({})
     names = [snake(h) for h in header]
-    rows = []
-    for line in reader:
-        if len(line) != len(names):
-            raise MalformedPage(f"a CSV line has {len(line)} fields, the header {len(names)}")
-        # empty fields are left out: dlt makes them NULL, and never-filled vendor columns do not clutter the schema
-        row = {n: _value(n, v) for n, v in zip(names, line, strict=True) if n not in DROPPED}
-        rows.append({n: v for n, v in row.items() if v is not None})
-    return rows
+    kept = [n for n in names if n not in DROPPED]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=kept,
+                column_types=dict.fromkeys(kept, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:  # "Expected 56 columns, got 12", an unterminated quote...
+        raise MalformedPage(f"unreadable CSV ({exc})") from None
+    try:
+        columns = {n: _typed(n, table.column(n).combine_chunks()) for n in kept}
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # a number or a time that is not one
+        raise MalformedPage(f"a value of the wrong type ({exc})") from None
+    return pa.table({n: c for n, c in columns.items() if c.null_count < len(c) or not len(c)})
+
+
+def _keyed(rows: pa.Table, app_id: str, key: tuple[str, ...]) -> pa.Table:
+    """The report's rows with the app they were asked for where the CSV names none, and the merge key's
+    columns declared NOT NULL, as the table is (a NULL there fails the load, as it failed dlt's rows)."""
+    asked = pa.scalar(app_id, pa.string())
+    if "app_id" not in rows.column_names:
+        rows = rows.append_column("app_id", pa.array([app_id] * rows.num_rows, pa.string()))
+    else:
+        rows = rows.set_column(rows.column_names.index("app_id"), "app_id", pc.coalesce(rows.column("app_id"), asked))
+    return rows.cast(pa.schema([f.with_nullable(f.name not in key) for f in rows.schema]))
 
 
 class QuotaReached(RuntimeError):
@@ -224,7 +263,7 @@ def appsflyer(
         secrets=[api_token],
     )
 
-    def report(kind: str, app_id: str, name: str, start: date, end: date) -> list[dict]:
+    def report(kind: str, app_id: str, name: str, start: date, end: date) -> pa.Table:
         params = {
             "from": start.isoformat(),
             "to": end.isoformat(),
@@ -244,7 +283,7 @@ def appsflyer(
                     f"(HTTP {err.status_code}: {err.response.text[:200].strip()})"
                 ) from None
             raise
-        if len(rows) >= maximum_rows:
+        if rows.num_rows >= maximum_rows:
             log.warning(
                 "appsflyer: %s of %s from %s to %s hit maximum_rows=%d: the report is cut, use shorter windows",
                 name,
@@ -258,7 +297,7 @@ def appsflyer(
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date() - timedelta(days=1)
     first = date.fromisoformat(start_date) if start_date else last - timedelta(days=89)
 
-    def pull(kind: str, name: str, window_days: int) -> Iterator[list[dict]]:
+    def pull(kind: str, name: str, window_days: int, key: tuple[str, ...]) -> Iterator[pa.Table]:
         state = dlt.current.resource_state().setdefault("pulled_until", {})
         for app_id in app_ids:
             done = state.get(app_id)
@@ -277,29 +316,24 @@ def appsflyer(
                     )
                     dlt.current.resource_state().setdefault("quota_reached", {})[app_id] = datetime.now(UTC).isoformat()
                     break
-                for r in rows:
-                    r["app_id"] = r.get("app_id") or app_id
-                    for k in ("agency", "campaign"):
-                        if k in r and r[k] is None:
-                            r[k] = ""
-                if rows:
-                    yield rows
+                if rows.num_rows:
+                    yield _keyed(rows, app_id, key)
                 state[app_id] = max(b.isoformat(), state.get(app_id) or "")
 
     @dlt.resource(name="installs", primary_key=RAW_KEY, write_disposition="merge", columns=RAW_COLUMNS)
-    def installs() -> Iterator[list[dict]]:
-        yield from pull("raw-data", "installs_report", installs_window_days)
+    def installs() -> Iterator[pa.Table]:
+        yield from pull("raw-data", "installs_report", installs_window_days, RAW_KEY)
 
     @dlt.resource(name="in_app_events", primary_key=RAW_KEY, write_disposition="merge", columns=RAW_COLUMNS)
-    def in_app_events() -> Iterator[list[dict]]:
-        yield from pull("raw-data", "in_app_events_report", events_window_days)
+    def in_app_events() -> Iterator[pa.Table]:
+        yield from pull("raw-data", "in_app_events_report", events_window_days, RAW_KEY)
 
     @dlt.resource(name="daily_report", primary_key=DAILY_KEY, write_disposition="merge", columns=DAILY_COLUMNS)
-    def daily_report() -> Iterator[list[dict]]:
-        yield from pull("agg-data", "daily_report", aggregate_window_days)
+    def daily_report() -> Iterator[pa.Table]:
+        yield from pull("agg-data", "daily_report", aggregate_window_days, DAILY_KEY)
 
     @dlt.resource(name="partners_report", primary_key=PARTNER_KEY, write_disposition="merge", columns=PARTNER_COLUMNS)
-    def partners_report() -> Iterator[list[dict]]:
-        yield from pull("agg-data", "partners_by_date_report", aggregate_window_days)
+    def partners_report() -> Iterator[pa.Table]:
+        yield from pull("agg-data", "partners_by_date_report", aggregate_window_days, PARTNER_KEY)
 
     return installs, in_app_events, daily_report, partners_report
