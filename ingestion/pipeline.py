@@ -93,6 +93,8 @@ class Runner:
         schedule = Schedule.of(
             in_load_order(names), lambda name: SOURCES[name].needs, [n for n in names if SOURCES[n].paced]
         )
+        if workers > 1:
+            _import_before_threads()
         with self._warehouse_held_open(workers):
             return run_sources(schedule, self.run, workers, on_start, on_outcome)
 
@@ -164,6 +166,27 @@ class Runner:
             ", ".join(f"{t} {n}" for t, n in sorted(rows.items())) or "no rows",
         )
         return rows
+
+
+# imported lazily by dlt and the sources, and circular inside: two threads importing pandas at once
+# (the first Arrow page of two sources) get "partially initialized module 'pandas' has no attribute
+# 'DataFrame'". Imported once here, before any thread starts.
+IMPORTED_BEFORE_THREADS = (
+    "pandas",
+    "pyarrow",
+    "pyarrow.compute",
+    "pyarrow.csv",
+    "pyarrow.parquet",
+    "dlt.common.libs.pandas",
+    "dlt.common.libs.pyarrow",
+)
+
+
+def _import_before_threads() -> None:
+    import importlib
+
+    for module in IMPORTED_BEFORE_THREADS:
+        importlib.import_module(module)
 
 
 def _package_rows(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
