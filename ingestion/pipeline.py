@@ -51,6 +51,7 @@ class Runner:
         self.settings = settings
         self._app_engine = app_engine
         self._lock = threading.Lock()  # sources run in threads (run_all): one app engine for all
+        self._rows_lock = threading.Lock()
 
     def destination(self):
         if self.settings.destination == "duckdb":
@@ -75,11 +76,14 @@ class Runner:
 
     def rows(self, source: str, table: str, columns: str) -> list[tuple]:
         """`select <columns> from <table>` in a source's raw dataset; no rows when it was never loaded."""
-        pipeline = self.pipeline(source)
-        if not pipeline.default_schema_name or table not in pipeline.default_schema.data_table_names():
-            return []
-        # tuples whatever the destination: BigQuery's Row objects do not sort, and callers sort and unpack rows
-        return [tuple(row) for row in pipeline.dataset().query(f"select {columns} from {table}").fetchall()]
+        # one reader at a time: two dependants starting together (api_adresse, sirene) would otherwise
+        # open the same pipeline's working directory (pcdata_app) from two threads at once
+        with self._rows_lock:
+            pipeline = self.pipeline(source)
+            if not pipeline.default_schema_name or table not in pipeline.default_schema.data_table_names():
+                return []
+            # tuples whatever the destination: BigQuery's Row objects do not sort, and callers sort and unpack rows
+            return [tuple(row) for row in pipeline.dataset().query(f"select {columns} from {table}").fetchall()]
 
     def run_all(
         self,
