@@ -114,7 +114,7 @@ class IngestProgress:
         running = ", ".join(f"{source} {now - at:.0f}s" for source, at in started)
         done = sum(self.ended_count.values())
         failed = f", {self.ended_count['failed']} failed" if self.ended_count["failed"] else ""
-        return Spinner("dots", f"{done}/{self.total} ended{failed}; running: {running or '-'}")
+        return Spinner("dots", f"{done}/{self.total} ended{failed}; running: {running or 'starting'}")
 
 
 @main.command("sources")
