@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +23,8 @@ from dlt.common.pipeline import LoadInfo
 
 from warehouse import Settings
 
-from .registry import SOURCES
+from .parallel import Outcome, Schedule, run_sources
+from .registry import SOURCES, in_load_order
 from .sources.http import scrub
 
 log = logging.getLogger("pcdata.ingestion")
@@ -46,6 +50,8 @@ class Runner:
     def __init__(self, settings: Settings, app_engine: sa.Engine | None = None):
         self.settings = settings
         self._app_engine = app_engine
+        self._lock = threading.Lock()  # sources run in threads (run_all): one app engine for all
+        self._rows_lock = threading.Lock()
 
     def destination(self):
         if self.settings.destination == "duckdb":
@@ -61,19 +67,61 @@ class Runner:
         )
 
     def app_engine(self) -> sa.Engine:
-        if self._app_engine is None:
-            from .embedded_postgres import app_database_url
+        with self._lock:
+            if self._app_engine is None:
+                from .embedded_postgres import app_database_url
 
-            self._app_engine = sa.create_engine(app_database_url(self.settings.pgdata))
-        return self._app_engine
+                self._app_engine = sa.create_engine(app_database_url(self.settings.pgdata))
+            return self._app_engine
 
     def rows(self, source: str, table: str, columns: str) -> list[tuple]:
         """`select <columns> from <table>` in a source's raw dataset; no rows when it was never loaded."""
-        pipeline = self.pipeline(source)
-        if not pipeline.default_schema_name or table not in pipeline.default_schema.data_table_names():
-            return []
-        # tuples whatever the destination: BigQuery's Row objects do not sort, and callers sort and unpack rows
-        return [tuple(row) for row in pipeline.dataset().query(f"select {columns} from {table}").fetchall()]
+        # one reader at a time: two dependants starting together (api_adresse, sirene) would otherwise
+        # open the same pipeline's working directory (pcdata_app) from two threads at once
+        with self._rows_lock:
+            pipeline = self.pipeline(source)
+            if not pipeline.default_schema_name or table not in pipeline.default_schema.data_table_names():
+                return []
+            # tuples whatever the destination: BigQuery's Row objects do not sort, and callers sort and unpack rows
+            return [tuple(row) for row in pipeline.dataset().query(f"select {columns} from {table}").fetchall()]
+
+    def run_all(
+        self,
+        names: list[str],
+        workers: int = 1,
+        on_start: Callable[[str], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Load `names`, `workers` at a time, each after the sources it needs (see `ingestion.parallel`);
+        one outcome per source, in load order. A failure does not stop the others: look at each outcome."""
+        schedule = Schedule.of(
+            in_load_order(names), lambda name: SOURCES[name].needs, [n for n in names if SOURCES[n].paced]
+        )
+        if workers > 1:
+            _import_before_threads()
+        with self._warehouse_held_open(workers):
+            return run_sources(schedule, self.run, workers, on_start, on_outcome)
+
+    @contextmanager
+    def _warehouse_held_open(self, workers: int) -> Iterator[None]:
+        """Keep one connection to the DuckDB file open while sources load into it from several threads.
+
+        Each pipeline opens and closes its own connection; from concurrent threads, one closing the
+        last connection (DuckDB drops the database from its instance cache) while another opens the
+        file fails with "Unique file handle conflict: Cannot attach". With this connection held, every
+        pipeline attaches to the same open database, and DuckDB's transactions keep the loads (one
+        dataset each) apart: no lock around the load step is needed."""
+        if workers <= 1 or self.settings.destination != "duckdb":
+            yield
+            return
+        import duckdb
+
+        self.settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        held = duckdb.connect(str(self.settings.warehouse))
+        try:
+            yield
+        finally:
+            held.close()
 
     def run(self, source: str) -> LoadResult:
         """Load a source: first whatever an interrupted run left pending, then this run's data."""
@@ -122,6 +170,27 @@ class Runner:
             ", ".join(f"{t} {n}" for t, n in sorted(rows.items())) or "no rows",
         )
         return rows
+
+
+# imported lazily by dlt and the sources, and circular inside: two threads importing pandas at once
+# (the first Arrow page of two sources) get "partially initialized module 'pandas' has no attribute
+# 'DataFrame'". Imported once here, before any thread starts.
+IMPORTED_BEFORE_THREADS = (
+    "pandas",
+    "pyarrow",
+    "pyarrow.compute",
+    "pyarrow.csv",
+    "pyarrow.parquet",
+    "dlt.common.libs.pandas",
+    "dlt.common.libs.pyarrow",
+)
+
+
+def _import_before_threads() -> None:
+    import importlib
+
+    for module in IMPORTED_BEFORE_THREADS:
+        importlib.import_module(module)
 
 
 def _package_rows(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:

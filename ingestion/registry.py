@@ -47,6 +47,9 @@ class SourceSpec:
     build: Callable[[Runner], object]  # -> a dlt source
     needs: tuple[str, ...] = ()  # sources whose raw data this one reads to know what to ask
     window: str = ""  # what each run asks again: the one statement of the source's window and overlap
+    # waits on its vendor's rate limit most of its run: runs beside the other sources without taking
+    # one of `pcdata.ingest_workers` (see ingestion.parallel)
+    paced: bool = False
 
     @property
     def description(self) -> str:
@@ -146,6 +149,7 @@ SOURCES: dict[str, SourceSpec] = {
                 f"SIRENs/SIRETs never looked up or looked up more than {_setting(sirene, 'refresh_days')} "
                 f"days ago, at most {_setting(sirene, 'max_per_run')} of each"
             ),
+            paced=True,
         ),
         SourceSpec(
             "zendesk",
@@ -153,6 +157,7 @@ SOURCES: dict[str, SourceSpec] = {
             "Zendesk Support tickets (custom fields by name), users (email hashed), macros with usage, CSAT",
             lambda runner: zendesk(),
             window="the incremental exports from their last cursor (no overlap: the cursor is Zendesk's own)",
+            paced=True,
         ),
         SourceSpec(
             "appsflyer",
@@ -185,6 +190,7 @@ SOURCES: dict[str, SourceSpec] = {
                 "per démarche, dossiers modified since the newest seen, less "
                 f"{_setting(dms, 'lookback_minutes')} minutes"
             ),
+            paced=True,
         ),
         SourceSpec(
             "contentful",

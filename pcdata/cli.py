@@ -17,11 +17,15 @@ The sandbox and the demo are not part of the product: `python -m sandbox --help`
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
+from rich.spinner import Spinner
 
 from warehouse import Settings
 
@@ -51,17 +55,66 @@ def fail(exc: Exception) -> NoReturn:
 @main.command()
 @click.argument("sources", nargs=-1)
 @click.option("--all", "all_sources", is_flag=True, help="Every registered source.")
-def ingest(sources: tuple[str, ...], all_sources: bool) -> None:
-    """Load SOURCES (names from `pcdata sources`) into their raw datasets."""
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Sources loading at once (default: pcdata.ingest_workers); 1: one after another.",
+)
+def ingest(sources: tuple[str, ...], all_sources: bool, workers: int | None) -> None:
+    """Load SOURCES (names from `pcdata sources`) into their raw datasets, several at once."""
     from ingestion.registry import SOURCES
 
     names = list(SOURCES) if all_sources else list(sources)
     if not names:
         raise click.UsageError("name at least one source, or --all")
     try:
-        steps.ingest(_settings(), names, on_done=print_load)
+        ingest_with_progress(_settings(), names, workers)
     except (steps.StepFailed, KeyError) as exc:
         fail(exc)
+
+
+def ingest_with_progress(settings: Settings, names: list[str], workers: int | None = None) -> list:
+    """`steps.ingest` with each source's line as it ends and, on a terminal, a live line of those running."""
+    progress = IngestProgress(len(names))
+    with progress.live:
+        return steps.ingest(settings, names, workers=workers, on_start=progress.start, on_outcome=progress.ended)
+
+
+class IngestProgress:
+    """What the ingestion step shows: one line per source as it ends (loaded, failed, not run), and,
+    while a terminal watches, a transient line of the sources running and for how long."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.running: dict[str, float] = {}  # source -> when it started; written by the sources' threads
+        self.lock = threading.Lock()  # and read by the live display's
+        self.ended_count = {"loaded": 0, "failed": 0, "skipped": 0}
+        self.live = Live(self, console=console, transient=True, refresh_per_second=4)
+
+    def start(self, source: str) -> None:
+        with self.lock:
+            self.running[source] = time.monotonic()
+
+    def ended(self, outcome) -> None:
+        with self.lock:
+            self.running.pop(outcome.source, None)
+        self.ended_count[outcome.status] += 1
+        if outcome.status == "loaded":
+            print_load(outcome.result)
+        elif outcome.status == "failed":
+            line = steps.ingest_failure(outcome.source, outcome.error)
+            console.print(f"  [red]{outcome.source} failed[/] ({outcome.seconds:.1f}s): {escape(line)}", soft_wrap=True)
+        else:
+            console.print(f"  [yellow]{outcome.source} not run[/]: {escape(steps.not_run([outcome]))}")
+
+    def __rich__(self) -> Spinner:
+        now = time.monotonic()
+        with self.lock:
+            started = sorted(self.running.items(), key=lambda item: item[1])
+        running = ", ".join(f"{source} {now - at:.0f}s" for source, at in started)
+        done = sum(self.ended_count.values())
+        failed = f", {self.ended_count['failed']} failed" if self.ended_count["failed"] else ""
+        return Spinner("dots", f"{done}/{self.total} ended{failed}; running: {running or 'starting'}")
 
 
 @main.command("sources")

@@ -48,25 +48,66 @@ def stop_app_database(settings: Settings) -> bool:
     return configured_url() is None and stop_embedded(settings.pgdata)
 
 
-def ingest(settings: Settings, sources: list[str], on_done: Callable | None = None) -> list:
+def ingest(
+    settings: Settings,
+    sources: list[str],
+    on_done: Callable | None = None,
+    *,
+    workers: int | None = None,
+    on_start: Callable[[str], None] | None = None,
+    on_outcome: Callable | None = None,
+) -> list:
+    """Load `sources`, `workers` at a time (default: `pcdata.ingest_workers`), each after what it needs.
+
+    `on_done(result)` for each source loaded, `on_outcome(outcome)` for each one ended (loaded, failed or
+    not run), as they end. A failure does not stop the other sources: once all have ended, the step
+    fails naming every source that failed (with its hint) and every one not run."""
     from ingestion.pipeline import Runner
     from ingestion.registry import in_load_order
 
+    in_load_order(sources)  # an unknown name fails before anything runs (KeyError, as the CLI expects)
     runner = Runner(settings)
-    results = []
-    for name in in_load_order(sources):
-        with step(f"ingest {name}"):
-            try:
-                result = runner.run(name)
-            except Exception as exc:
-                hint = _ingest_hint(name, exc)
-                if hint is None:
-                    raise
-                raise StepFailed(f"ingest {name}", hint) from exc
-        results.append(result)
-        if on_done:
-            on_done(result)
-    return results
+    workers = settings.ingest_workers if workers is None else workers
+
+    def ended(outcome) -> None:
+        if outcome.status == "loaded" and on_done is not None:
+            on_done(outcome.result)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    with step("ingest"):
+        outcomes = runner.run_all(sources, workers, on_start=on_start, on_outcome=ended)
+    failed = [o for o in outcomes if o.status == "failed"]
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    if not failed and not skipped:
+        return [o.result for o in outcomes]
+    causes = [ingest_failure(o.source, o.error) for o in failed]
+    if skipped:
+        causes.append(not_run(skipped))
+    if len(failed) == 1 and not skipped:  # the one line a single failure always had
+        raise StepFailed(f"ingest {failed[0].source}", causes[0]) from failed[0].error
+    named = ", ".join(o.source for o in failed) or "interrupted"
+    first = failed[0].error if failed else None
+    raise StepFailed(f"ingest {named}", "; ".join(causes)) from first
+
+
+def ingest_failure(source: str, exc: BaseException | None) -> str:
+    """What a person reads about one failed source: its hint when there is one, else its cause."""
+    if exc is None:
+        return f"{source} failed"
+    hint = _ingest_hint(source, exc)
+    return hint if hint is not None else f"{type(exc).__name__}: {exc}"
+
+
+def not_run(skipped: list) -> str:
+    """The sources not run, grouped by the need that failed (or the interruption)."""
+    by_need: dict[str, list[str]] = {}
+    for outcome in skipped:
+        by_need.setdefault(", ".join(n for n in outcome.blocked_by if n), []).append(outcome.source)
+    return "; ".join(
+        f"not run, {'as ' + need + ' did not load' if need else 'interrupted'}: {', '.join(names)}"
+        for need, names in by_need.items()
+    )
 
 
 SANDBOX_HINT = 'or try it on the sandbox: `python -m sandbox start` then `eval "$(python -m sandbox env)"`'

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pcdata import steps
-from pcdata.cli import fail, print_load, print_recommendation, print_training
+from pcdata.cli import fail, ingest_with_progress, print_recommendation, print_training
 from sandbox import demo_home, server
 from sandbox.config import sandbox_config, use
 from warehouse import Settings
@@ -171,7 +171,7 @@ def _demo(settings: Settings, seed: int, scale: float, keep_running: bool, bigqu
         counts = timed(2, "app database", load_app_database, settings, seed, scale)
         console.print("  " + ", ".join(f"{t} {n}" for t, n in counts.items()))
         use({**warehouse_config, **sandbox_config(handle, steps.app_engine(settings))})
-        timed(3, "ingestion (dlt)", steps.ingest, settings, list(SOURCES), print_load)
+        timed(3, "ingestion (dlt)", ingest_with_progress, settings, list(SOURCES))
         gates["raw"] = timed("3b", "quality gate: raw, dbt source freshness", _raw_gate, settings)
         summary = timed(4, "dbt build", steps.transform, settings)
         console.print(f"  dbt build: {summary.line()}")

@@ -4,6 +4,7 @@
     home = ".pcdata"          # local state: DuckDB file, dlt pipelines, embedded PostgreSQL, BentoML store, reports
     destination = "duckdb"    # or "bigquery": dlt's destination, its credentials under [destination.bigquery]
     schema_prefix = ""        # e.g. "dev_me_": personal dev schemas (dev_me_marts_regional)
+    ingest_workers = 4        # sources loading at once (paced ones run beside them); 1: one after another
 
 A relative `home` is relative to the project directory (dlt's run directory:
 the current directory, or `DLT_PROJECT_DIR`). The DuckDB file is dlt's own
@@ -21,6 +22,8 @@ from .bigquery import BigQueryConfig
 
 REPO = Path(__file__).resolve().parents[1]  # the dbt project and the bentos live beside the code
 DESTINATIONS = ("duckdb", "bigquery")
+# most of a source's time is waiting on HTTP, so a few run side by side even on 2 cores
+DEFAULT_INGEST_WORKERS = 4
 
 
 def _config(key: str) -> str | None:
@@ -35,6 +38,7 @@ class Settings:
     destination: str  # 'duckdb' or 'bigquery'
     warehouse: Path  # the DuckDB file (DuckDB destination only)
     schema_prefix: str = ""  # before every dbt schema name: personal dev datasets
+    ingest_workers: int = DEFAULT_INGEST_WORKERS  # sources loading at once: see ingestion.parallel
 
     @classmethod
     def load(cls) -> Settings:
@@ -45,11 +49,15 @@ class Settings:
             raise ValueError(f"pcdata.destination is {destination!r}: set it to one of {', '.join(DESTINATIONS)}")
         duckdb_file = _config("destination.duckdb.credentials")
         warehouse = project / duckdb_file if duckdb_file else home / "warehouse.duckdb"
+        workers = _config("pcdata.ingest_workers") or str(DEFAULT_INGEST_WORKERS)
+        if not workers.isdigit() or int(workers) < 1:
+            raise ValueError(f"pcdata.ingest_workers is {workers!r}: set it to a whole number, 1 or more")
         return cls(
             home=home.resolve(),
             destination=destination,
             warehouse=warehouse.resolve(),
             schema_prefix=_config("pcdata.schema_prefix") or "",
+            ingest_workers=int(workers),
         )
 
     @property
