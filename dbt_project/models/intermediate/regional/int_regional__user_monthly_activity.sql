@@ -3,7 +3,7 @@
     config(
         materialized='incremental',
         unique_key=['user_id', 'activity_month'],
-        incremental_strategy='merge',
+        incremental_strategy=upsert_strategy(),
         on_schema_change='append_new_columns'
     )
 }}
@@ -46,10 +46,10 @@ bookings as (
 changed_users as (
 
     select user_id from deposits
-    where updated_at >= (select max(source_updated_at) from {{ this }})
+    where {{ incremental_window('updated_at', 'source_updated_at', var('app_lookback_days')) }}
     union distinct
     select user_id from bookings
-    where updated_at >= (select max(source_updated_at) from {{ this }})
+    where {{ incremental_window('updated_at', 'source_updated_at', var('app_lookback_days')) }}
     union distinct
     select user_id from all_deposits
     where is_deleted
