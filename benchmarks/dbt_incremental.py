@@ -33,7 +33,7 @@ HELD_OUT = [
     ("raw_app", "user", "date_updated", "date_updated"),
     ("raw_app", "offer", "date_updated", "date_updated"),
     ("raw_app", "stock", "date_updated", "date_updated"),
-    ("raw_brevo", "transactional_events", "event_date", "cast(event_date as timestamp)"),
+    ("raw_brevo", "transactional_events", "date", "cast(date as timestamp)"),
     ("raw_appsflyer", "in_app_events", "event_time", "cast(event_time as timestamp)"),
     ("raw_zendesk", "tickets", "updated_at", "cast(updated_at as timestamp)"),
 ]
@@ -54,7 +54,8 @@ def hold_out(warehouse: Path, days: int) -> dict[str, int]:
         conn.execute("create schema if not exists held_out")
         for schema, table, column, when in HELD_OUT:
             columns = _columns(conn, schema, table)
-            if not columns or column not in columns or "_dlt_id" not in columns:
+            key = "_dlt_id" if "_dlt_id" in columns else "id"  # the app's tables (sql_database) have no _dlt_id
+            if column not in columns or key not in columns:
                 continue
             source, held_table = f'{schema}."{table}"', f"held_out.{schema}__{table}"
             (newest,) = conn.execute(f"select max({when}) from {source}").fetchone()
@@ -65,7 +66,7 @@ def hold_out(warehouse: Path, days: int) -> dict[str, int]:
                 f"where {when} > cast(? as timestamp) - interval ({days}) day",
                 [newest],
             )
-            conn.execute(f"delete from {source} where _dlt_id in (select _dlt_id from {held_table})")
+            conn.execute(f"delete from {source} where {key} in (select {key} from {held_table})")
             held[f"{schema}.{table}"] = conn.execute(f"select count(*) from {held_table}").fetchone()[0]
     return held
 

@@ -3,7 +3,8 @@
 On a copy of the demo's warehouse (the shared demo is left as it is), with the
 incremental models only (their parents are the demo's views):
 1. the last days of the raw inputs are held out (bookings and deposits changed
-   in the last days, the Firebase export days after the cut) plus late data:
+   in the last days, the Firebase export days after the cut, Brevo's last
+   events, opens of old messages among them) plus late data:
    events of the days just before the cut, which Firebase adds when it
    rewrites a day;
 2. `--full-refresh` builds the incremental models on what is left;
@@ -25,6 +26,7 @@ from warehouse.dbt import dbt
 
 INCREMENTAL = "config.materialized:incremental"
 DAYS_HELD_OUT = 2
+HELD_OUT = {"events": "raw_firebase", "booking": "raw_app", "deposit": "raw_app", "transactional_events": "raw_brevo"}
 
 
 def _run(settings: Settings, *args: str) -> None:
@@ -36,7 +38,7 @@ def _incremental_models(conn) -> list[tuple[str, str]]:
     return conn.execute(
         "select table_schema, table_name from information_schema.tables where table_name in "
         "('int_regional__bookings', 'int_regional__user_monthly_activity', 'int_ml__app_events', "
-        "'mrt_ml__recommendation_interactions') order by 2"
+        "'int_marketing__transactional_messages', 'mrt_ml__recommendation_interactions') order by 2"
     ).fetchall()
 
 
@@ -71,9 +73,22 @@ def test_an_incremental_run_after_new_and_late_data_equals_a_full_refresh(home, 
                 f"create table held_out.{table} as select * from raw_app.{table} "
                 f"where date_updated > timestamp '{last_update}' - interval {DAYS_HELD_OUT} day"
             )
-        held = {t: conn.execute(f"select count(*) from held_out.{t}").fetchone()[0] for t in ("events", "booking")}
-        assert held["events"] > 0 and held["booking"] > 0, held
+        # Brevo: the last days of events (opens of messages sent long before among them), and one event in
+        # five of the day before (re-pulled late: older than the watermark, within brevo_lookback_days)
+        (newest_event,) = conn.execute("select max(date) from raw_brevo.transactional_events").fetchone()
+        conn.execute(
+            "create table held_out.transactional_events as select * from raw_brevo.transactional_events "
+            f"where date > ? - interval {DAYS_HELD_OUT} day "
+            f"or (date > ? - interval {DAYS_HELD_OUT + 1} day and hash(message_id, event) % 5 = 0)",
+            [newest_event, newest_event],
+        )
+        held = {t: conn.execute(f"select count(*) from held_out.{t}").fetchone()[0] for t in HELD_OUT}
+        assert all(held.values()), held
         conn.execute("delete from raw_firebase.events where _dlt_id in (select _dlt_id from held_out.events)")
+        conn.execute(
+            "delete from raw_brevo.transactional_events where _dlt_id in "
+            "(select _dlt_id from held_out.transactional_events)"
+        )
         for table in ("booking", "deposit"):
             conn.execute(f"delete from raw_app.{table} where id in (select id from held_out.{table})")
         (watermark,) = conn.execute("select max(date_updated) from raw_app.booking").fetchone()
@@ -82,8 +97,7 @@ def test_an_incremental_run_after_new_and_late_data_equals_a_full_refresh(home, 
 
     with duckdb.connect(str(warehouse)) as conn:
         (before,) = conn.execute("select count(*) from intermediate.int_ml__app_events").fetchone()
-        for table in ("events", "booking", "deposit"):
-            schema = "raw_firebase" if table == "events" else "raw_app"
+        for table, schema in HELD_OUT.items():
             conn.execute(f"insert into {schema}.{table} by name select * from held_out.{table}")
         # committed late: cancelled 6 hours before the newest change the models hold (app_lookback_days is 1)
         (late,) = conn.execute(
@@ -107,6 +121,7 @@ def test_an_incremental_run_after_new_and_late_data_equals_a_full_refresh(home, 
         conn.execute(f"attach '{full}' as full_refresh (read_only)")
         models = _incremental_models(conn)
         assert [name for _, name in models] == [
+            "int_marketing__transactional_messages",
             "int_ml__app_events",
             "int_regional__bookings",
             "int_regional__user_monthly_activity",
