@@ -54,19 +54,19 @@ def hold_out(warehouse: Path, days: int) -> dict[str, int]:
         conn.execute("create schema if not exists held_out")
         for schema, table, column, when in HELD_OUT:
             columns = _columns(conn, schema, table)
-            key = "_dlt_id" if "_dlt_id" in columns else "id"  # the app's tables (sql_database) have no _dlt_id
-            if column not in columns or key not in columns:
+            if column not in columns:
                 continue
             source, held_table = f'{schema}."{table}"', f"held_out.{schema}__{table}"
             (newest,) = conn.execute(f"select max({when}) from {source}").fetchone()
             if newest is None:
                 continue
             conn.execute(
-                f"create or replace table {held_table} as select * from {source} "
+                f"create or replace table {held_table} as select rowid as row_id, * from {source} "
                 f"where {when} > cast(? as timestamp) - interval ({days}) day",
                 [newest],
             )
-            conn.execute(f"delete from {source} where {key} in (select {key} from {held_table})")
+            # DuckDB's rowid: tables loaded as Arrow (the app's, Firebase's) have no _dlt_id
+            conn.execute(f"delete from {source} where rowid in (select row_id from {held_table})")
             held[f"{schema}.{table}"] = conn.execute(f"select count(*) from {held_table}").fetchone()[0]
     return held
 
@@ -79,12 +79,12 @@ def put_back(warehouse: Path) -> None:
                 "select count(*) from information_schema.tables where table_schema = 'held_out' and table_name = ?",
                 [f"{schema}__{table}"],
             ).fetchone()[0]:
-                conn.execute(f'insert into {schema}."{table}" by name select * from {held_table}')
+                conn.execute(f'insert into {schema}."{table}" by name select * exclude (row_id) from {held_table}')
         conn.execute("drop schema held_out cascade")
 
 
-def timed_dbt(settings, command: str, *args: str) -> tuple[float, float, float]:
-    """Seconds of the whole invocation, and of its incremental models and its other models."""
+def timed_dbt(settings, command: str, *args: str) -> tuple[float, float, float, list]:
+    """Seconds of the whole invocation, of its incremental models and of its other models; the models' times."""
     from dbt.adapters.factory import reset_adapters
     from dbt.cli.main import dbtRunner
 
@@ -99,7 +99,7 @@ def timed_dbt(settings, command: str, *args: str) -> tuple[float, float, float]:
     if not result.success:
         raise SystemExit(f"dbt {command} {' '.join(args)} failed: {result.exception or 'see the dbt log above'}")
     incremental = other = 0.0
-    for r in result.result.results:
+    for r in getattr(result.result, "results", None) or []:
         if getattr(r.node, "resource_type", None) is None or str(r.node.resource_type) not in (
             "model",
             "NodeType.Model",
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1, help="days of new data of the increment (default 1)")
     parser.add_argument("--command", choices=["run", "build"], default="run", help="dbt run (models) or build")
     parser.add_argument("--workdir", type=Path, help="where the copy goes (default: a temporary directory)")
+    parser.add_argument("--top", type=int, default=12, help="slowest models listed (default 12)")
     args = parser.parse_args()
 
     source = args.path / "warehouse.duckdb" if args.path.is_dir() else args.path
@@ -144,6 +145,7 @@ def main() -> None:
     print(f"warehouse {source} ({source.stat().st_size / 2**20:.0f} MiB), copied to {warehouse}")
     print(f"held out, the last {args.days} day(s): " + ", ".join(f"{k} {v:,}" for k, v in held.items()))
 
+    timed_dbt(settings, "parse", *quiet)  # untimed: the runs below parse partially, as a daily job does
     rows = []
     full = timed_dbt(settings, args.command, "--full-refresh", *quiet)
     rows.append(("full build (--full-refresh)", full))
@@ -153,8 +155,12 @@ def main() -> None:
 
     print(f"\ndbt {args.command}, seconds (models: time inside each model's materialization)")
     print(f"{'run':<30} {'seconds':>8} {'x full':>7} {'incremental models':>19} {'other models':>13}")
-    for name, (seconds, incremental, other) in rows:
+    for name, (seconds, incremental, other, _) in rows:
         print(f"{name:<30} {seconds:8.1f} {seconds / full[0]:7.2f} {incremental:19.1f} {other:13.1f}")
+    print(f"\nslowest models, seconds: {'full build':>32} {'increment':>10}")
+    increment = {name: t for t, name, _ in rows[-1][1][3]}
+    for t, name, materialized in full[3][: args.top]:
+        print(f"  {name:<45} {materialized:<11} {t:8.2f} {increment.get(name, 0):10.2f}")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 
