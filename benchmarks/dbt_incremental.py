@@ -99,17 +99,16 @@ def timed_dbt(settings, command: str, *args: str) -> tuple[float, float, float, 
     if not result.success:
         raise SystemExit(f"dbt {command} {' '.join(args)} failed: {result.exception or 'see the dbt log above'}")
     incremental = other = 0.0
+    models = []
     for r in getattr(result.result, "results", None) or []:
-        if getattr(r.node, "resource_type", None) is None or str(r.node.resource_type) not in (
-            "model",
-            "NodeType.Model",
-        ):
+        if not r.node.unique_id.startswith("model."):
             continue
+        models.append((r.execution_time, r.node.name, r.node.config.materialized))
         if r.node.config.materialized == "incremental":
             incremental += r.execution_time
         else:
             other += r.execution_time
-    return seconds, incremental, other
+    return seconds, incremental, other, sorted(models, reverse=True)
 
 
 def main() -> None:
