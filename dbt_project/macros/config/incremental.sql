@@ -29,8 +29,23 @@
     each with its own watermark. Only inside an is_incremental() block:
     it reads {{ this }}. -#}
 {% macro incremental_window(column, watermark, lookback_days, data_type='timestamp', watermark_where=none) -%}
-    {%- set newest = '(select max(' ~ watermark ~ ') from ' ~ this
-        ~ (' where ' ~ watermark_where if watermark_where else '') ~ ')' -%}
+    {%- set query = 'select max(' ~ watermark ~ ') from ' ~ this
+        ~ (' where ' ~ watermark_where if watermark_where else '') -%}
+    {%- set newest = '(' ~ query ~ ')' -%}
+    {%- if execute and this is not string -%}
+        {#- A run (in a unit test `this` is a fixture's CTE name, a string: the subquery stays): the
+            watermark is read now and written as a literal, so the filter reaches the scan. DuckDB does
+            not push a filter holding a subquery below a view's projection (the whole view would be
+            computed first), and BigQuery prunes partitions on constant filters only. -#}
+        {%- set value = run_query(query).columns[0].values()[0] -%}
+        {%- if value is none -%}
+            {%- set newest = 'null' -%}
+        {%- elif data_type == 'date' -%}
+            {%- set newest = "cast('" ~ (value | string)[:10] ~ "' as date)" -%}
+        {%- else -%}
+            {%- set newest = "cast('" ~ (value | string) ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if data_type == 'date' -%}
         {%- set start = 'cast(' ~ dbt.dateadd('day', -lookback_days, newest) ~ ' as date)' -%}
     {%- else -%}
