@@ -32,7 +32,8 @@ event_interactions as (
         event_type,
         event_origin,
         event_at,
-        false as is_cancelled_booking
+        false as is_cancelled_booking,
+        event_at as changed_at
 
     from app_events
     where event_type in ('click', 'favorite')
@@ -48,7 +49,8 @@ booking_interactions as (
         'booking' as event_type,
         'booking' as event_origin,
         bookings.created_at as event_at,
-        bookings.is_cancelled as is_cancelled_booking
+        bookings.is_cancelled as is_cancelled_booking,
+        coalesce(bookings.updated_at, bookings.created_at) as changed_at
 
     from bookings
     inner join stocks

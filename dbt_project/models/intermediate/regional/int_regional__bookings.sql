@@ -3,15 +3,17 @@
     config(
         materialized='incremental',
         unique_key='booking_id',
-        incremental_strategy='merge',
+        incremental_strategy=upsert_strategy(),
         on_schema_change='append_new_columns'
     )
 }}
 -- One row per booking with what the regional KPIs need (who, where, what
 -- category, how much). Incremental: a run only merges the bookings the app
--- changed since the last one (created, used or cancelled), so history is not
--- rebuilt. Geography is joined downstream, so that a user who moves is
--- counted in their current department without rewriting this table.
+-- changed since the last one (created, used or cancelled: every change moves
+-- updated_at, however old the booking), from app_lookback_days before the
+-- newest change it holds, so history is not rebuilt. Geography is joined
+-- downstream, so that a user who moves is counted in their current
+-- department without rewriting this table.
 -- Bookings deleted from the app keep their row here with is_deleted: a
 -- deletion does not move updated_at, so deleted rows (few) are merged again
 -- on every run, and downstream models leave them out.
@@ -19,8 +21,8 @@ with bookings as (
 
     select * from {{ ref('stg_app__bookings') }}
     {% if is_incremental() %}
-        -- >= : rows updated in the same instant as the last load are merged again (idempotent)
-        where updated_at >= (select max(updated_at) from {{ this }}) or is_deleted
+        -- from a day before the newest updated_at merged: rows committed late with an older date_updated
+        where {{ incremental_window('updated_at', 'updated_at', var('app_lookback_days')) }} or is_deleted
     {% endif %}
 
 ),

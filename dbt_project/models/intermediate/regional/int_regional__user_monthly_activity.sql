@@ -3,8 +3,11 @@
     config(
         materialized='incremental',
         unique_key=['user_id', 'activity_month'],
-        incremental_strategy='merge',
-        on_schema_change='append_new_columns'
+        incremental_strategy=upsert_strategy(),
+        on_schema_change='append_new_columns',
+        post_hook=(
+            "delete from {{ this }} where bookings = 0 and credit_granted = 0 and not is_new_beneficiary"
+        )
     )
 }}
 -- One row per user x month in which the user received a deposit or made at
@@ -12,7 +15,8 @@
 -- users with a deposit or booking changed since the last run (all their
 -- months, since "new beneficiary" depends on their first deposit), and
 -- zeroes their months that no longer have any activity (e.g. the only
--- booking of the month was cancelled), so merging keeps sums exact.
+-- booking of the month was cancelled), so merging keeps sums exact; the
+-- post-hook then deletes those zeroed rows, which a full build never has.
 -- Deposits and bookings deleted from the app count for nothing; their users
 -- are recomputed on every run, since a deletion does not move updated_at.
 -- No geography here: users are placed in their current department downstream.
@@ -46,10 +50,10 @@ bookings as (
 changed_users as (
 
     select user_id from deposits
-    where updated_at >= (select max(source_updated_at) from {{ this }})
+    where {{ incremental_window('updated_at', 'source_updated_at', var('app_lookback_days')) }}
     union distinct
     select user_id from bookings
-    where updated_at >= (select max(source_updated_at) from {{ this }})
+    where {{ incremental_window('updated_at', 'source_updated_at', var('app_lookback_days')) }}
     union distinct
     select user_id from all_deposits
     where is_deleted

@@ -2,34 +2,17 @@
 -- day and how many of them were opened or led to an unsubscription (whenever
 -- it happened), so rates compare like with like. A message with no delivered
 -- event (pulled before Brevo logged it) is dated by its first event.
-with events as (
+-- The events are folded into messages incrementally upstream
+-- (int_marketing__transactional_messages); this sums messages, far fewer.
+with messages as (
 
-    select * from {{ ref('stg_brevo__transactional_events') }}
+    select * from {{ ref('int_marketing__transactional_messages') }}
 
 ),
 
 templates as (
 
     select * from {{ ref('stg_brevo__templates') }}
-
-),
-
-messages as (
-
-    select
-        message_id,
-        min(template_id) as template_id,
-        min(template_tag) as template_tag,
-        cast(coalesce(
-            min(case when event_type = 'delivered' then event_at end),
-            min(event_at)
-        ) as date) as sent_date,
-        max(case when event_type = 'delivered' then 1 else 0 end) as is_delivered,
-        max(case when event_type = 'opened' then 1 else 0 end) as is_opened,
-        max(case when event_type = 'unsubscribed' then 1 else 0 end) as is_unsubscribed
-
-    from events
-    group by 1
 
 ),
 
