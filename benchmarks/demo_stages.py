@@ -74,7 +74,8 @@ def run_demo(scale: float, home: Path, seed: int, timeout: float) -> Run:
     shutil.rmtree(home, ignore_errors=True)  # every scale measured from nothing: no export nor state kept
     home.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PCDATA__", "DESTINATION__"))}
-    env.update(PCDATA__HOME=str(home), COLUMNS="200")
+    # unbuffered: a stage starts when its line is printed, not when a pipe's buffer fills
+    env.update(PCDATA__HOME=str(home), COLUMNS="200", PYTHONUNBUFFERED="1")
     log = (home / "demo-stages.log").open("w")
     command = [sys.executable, "-m", "sandbox", "demo", "--fresh", "--seed", str(seed), "--scale", str(scale)]
     started = time.monotonic()
