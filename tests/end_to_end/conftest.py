@@ -7,6 +7,7 @@ world's ground truth; they all read the warehouse of this one run.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -43,6 +44,14 @@ class Demo:
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    def copy_warehouse(self, dest: Path) -> Path:
+        """The warehouse copied to `dest`, with its WAL: the demo's last dbt writes may not be checkpointed yet."""
+        shutil.copy2(self.warehouse, dest)
+        wal = self.warehouse.with_name(self.warehouse.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, dest.with_name(dest.name + ".wal"))
+        return dest
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as conn:

@@ -24,10 +24,7 @@ from warehouse import Settings, query
 def test_deleted_bookings_stop_being_counted(demo, tmp_path, monkeypatch, app_engine):
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy2(demo.warehouse, home / "warehouse.duckdb")
-    wal = demo.warehouse.with_name("warehouse.duckdb.wal")  # dbt's last writes may not be checkpointed yet
-    if wal.exists():
-        shutil.copy2(wal, home / wal.name)
+    demo.copy_warehouse(home / "warehouse.duckdb")
     shutil.copytree(demo.home / "dlt", home / "dlt")
     monkeypatch.setenv("PCDATA__HOME", str(home))
     monkeypatch.setenv("PII_SALT", SANDBOX_PII_SALT)

@@ -64,10 +64,7 @@ def _incremental_models(conn) -> list[tuple[str, str]]:
 def home(demo, tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy2(demo.warehouse, home / "warehouse.duckdb")
-    wal = demo.warehouse.with_name("warehouse.duckdb.wal")  # dbt's last writes may not be checkpointed yet
-    if wal.exists():
-        shutil.copy2(wal, home / wal.name)
+    demo.copy_warehouse(home / "warehouse.duckdb")
     monkeypatch.setenv("PCDATA__HOME", str(home))
     return home
 

@@ -196,10 +196,7 @@ def test_an_incremental_run_after_changes_equals_a_full_rebuild(demo, tmp_path):
     import duckdb
 
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
-    shutil.copy(demo.warehouse, incremental)
-    wal = demo.warehouse.with_name("warehouse.duckdb.wal")  # dbt's last writes may not be checkpointed yet
-    if wal.exists():
-        shutil.copy(wal, incremental.with_name(incremental.name + ".wal"))
+    demo.copy_warehouse(incremental)
     with duckdb.connect(str(incremental)) as conn:
         conn.execute(
             "update raw_app.booking set status = 'CANCELLED', cancellation_date = date_updated + interval 1 hour, "

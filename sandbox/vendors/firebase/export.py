@@ -19,7 +19,6 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from functools import cache
 from itertools import groupby
 from pathlib import Path
 
@@ -39,13 +38,11 @@ def file_name(day: date) -> str:
     return f"events_{day:%Y%m%d}.jsonl.gz"
 
 
-@cache  # per user: called for each of the user's events
 def platform_of(user_id: int) -> str:
     bucket = zlib.crc32(f"platform-{user_id}".encode()) % 100
     return "ANDROID" if bucket < 62 else "IOS" if bucket < 92 else "WEB"
 
 
-@cache
 def pseudo_id(user_id: int) -> str:
     """The app instance id (one device per user here): 32 hex characters, like Firebase's."""
     return hashlib.md5(f"instance-{user_id}".encode()).hexdigest()
@@ -72,6 +69,7 @@ def ga4_events(world: World) -> Iterator[dict]:
     amounts = {(b["userId"], b["offerId"], b["dateCreated"]): float(b["amount"]) for b in world.bookings}
     sequence: dict[int, int] = {}
     sessions: dict[int, tuple[datetime, int]] = {}  # user -> (last event, session id)
+    devices: dict[int, tuple[str, str]] = {}  # user -> (platform, pseudo id): hashed once per user, for this export
     for e in world.events:
         at, user = e["eventTimestamp"], e["userId"]
         last = sessions.get(user)
@@ -79,7 +77,9 @@ def ga4_events(world: World) -> Iterator[dict]:
             last = (at, int(at.replace(tzinfo=UTC).timestamp()))
         sessions[user] = (at, last[1])
         sequence[user] = sequence.get(user, 0) + 1
-        platform = platform_of(user)
+        if user not in devices:
+            devices[user] = (platform_of(user), pseudo_id(user))
+        platform, pseudo = devices[user]
         params = [
             _param("offerId", e["offerId"]),
             _param("origin", e["origin"]),
@@ -96,7 +96,7 @@ def ga4_events(world: World) -> Iterator[dict]:
             "event_params": params,
             "event_bundle_sequence_id": sequence[user],
             "user_id": str(user),
-            "user_pseudo_id": pseudo_id(user),
+            "user_pseudo_id": pseudo,
             "platform": platform,
             "stream_id": STREAM_IDS[platform],
             "geo": {"continent": "Europe", "sub_continent": "Western Europe", "country": "France"},
