@@ -134,7 +134,6 @@ def main() -> None:
     os.environ["PCDATA__HOME"] = str(home)
     os.environ.pop("DESTINATION__DUCKDB__CREDENTIALS", None)
     os.environ["DBT_LOG_PATH"] = str(workdir / "logs")
-    os.environ["DBT_TARGET_PATH"] = str(workdir / "target")
     from warehouse import Settings
 
     settings = Settings.load()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import great_expectations.expectations as gxe
 
-from warehouse import REPO, Settings, query
+from warehouse import Settings, query
 
 from .knowledge import BLOCK, WARN
 from .raw import ROWS, TableSuite
@@ -63,7 +63,7 @@ RAW_TOTALS: dict[str, list[tuple[str, str, str]]] = {
 
 def manifest(settings: Settings) -> dict:
     """dbt's manifest of the last dbt command (`pcdata transform` writes it); parsed afresh when absent."""
-    path = REPO / "target" / "manifest.json"
+    path = settings.dbt_target / "manifest.json"
     if not path.exists():
         from warehouse.dbt import dbt
 

@@ -115,3 +115,26 @@ def pytest_configure(config):
     for key in list(os.environ):
         if key.startswith(("SOURCES__", "DESTINATION__", "PCDATA__")):
             del os.environ[key]
+
+
+# `make test` runs on pytest-xdist workers (`--dist loadgroup`, pyproject.toml). A unit of work is a module,
+# so that its module fixtures are set up once; the modules that read the shared demo form one unit, so the
+# worker that runs the demo runs them too and the other never waits on the demo's lock. The two longest
+# units go first (collection order is kept: --no-loadscope-reorder), and the short modules fill in beside.
+FIRST = ("demo", "bigquery")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    reads_demo = {item.module.__name__ for item in items if "demo" in item.fixturenames}
+
+    def group(item) -> str:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is not None:
+            return marker.args[0] if marker.args else marker.kwargs.get("name", "default")
+        return "demo" if item.module.__name__ in reads_demo else item.module.__name__
+
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group(item)))
+    items.sort(key=lambda item: FIRST.index(group(item)) if group(item) in FIRST else len(FIRST))

@@ -25,7 +25,8 @@ class DbtSummary:
 
 
 def profile_args(settings: Settings) -> list[str]:
-    """dbt's target and the profile's variables, from the same settings dlt loads with (profiles.yml reads them).
+    """dbt's target and the profile's variables, from the same settings dlt loads with (profiles.yml reads them),
+    and the home's own folder for dbt's artifacts (`settings.dbt_target`).
 
     Secrets (a token, an OAuth grant) go to `DBT_ENV_SECRET_*` environment variables of this process, which
     dbt scrubs from its logs and artifacts; a service account goes as a key file, a path.
@@ -46,6 +47,8 @@ def profile_args(settings: Settings) -> list[str]:
         settings.destination,
         "--vars",
         json.dumps(variables),
+        "--target-path",
+        str(settings.dbt_target),
     ]
 
 

@@ -82,6 +82,12 @@ class Settings:
         return self.home / "pgdata"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts (manifest, compiled SQL, run results, partial-parse state) for this home's warehouse:
+        two homes building at once, such as a DuckDB and a BigQuery run, never write each other's."""
+        return self.home / "dbt" / "target"
+
+    @property
     def sandbox_state(self) -> Path:
         return self.home / "sandbox.json"
 

@@ -1,4 +1,5 @@
-"""The demo, run once for every end-to-end test module: `python -m sandbox demo` on a small world.
+"""The demo, run once for every end-to-end test module (and every pytest-xdist worker): `python -m sandbox demo`
+on a small world.
 
 Each mart domain has its own test module here comparing its marts with the
 world's ground truth; they all read the warehouse of this one run.
@@ -6,6 +7,7 @@ world's ground truth; they all read the warehouse of this one run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 from sandbox.world import World, build_world
 
@@ -60,7 +63,17 @@ class Demo:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> Demo:
-    home = tmp_path_factory.mktemp("demo")
-    first = run_demo(home)
+    """One demo run for the whole session, whichever pytest-xdist worker asks first: the others wait for it
+    and share its home, which every test reads only (a test that writes works on a copy)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder all workers' base temps share
+    home, outcome = root / "demo", root / "demo-run.json"
+    with FileLock(root / "demo.lock"):
+        if not outcome.exists():
+            home.mkdir()
+            run = run_demo(home)
+            outcome.write_text(json.dumps({"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}))
+    first = subprocess.CompletedProcess(["sandbox demo"], **json.loads(outcome.read_text()))
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return Demo(home, first, build_world(SEED, SCALE))

@@ -24,11 +24,10 @@ import pytest
 
 from sandbox import bigquery as emulator
 from tests.end_to_end.conftest import SCALE, SEED
-from warehouse import REPO
 
 # the emulator demo is the longest fixture of the suite (about as long as the DuckDB demo plus its gates'
 # per-query overhead): pytest-timeout counts fixture setup in the first test that uses it
-pytestmark = pytest.mark.timeout(2700)
+pytestmark = [pytest.mark.timeout(2700), pytest.mark.xdist_group("bigquery")]  # one xdist unit (tests/conftest.py)
 
 # the run's own configuration only: none of the developer's sources, salt or warehouse settings
 _FOREIGN = ("SOURCES__", "PII_SALT", "PCDATA__", "DESTINATION__", "BIGQUERY_EMULATOR_HOST", "GOOGLE_")
@@ -70,8 +69,7 @@ def bigquery_demo(tmp_path_factory, bigquery_emulator) -> BigQueryDemo:
         timeout=2400,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    # read now: the next dbt run (any target) rewrites target/
-    compiled = REPO / "target" / "run" / "pcdata" / "dbt_project" / "models"
+    compiled = home / "dbt" / "target" / "run" / "pcdata" / "dbt_project" / "models"
     return BigQueryDemo(run, {m: (compiled / f / f"{m}.sql").read_text() for m, f in PARTITIONED.items()})
 
 
