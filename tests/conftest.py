@@ -124,7 +124,7 @@ def pytest_configure(config):
 FIRST = ("demo", "bigquery")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+@pytest.hookimpl(wrapper=True)  # around every other implementation: before xdist's reads the groups
 def pytest_collection_modifyitems(config, items):
     reads_demo = {item.module.__name__ for item in items if "demo" in item.fixturenames}
 
@@ -138,3 +138,6 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(group(item)))
     items.sort(key=lambda item: FIRST.index(group(item)) if group(item) in FIRST else len(FIRST))
+    return (yield)
+
+
