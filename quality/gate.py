@@ -178,9 +178,7 @@ def _sample_rows(settings: Settings, suite: TableSuite, sql: str) -> str:
     which would hold every unexpected value of every other expectation too)."""
     from warehouse import query
 
-    table = (
-        f"`{suite.schema}.{suite.table}`" if settings.destination == "bigquery" else f'"{suite.schema}"."{suite.table}"'
-    )
+    table = _table_ref(settings, suite)
     try:
         rows = query(
             settings,
@@ -189,6 +187,29 @@ def _sample_rows(settings: Settings, suite: TableSuite, sql: str) -> str:
     except Exception as exc:  # the sample is a courtesy: the failure stands without it
         return f" (sample unavailable: {type(exc).__name__})"
     return ": " + "; ".join(map(str, rows))
+
+
+def _table_ref(settings: Settings, suite: TableSuite) -> str:
+    return (
+        f"`{suite.schema}.{suite.table}`" if settings.destination == "bigquery" else f'"{suite.schema}"."{suite.table}"'
+    )
+
+
+def _row_counts(settings: Settings, suites: list[TableSuite]) -> dict[str, int]:
+    """suite name -> rows, one query per dataset: what the volume history records (a first pass's
+    results carry no observed values)."""
+    from warehouse import query
+
+    counts: dict[str, int] = {}
+    by_schema: dict[str, list[TableSuite]] = {}
+    for suite in suites:
+        by_schema.setdefault(suite.schema, []).append(suite)
+    for group in by_schema.values():
+        sql = " union all ".join(
+            f"select '{suite.name}' as suite, count(*) as n from {_table_ref(settings, suite)}" for suite in group
+        )
+        counts.update({name: int(n) for name, n in query(settings, sql)})
+    return counts
 
 
 def _name(config) -> str:
@@ -261,26 +282,35 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
         )
         by_dataset.setdefault(suite.schema, []).append(validation)
         result.expectations += len(suite.expectations)
+
+    def check(name: str, validations: list, result_format: str) -> dict:
+        # this run's tables only: the stored checkpoint may list tables whose assets are gone (removed
+        # through the store, as loading it to delete it would fail on those)
+        key = context.checkpoint_store.get_key(name=name, id=None)
+        if context.checkpoint_store.has_key(key):
+            context.checkpoint_store.remove_key(key)
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(name=name, validation_definitions=validations, actions=[], result_format=result_format)
+        )
+        runs = checkpoint.run(run_id=RunIdentifier(run_name=f"quality {gate}")).run_results
+        identifiers.extend(runs)
+        return {run.suite_name: run for run in runs.values()}
+
     try:
+        rows = _row_counts(settings, [suite for suite in suites if suite.volume_key and not suite.missing])
         for dataset, validations in by_dataset.items():
-            name = f"{gate}__{dataset}"
-            # this run's tables only: the stored checkpoint may list tables whose assets are gone (removed
-            # through the store, as loading it to delete it would fail on those)
-            key = context.checkpoint_store.get_key(name=name, id=None)
-            if context.checkpoint_store.has_key(key):
-                context.checkpoint_store.remove_key(key)
-            checkpoint = context.checkpoints.add(
-                gx.Checkpoint(name=name, validation_definitions=validations, actions=[])
-            )
-            runs = checkpoint.run(run_id=RunIdentifier(run_name=f"quality {gate}")).run_results
-            identifiers += list(runs)
+            # pass/fail first: observed values cost a query per expectation (the first rows that broke
+            # it), about half of a clean gate's queries, and a round trip each on BigQuery; the suites
+            # that failed run again to say what was observed
+            runs = check(f"{gate}__{dataset}", validations, "BOOLEAN_ONLY")
+            failed = [v for v in validations if not runs[v.name].success]
+            if failed:
+                runs.update(check(f"{gate}__{dataset}__failed", failed, "SUMMARY"))
             for run in runs.values():
                 name = run.suite_name
-                blocked, rows = False, None
+                blocked = False
                 for r in run.results:
                     config = r.expectation_config
-                    if config.type == "expect_table_row_count_to_be_between":
-                        rows = (r.result or {}).get("observed_value")
                     if not r.success:
                         observed = _observed(r)
                         if config.type == "unexpected_rows_expectation" and not observed.startswith("error"):
@@ -288,7 +318,7 @@ def run(settings: Settings, gate: str, suites: list[TableSuite]) -> tuple[GateRe
                         failure = Failure(name, _name(config), str(config.severity.value), observed)
                         result.failures.append(failure)
                         blocked = blocked or failure.blocking
-                outcome[name] = {"rows": rows, "blocked": blocked}
+                outcome[name] = {"rows": rows.get(name), "blocked": blocked}
         # only this run's pages (and the index): earlier runs' pages are already there
         context.build_data_docs(site_names=["pcdata"], resource_identifiers=identifiers)
     finally:
