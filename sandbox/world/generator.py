@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import accumulate
@@ -23,6 +23,7 @@ from . import catalog
 from .events import EventLog
 from .geography import Commune, communes
 from .identifiers import new_siren, new_siret
+from .table import Table
 
 WORLD_START = datetime(2023, 1, 1)
 WORLD_END = datetime(2026, 11, 1)  # exclusive: the world's "now"
@@ -31,14 +32,14 @@ USERS_PER_SCALE = 5000
 OFFERERS_PER_SCALE = 250
 
 
-@dataclass
+@dataclass(slots=True)
 class Move:
     at: datetime
     commune: Commune
     address: str
 
 
-@dataclass
+@dataclass(slots=True)
 class User:
     id: int
     created_at: datetime
@@ -68,12 +69,12 @@ class World:
     seed: int
     scale: float
     users: list[User]
-    deposits: list[dict]
+    deposits: Sequence[dict]  # the large tables are Tables: dicts on read, held as columns
     offerers: list[dict]
     venues: list[dict]
-    offers: list[dict]
-    stocks: list[dict]
-    bookings: list[dict]
+    offers: Sequence[dict]
+    stocks: Sequence[dict]
+    bookings: Sequence[dict]
     events: EventLog  # dicts in time order, held as columns
     end: datetime = WORLD_END
     _slices: dict = field(default_factory=dict, repr=False)
@@ -128,11 +129,16 @@ def build_world(seed: int = 42, scale: float = 1.0) -> World:
     pick_commune = _weighted_picker(rng, all_communes, [c.population for c in all_communes])
 
     users = _users(rng, scale, pick_commune)
-    deposits = _deposits(rng, users)
+    # each table goes to columns once nothing holds on to its dicts any more (bounds the build's peak)
+    deposits = Table.from_rows(_deposits(rng, users))
     offerers, venues = _offerers_and_venues(rng, scale, pick_commune)
-    offers, stocks = _offers_and_stocks(rng, venues)
-    bookings = _bookings(rng, users, deposits, venues, offers, stocks)
-    events = _events(rng, users, offers, bookings)
+    offer_rows, stock_rows = _offers_and_stocks(rng, venues)
+    bookings = Table.from_rows(_bookings(rng, users, deposits, venues, offer_rows, stock_rows))
+    stocks = Table.from_rows(stock_rows)
+    del stock_rows
+    events = _events(rng, users, offer_rows, bookings)
+    offers = Table.from_rows(offer_rows)
+    del offer_rows
     return World(seed, scale, users, deposits, offerers, venues, offers, stocks, bookings, events)
 
 

@@ -52,8 +52,8 @@ class BrevoSandbox(VendorSandbox):
         self.templates = mkt.templates
         # events in date order with their Paris day beside them: a window is found by bisection and
         # each (window, filters) list is kept for the pages that follow, not rescanned per page
-        self.events = sorted(mkt.email_events, key=lambda e: e["date"])
-        self._days = [e["date"].replace(tzinfo=UTC).astimezone(PARIS).date() for e in self.events]
+        self.events = mkt.email_events.sorted_by("date")  # a Table: columns, dicts on read
+        self._days = [e.replace(tzinfo=UTC).astimezone(PARIS).date() for e in self.events.column("date")]
         self._matching = lru_cache(maxsize=8)(self._newest_first)
 
     def _newest_first(self, start: date, end: date, event: str | None, template: str | None) -> list[dict]:
