@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import accumulate
@@ -91,6 +91,12 @@ class World:
         from .snapshot import snapshot
 
         return snapshot(self, as_of or self.end)
+
+    def snapshot_rows(self, as_of: datetime | None = None) -> dict[str, Iterator[dict]]:
+        """The same snapshot as lazy rows per table, for a loader that streams them (bounded memory)."""
+        from .snapshot import snapshot_rows
+
+        return snapshot_rows(self, as_of or self.end)
 
     def slice(self, name: str, build: Callable[[World, random.Random], object]):
         """A vendor's part of the world (tickets, campaigns...), built once and cached.
