@@ -139,7 +139,12 @@ class Table(Sequence[dict]):
             order = np.argsort(values, kind="stable")
         else:
             order = np.array(sorted(range(self._len), key=self.column(key).__getitem__), dtype=np.int64)
-        return Table(self.keys, [c.take(order) for c in self._columns], self._len)
+        return self.take(order)
+
+    def take(self, order) -> Table:
+        """The rows at the positions `order` (a sequence of row numbers), in that order."""
+        order = np.asarray(order, dtype=np.int64)
+        return Table(self.keys, [c.take(order) for c in self._columns], len(order))
 
     def nbytes(self) -> int:
         """Bytes held by the columns' arrays (not counting the distinct values they point to)."""
