@@ -139,12 +139,10 @@ def build_world(seed: int = 42, scale: float = 1.0) -> World:
     deposits = Table.from_rows(_deposits(rng, users))
     offerers, venues = _offerers_and_venues(rng, scale, pick_commune)
     offer_rows, stock_rows = _offers_and_stocks(rng, venues)
-    bookings = Table.from_rows(_bookings(rng, users, deposits, venues, offer_rows, stock_rows))
-    stocks = Table.from_rows(stock_rows)
-    del stock_rows
-    events = _events(rng, users, offer_rows, bookings)
-    offers = Table.from_rows(offer_rows)
-    del offer_rows
+    offers, stocks = Table.from_rows(offer_rows), Table.from_rows(stock_rows)
+    del offer_rows, stock_rows
+    bookings = Table.from_rows(_bookings(rng, users, deposits, venues, offers, stocks))
+    events = _events(rng, users, offers, bookings)
     return World(seed, scale, users, deposits, offerers, venues, offers, stocks, bookings, events)
 
 
@@ -387,32 +385,35 @@ def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[list[dic
 
 def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
     venue_by_id = {v["id"]: v for v in venues}
-    stocks_by_offer: dict[int, list[dict]] = {}
+    # what a booking reads of its stock and offer, as small tuples (the tables are columns):
+    # stock (id, price, beginningDatetime), offer (id, isDuo, venueId, popularity)
+    stocks_by_offer: dict[int, list[tuple]] = {}
     for s in stocks:
-        stocks_by_offer.setdefault(s["offerId"], []).append(s)
+        stocks_by_offer.setdefault(s["offerId"], []).append((s["id"], s["price"], s["beginningDatetime"]))
     # bookable offers, indexed by category and by (category, department), sorted by validation time
-    pools: dict[tuple, list[tuple[datetime, dict]]] = {}
+    pools: dict[tuple, list[tuple[datetime, tuple]]] = {}
     for o in offers:
         if o["_final_validation"] != "VALIDATED":
             continue
         cat = catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id
         dep = venue_by_id[o["venueId"]]["departementCode"]
+        slim = (o["id"], o["isDuo"], o["venueId"], o["_popularity"])
         for key in ((cat,), (cat, dep), ("*",)):
-            pools.setdefault(key, []).append((o["_validated_at"], o))
+            pools.setdefault(key, []).append((o["_validated_at"], slim))
     for pool in pools.values():
         pool.sort(key=lambda p: p[0])
     pool_times = {k: [t for t, _ in p] for k, p in pools.items()}
     categories = sorted({s.category_id for s in catalog.SUBCATEGORIES})
     user_by_id = {u.id: u for u in users}
 
-    def choose_offer(user: User, at: datetime) -> dict | None:
+    def choose_offer(user: User, at: datetime) -> tuple | None:
         cat = rng.choice(user.favourite_categories) if rng.random() < 0.6 else rng.choice(categories)
         dep = user.move_at(at).commune.department_code
         for key in ((cat, dep), (cat,), ("*",)) if rng.random() < 0.6 else ((cat,), ("*",)):
             k = bisect.bisect_right(pool_times.get(key, []), at)
             if k:
                 candidates = [pools[key][rng.randrange(k)][1] for _ in range(3)]
-                return max(candidates, key=lambda o: o["_popularity"])  # popular offers win more often
+                return max(candidates, key=lambda o: o[3])  # popular offers win more often
         return None
 
     bookings = []
@@ -425,30 +426,30 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
             offer = choose_offer(user, at)
             if offer is None:
                 continue
-            stock = rng.choice(stocks_by_offer[offer["id"]])
-            if stock["beginningDatetime"] is not None and stock["beginningDatetime"] <= at:
+            offer_id, is_duo, venue_id, _ = offer
+            stock_id, amount, begins = rng.choice(stocks_by_offer[offer_id])
+            if begins is not None and begins <= at:
                 continue  # the show is over
-            quantity = 2 if offer["isDuo"] and rng.random() < 0.3 else 1
-            amount = stock["price"]
+            quantity = 2 if is_duo and rng.random() < 0.3 else 1
             if amount * quantity > remaining:
                 continue
             cancelled_at = used_at = None
             if rng.random() < 0.12:
                 cancelled_at = at + timedelta(hours=rng.randint(1, 120))
-            elif stock["beginningDatetime"] is not None:
-                used_at = stock["beginningDatetime"]
+            elif begins is not None:
+                used_at = begins
             elif rng.random() < 0.85:
                 used_at = at + timedelta(hours=rng.randint(1, 240))
             if cancelled_at is None:
                 remaining -= amount * quantity
-            venue = venue_by_id[offer["venueId"]]
+            venue = venue_by_id[venue_id]
             bookings.append(
                 {
                     "id": len(bookings) + 1,
                     "userId": user.id,
                     "depositId": d["id"],
-                    "stockId": stock["id"],
-                    "offerId": offer["id"],
+                    "stockId": stock_id,
+                    "offerId": offer_id,
                     "venueId": venue["id"],
                     "offererId": venue["managingOffererId"],
                     "quantity": quantity,
@@ -465,11 +466,19 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
 
 def _events(rng, users, offers, bookings) -> EventLog:
     """App tracking events (consultations, favourites, booking confirmations) for the recommender."""
-    validated = sorted((o for o in offers if o["_final_validation"] == "VALIDATED"), key=lambda o: o["_validated_at"])
-    times = [o["_validated_at"] for o in validated]
-    by_cat: dict[str, list[dict]] = {}
+    # validated offers as (validated at, id, category) tuples, in validation order
+    validated = sorted(
+        (
+            (o["_validated_at"], o["id"], catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id)
+            for o in offers
+            if o["_final_validation"] == "VALIDATED"
+        ),
+        key=lambda o: o[0],
+    )
+    times = [o[0] for o in validated]
+    by_cat: dict[str, list[tuple]] = {}
     for o in validated:
-        by_cat.setdefault(catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id, []).append(o)
+        by_cat.setdefault(o[2], []).append(o)
     events = EventLog()
 
     def add(user_id: int, offer_id: int, name: str, at: datetime, origin: str) -> None:
@@ -492,16 +501,16 @@ def _events(rng, users, offers, bookings) -> EventLog:
             pool = by_cat.get(rng.choice(u.favourite_categories)) if rng.random() < 0.7 else None
             if pool:
                 offer = rng.choice(pool)
-                if offer["_validated_at"] > at:
+                if offer[0] > at:
                     continue
             else:
                 k = bisect.bisect_right(times, at)
                 if not k:
                     continue
                 offer = validated[rng.randrange(k)]
-            add(u.id, offer["id"], "ConsultOffer", at, rng.choice(("home", "search", "venue")))
+            add(u.id, offer[1], "ConsultOffer", at, rng.choice(("home", "search", "venue")))
             if rng.random() < 0.2:
-                add(u.id, offer["id"], "HasAddedOfferToFavorites", at + timedelta(seconds=rng.randint(5, 300)), "offer")
+                add(u.id, offer[1], "HasAddedOfferToFavorites", at + timedelta(seconds=rng.randint(5, 300)), "offer")
     return events.sort_by_time()
 
 
