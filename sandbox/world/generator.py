@@ -23,7 +23,7 @@ from . import catalog
 from .events import EventLog
 from .geography import Commune, communes
 from .identifiers import new_siren, new_siret
-from .table import Table
+from .table import Table, TableBuilder
 
 WORLD_START = datetime(2023, 1, 1)
 WORLD_END = datetime(2026, 11, 1)  # exclusive: the world's "now"
@@ -135,13 +135,11 @@ def build_world(seed: int = 42, scale: float = 1.0) -> World:
     pick_commune = _weighted_picker(rng, all_communes, [c.population for c in all_communes])
 
     users = _users(rng, scale, pick_commune)
-    # each table goes to columns once nothing holds on to its dicts any more (bounds the build's peak)
-    deposits = Table.from_rows(_deposits(rng, users))
+    # the large tables are built straight into columns (TableBuilder): no list of dicts, a small peak
+    deposits = _deposits(rng, users)
     offerers, venues = _offerers_and_venues(rng, scale, pick_commune)
-    offer_rows, stock_rows = _offers_and_stocks(rng, venues)
-    offers, stocks = Table.from_rows(offer_rows), Table.from_rows(stock_rows)
-    del offer_rows, stock_rows
-    bookings = Table.from_rows(_bookings(rng, users, deposits, venues, offers, stocks))
+    offers, stocks = _offers_and_stocks(rng, venues)
+    bookings = _bookings(rng, users, deposits, venues, offers, stocks)
     events = _events(rng, users, offers, bookings)
     return World(seed, scale, users, deposits, offerers, venues, offers, stocks, bookings, events)
 
@@ -188,9 +186,9 @@ def _users(rng: random.Random, scale: float, pick_commune) -> list[User]:
     return users
 
 
-def _deposits(rng: random.Random, users: list[User]) -> list[dict]:
+def _deposits(rng: random.Random, users: list[User]) -> Table:
     """Credit granted by the State: 20/30/30 EUR at 15/16/17, 300 EUR at 18 (2023 rules)."""
-    deposits = []
+    deposits = TableBuilder()
 
     def grant(user: User, at: datetime, kind: str, amount: float, expires: datetime) -> None:
         if at < WORLD_END:
@@ -219,7 +217,7 @@ def _deposits(rng: random.Random, users: list[User]) -> list[dict]:
                 grant(u, at, "GRANT_18", 300.0, at + timedelta(days=730))
         elif age == 18:
             grant(u, validated, "GRANT_18", 300.0, validated + timedelta(days=730))
-    return deposits
+    return deposits.build()
 
 
 def _offerers_and_venues(rng: random.Random, scale: float, pick_commune) -> tuple[list[dict], list[dict]]:
@@ -303,8 +301,8 @@ def _offer_text(rng: random.Random, sub: catalog.Subcategory) -> tuple[str, dict
     return name, extra
 
 
-def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[list[dict], list[dict]]:
-    offers, stocks = [], []
+def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[Table, Table]:
+    offers, stocks = TableBuilder(), TableBuilder()
     all_subs = [s.id for s in catalog.SUBCATEGORIES]
     for v in venues:
         for _ in range(1 + int(rng.expovariate(1 / 8))):
@@ -380,10 +378,10 @@ def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[list[dic
                         "dateCreated": created,
                     }
                 )
-    return offers, stocks
+    return offers.build(), stocks.build()
 
 
-def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
+def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
     venue_by_id = {v["id"]: v for v in venues}
     # what a booking reads of its stock and offer, as small tuples (the tables are columns):
     # stock (id, price, beginningDatetime), offer (id, isDuo, venueId, popularity)
@@ -416,7 +414,7 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
                 return max(candidates, key=lambda o: o[3])  # popular offers win more often
         return None
 
-    bookings = []
+    bookings = TableBuilder()
     for d in deposits:
         user = user_by_id[d["userId"]]
         remaining = d["amount"]
@@ -461,7 +459,7 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
                     "cancellationReason": "BENEFICIARY" if cancelled_at else None,
                 }
             )
-    return bookings
+    return bookings.build()
 
 
 def _events(rng, users, offers, bookings) -> EventLog:

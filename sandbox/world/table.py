@@ -62,6 +62,34 @@ class _Column:
             return
         self.kind, self.data, self.values = "codes", codes, [v for _, v in index]
 
+    @classmethod
+    def concat(cls, parts: list[_Column]) -> _Column:
+        """One column from the columns of consecutive chunks of rows."""
+        if len(parts) == 1:
+            return parts[0]
+        valued = [p for p in parts if not p.nulls.all()]
+        kinds = {p.kind for p in valued}
+        out = object.__new__(cls)
+        out.nulls = np.concatenate([p.nulls for p in parts])
+        out.has_nulls = bool(out.nulls.any())
+        if len(kinds) == 1 and (kind := kinds.pop()) in ("bool", "int", "float", "time"):
+            dtype = valued[0].data.dtype
+            out.kind = kind
+            out.data = np.concatenate(
+                [p.data if p in valued else np.zeros(len(p.nulls), dtype=dtype) for p in parts]
+            ).astype(dtype, copy=False)
+            return out
+        if all(p.kind == "codes" for p in parts):
+            index: dict = {}
+            codes = []
+            for p in parts:
+                lookup = np.array([index.setdefault((type(v), v), len(index)) for v in p.values], dtype=np.int32)
+                codes.append(lookup[p.data])
+            out.kind, out.data, out.values = "codes", np.concatenate(codes), [v for _, v in index]
+            return out
+        # kinds that differ between chunks (ints then floats...): the values once more, as one column
+        return cls([v for p in parts for v in p.decode(0, len(p.nulls))])
+
     def decode(self, start: int, stop: int) -> list:
         if self.kind == "list":
             return self.data[start:stop]
@@ -90,6 +118,47 @@ class _Column:
         return self.data.nbytes + (self.nulls.nbytes if self.has_nulls else 0)
 
 
+class TableBuilder:
+    """Rows appended one at a time (dicts of one shape), encoded a chunk at a time: a generator appends
+    here rather than to a list, so no row's dict outlives its append and the build's peak stays small."""
+
+    def __init__(self) -> None:
+        self.keys: tuple[str, ...] | None = None
+        self._pending: list[list] = []
+        self._parts: list[list[_Column]] = []
+        self._len = 0
+
+    def append(self, row: dict) -> None:
+        if self.keys is None:
+            self.keys = tuple(row)
+            self._pending = [[] for _ in self.keys]
+        elif len(row) != len(self.keys) or tuple(row) != self.keys:
+            raise ValueError(f"row {self._len} has keys {tuple(row)}, not {self.keys}")
+        for column, key in zip(self._pending, self.keys, strict=True):
+            column.append(row[key])
+        self._len += 1
+        if self._len % _BUILD_CHUNK == 0:
+            self._flush()
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _flush(self) -> None:
+        if self._pending and self._pending[0]:
+            self._parts.append([_Column(values) for values in self._pending])
+            self._pending = [[] for _ in self._pending]
+
+    def build(self) -> Table:
+        self._flush()
+        keys = self.keys or ()
+        columns = [_Column.concat([part[i] for part in self._parts]) for i in range(len(keys))]
+        self._parts = []
+        return Table(keys, columns, self._len)
+
+
+_BUILD_CHUNK = 65_536
+
+
 class Table(Sequence[dict]):
     """Read-only rows (dicts with the same keys, in the same order) held as columns."""
 
@@ -98,22 +167,10 @@ class Table(Sequence[dict]):
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict]) -> Table:
-        keys: tuple[str, ...] | None = None
-        values: list[list] = []
-        n = 0
+        builder = TableBuilder()
         for row in rows:
-            if keys is None:
-                keys = tuple(row)
-                values = [[] for _ in keys]
-            elif len(row) != len(keys) or tuple(row) != keys:
-                raise ValueError(f"row {n} has keys {tuple(row)}, not {keys}")
-            for column, key in zip(values, keys, strict=True):
-                column.append(row[key])
-            n += 1
-        columns = []
-        while values:  # free each Python column once encoded
-            columns.append(_Column(values.pop(0)))
-        return cls(keys or (), columns, n)
+            builder.append(row)
+        return builder.build()
 
     def __len__(self) -> int:
         return self._len
