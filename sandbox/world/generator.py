@@ -64,11 +64,81 @@ class User:
         return d.year - self.birth_date.year - ((d.month, d.day) < (self.birth_date.month, self.birth_date.day))
 
 
+class Users(Sequence[User]):
+    """The world's users held as columns (a `Table`), each read back as a fresh `User` with its moves.
+
+    A user is ids and times plus strings drawn from short lists: as objects they were the largest part
+    of the core world left after the tables went to columns. The id is the position plus one, the email
+    is made from the names and the id, the phone from its eight drawn digits, as the generator made them.
+    """
+
+    def __init__(self, rows: Table) -> None:
+        self._rows = rows
+
+    @staticmethod
+    def row(user: User) -> dict:
+        second = user.moves[1] if len(user.moves) > 1 else None
+        return {
+            "created_at": user.created_at,
+            "birth_date": user.birth_date,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "phone": int(user.phone.removeprefix("+336")),
+            "activity": user.activity,
+            "civility": user.civility,
+            "commune": user.moves[0].commune,
+            "address": user.moves[0].address,
+            "moved_at": None if second is None else second.at,
+            "moved_to": None if second is None else second.commune,
+            "moved_address": None if second is None else second.address,
+            "favourite_categories": user.favourite_categories,
+        }
+
+    @staticmethod
+    def _user(uid: int, r: dict) -> User:
+        moves = [Move(r["created_at"], r["commune"], r["address"])]
+        if r["moved_at"] is not None:
+            moves.append(Move(r["moved_at"], r["moved_to"], r["moved_address"]))
+        first, last = r["first_name"], r["last_name"]
+        return User(
+            id=uid,
+            created_at=r["created_at"],
+            birth_date=r["birth_date"],
+            first_name=first,
+            last_name=last,
+            email=_email(first, last, uid),
+            phone=f"+336{r['phone']}",
+            activity=r["activity"],
+            civility=r["civility"],
+            moves=moves,
+            favourite_categories=r["favourite_categories"],
+        )
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[User]:
+        for i, r in enumerate(self._rows):
+            yield self._user(i + 1, r)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            start, _, step = index.indices(len(self))
+            return [self._user(start + i * step + 1, r) for i, r in enumerate(self._rows[index])]
+        if index < 0:
+            index += len(self)
+        return self._user(index + 1, self._rows[index])
+
+
+def _email(first: str, last: str, uid: int) -> str:
+    return f"{first.lower()}.{last.lower()}.{uid}@example.org".replace(" ", "")
+
+
 @dataclass
 class World:
     seed: int
     scale: float
-    users: list[User]
+    users: Sequence[User]  # Users: columns, a User on read
     deposits: Sequence[dict]  # the large tables are Tables: dicts on read, held as columns
     offerers: list[dict]
     venues: list[dict]
@@ -144,13 +214,13 @@ def build_world(seed: int = 42, scale: float = 1.0) -> World:
     return World(seed, scale, users, deposits, offerers, venues, offers, stocks, bookings, events)
 
 
-def _users(rng: random.Random, scale: float, pick_commune) -> list[User]:
+def _users(rng: random.Random, scale: float, pick_commune) -> Users:
     n = max(50, round(USERS_PER_SCALE * scale))
     span = (WORLD_END - WORLD_START).total_seconds()
     ages = [15, 16, 17, 18, 19, 20]
     pick_age = _weighted_picker(rng, ages, [10, 10, 14, 52, 9, 5])
     categories = sorted({s.category_id for s in catalog.SUBCATEGORIES})
-    users = []
+    users = TableBuilder()
     for uid in range(1, n + 1):
         # sign-ups grow over time: more recent dates are likelier
         created = WORLD_START + timedelta(seconds=int(span * rng.random() ** 0.8))
@@ -169,21 +239,23 @@ def _users(rng: random.Random, scale: float, pick_commune) -> list[User]:
                 )
             )
         users.append(
-            User(
-                id=uid,
-                created_at=created,
-                birth_date=birth,
-                first_name=first,
-                last_name=last,
-                email=f"{first.lower()}.{last.lower()}.{uid}@example.org".replace(" ", ""),
-                phone=f"+336{rng.randint(10_000_000, 99_999_999)}",
-                activity=rng.choice(catalog.ACTIVITIES),
-                civility=rng.choice(("M.", "Mme")),
-                moves=moves,
-                favourite_categories=tuple(rng.sample(categories, 2)),
+            Users.row(
+                User(
+                    id=uid,
+                    created_at=created,
+                    birth_date=birth,
+                    first_name=first,
+                    last_name=last,
+                    email=_email(first, last, uid),
+                    phone=f"+336{rng.randint(10_000_000, 99_999_999)}",
+                    activity=rng.choice(catalog.ACTIVITIES),
+                    civility=rng.choice(("M.", "Mme")),
+                    moves=moves,
+                    favourite_categories=tuple(rng.sample(categories, 2)),
+                )
             )
         )
-    return users
+    return Users(users.build())
 
 
 def _deposits(rng: random.Random, users: list[User]) -> Table:
@@ -402,7 +474,9 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
         pool.sort(key=lambda p: p[0])
     pool_times = {k: [t for t, _ in p] for k, p in pools.items()}
     categories = sorted({s.category_id for s in catalog.SUBCATEGORIES})
-    user_by_id = {u.id: u for u in users}
+    # deposits come in user order (see _deposits): walk the users beside them, one User made at a time
+    walk = iter(users)
+    user = next(walk, None)
 
     def choose_offer(user: User, at: datetime) -> tuple | None:
         cat = rng.choice(user.favourite_categories) if rng.random() < 0.6 else rng.choice(categories)
@@ -416,7 +490,9 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
 
     bookings = TableBuilder()
     for d in deposits:
-        user = user_by_id[d["userId"]]
+        while user is not None and user.id != d["userId"]:
+            user = next(walk, None)
+        assert user is not None, "deposits out of user order"
         remaining = d["amount"]
         end = min(d["expirationDate"], WORLD_END - timedelta(hours=1))
         n = _poisson(rng, 5.0 if d["type"] == "GRANT_18" else 1.5)
