@@ -184,10 +184,9 @@ def _in_app_events(world: World, rng: random.Random, installs: list[dict]) -> li
     first_deposit: dict[int, datetime] = {}
     for d in world.deposits:
         first_deposit.setdefault(d["userId"], d["dateCreated"])
-    user_by_id = {u.id: u for u in world.users}
     events = []
     for ins in installs:
-        u = user_by_id[ins["user_id"]]
+        u = world.user(ins["user_id"])
         events.append(
             {
                 **ins,
