@@ -61,6 +61,7 @@ def _floor_mib(world) -> float:
 def _child(stage: str, seed: int, scale: float, home: str) -> dict:
     import sqlalchemy  # noqa: F401  (imports first: the start's resident set is not the world's)
 
+    import sandbox.app_database  # the app source it imports: dlt, pyarrow...
     import sandbox.server  # noqa: F401
     from ingestion import embedded_postgres  # noqa: F401
     from sandbox.world import build_world
