@@ -201,6 +201,13 @@ def transform(settings: Settings, *dbt_args: str):
         )
     if not summary.success:
         raise StepFailed("dbt build", "; ".join(summary.failures[:5]) or "see the dbt log above")
+    if settings.destination == "duckdb":
+        import duckdb
+
+        # write dbt's last changes from the WAL into the file: a copy of warehouse.duckdb alone (a backup,
+        # an analyst's laptop, Metabase's read-only attach) then holds every mart
+        with duckdb.connect(str(settings.warehouse)) as conn:
+            conn.execute("checkpoint")
     return summary
 
 

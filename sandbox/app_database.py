@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -157,16 +158,54 @@ def create_tables(
                 )
 
 
+class _CsvStream(io.TextIOBase):
+    """Rows as COPY's CSV, made as PostgreSQL reads them: a table is never held whole in memory."""
+
+    def __init__(self, rows: Iterable[dict], names: list[str]) -> None:
+        self._rows, self._names = iter(rows), names
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+        self._pending = ""
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        want = 1 << 62 if size is None or size < 0 else size
+        while len(self._pending) < want:
+            self._buffer.seek(0)
+            self._buffer.truncate()
+            for row in self._rows:  # about 64 KiB of CSV at a time
+                self._writer.writerow([_csv_value(row.get(name)) for name in self._names])
+                self.count += 1
+                if self._buffer.tell() >= _COPY_CHUNK:
+                    break
+            chunk = self._buffer.getvalue()
+            if not chunk:
+                break
+            self._pending += chunk
+        out, self._pending = self._pending[:want], self._pending[want:]
+        return out
+
+    def readline(self, size: int | None = -1) -> str:  # psycopg2 reads with read(); here for completeness
+        return self.read(size)
+
+
+_COPY_CHUNK = 1 << 16
+
+
 def replace_rows(
     engine: sa.Engine,
     tables: dict[str, list[tuple[str, str]]],
-    rows: dict[str, list[dict]],
+    rows: Mapping[str, Iterable[dict]],
     reset_sequences: bool = False,
 ) -> dict[str, int]:
     """Replace every table's rows, through COPY, in one transaction; returns row counts.
 
-    `reset_sequences` moves serial id sequences past the copied ids, as the
-    application's own inserts would need.
+    Each table's rows are read once, as COPY consumes them, so `rows` may hold lazy iterators
+    (`World.snapshot_rows`). `reset_sequences` moves serial id sequences past the copied ids, as
+    the application's own inserts would need.
     """
     counts = {}
     raw = engine.raw_connection()
@@ -174,27 +213,28 @@ def replace_rows(
         with raw.cursor() as cur:
             for table, columns in tables.items():
                 names = [name for name, _ in columns]
-                buf = io.StringIO()
-                writer = csv.writer(buf, lineterminator="\n")
-                for row in rows[table]:
-                    writer.writerow([_csv_value(row.get(name)) for name in names])
-                buf.seek(0)
+                stream = _CsvStream(rows[table], names)
                 cur.execute(f'truncate table public."{table}"')
                 col_list = ", ".join(f'"{n}"' for n in names)
-                cur.copy_expert(f"copy public.\"{table}\" ({col_list}) from stdin with (format csv, null '\\N')", buf)
+                cur.copy_expert(
+                    f"copy public.\"{table}\" ({col_list}) from stdin with (format csv, null '\\N')",
+                    stream,
+                    size=1 << 16,
+                )
                 if reset_sequences:
                     cur.execute(
                         f"select setval(pg_get_serial_sequence('public.\"{table}\"', 'id'), "
                         f'coalesce((select max(id) from public."{table}"), 0) + 1, false)'
                     )
-                counts[table] = len(rows[table])
+                counts[table] = stream.count
         raw.commit()
     finally:
         raw.close()
     return counts
 
 
-def write_snapshot(engine: sa.Engine, snapshot: dict[str, list[dict]]) -> dict[str, int]:
-    """Replace the app tables' rows with a world snapshot; returns row counts."""
+def write_snapshot(engine: sa.Engine, snapshot: Mapping[str, Iterable[dict]]) -> dict[str, int]:
+    """Replace the app tables' rows with a world snapshot (lists, or `World.snapshot_rows`' lazy rows); returns
+    row counts."""
     create_tables(engine)
     return replace_rows(engine, COLUMNS, snapshot)

@@ -115,7 +115,7 @@ def load_app_database(settings: Settings, seed: int, scale: float, as_of: dateti
     engine = steps.app_engine(settings)
     with steps.step("app database"):
         world = build_world(seed, scale)
-        counts = write_snapshot(engine, world.snapshot(as_of))
+        counts = write_snapshot(engine, world.snapshot_rows(as_of))  # streamed table by table
         write_beside(engine, world, as_of)
     return counts
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sandbox.world.generator import WORLD_END, WORLD_START, World
+from sandbox.world.table import Table
 
 IOS_APP_ID = "id1557887412"
 ANDROID_APP_ID = "app.passculture.webapp"
@@ -64,15 +65,15 @@ BATCH_GROUPS = ("Cancel_booking", "Offer_link", "Soon_expiring_bookings", "Today
 @dataclass
 class Marketing:
     campaigns: list[dict]  # the catalogue: id, name, utm, channel, media_source, af_channel, start, end
-    installs: list[dict]  # AppsFlyer non-organic installs (raw): user id, platform, time, campaign
-    organic_installs: list[dict]
-    in_app_events: list[dict]  # AppsFlyer in-app events of attributed installs
+    installs: Table  # AppsFlyer non-organic installs (raw): user id, platform, time, campaign
+    organic_installs: Table
+    in_app_events: Table  # AppsFlyer in-app events of attributed installs
     ad_spend: dict  # (day, platform, utm) -> {"impressions", "clicks", "cost"} for paid campaigns
     batch_campaigns: list[dict]  # one per (push campaign, platform)
-    batch_transactional: list[dict]  # (group, platform, day) -> counts
+    batch_transactional: Table  # (group, platform, day) -> counts
     newsletters: list[dict]  # Brevo email campaigns
     templates: list[dict]
-    email_events: list[dict]  # Brevo transactional events (email in clear: the sandbox serves it)
+    email_events: Table  # Brevo transactional events (email in clear: the sandbox serves it)
 
     def campaign_by_utm(self) -> dict[str, dict]:
         return {c["utm"]: c for c in self.campaigns}
@@ -91,7 +92,19 @@ def build(world: World, rng: random.Random) -> Marketing:
     transac = _batch_transactional(world, rng, platform_of)
     newsletters = _newsletters(world, rng, campaigns)
     templates, email_events = _emails(world, rng)
-    return Marketing(campaigns, installs, organic, events, spend, batch, transac, newsletters, templates, email_events)
+    # the per-user lists, held as columns (the slice's bulk: tens of thousands of rows per scale unit)
+    return Marketing(
+        campaigns,
+        Table.from_rows(installs),
+        Table.from_rows(organic),
+        Table.from_rows(events),
+        spend,
+        batch,
+        Table.from_rows(transac),
+        newsletters,
+        templates,
+        Table.from_rows(email_events),
+    )
 
 
 def _catalogue(world: World, rng: random.Random) -> list[dict]:
@@ -171,10 +184,9 @@ def _in_app_events(world: World, rng: random.Random, installs: list[dict]) -> li
     first_deposit: dict[int, datetime] = {}
     for d in world.deposits:
         first_deposit.setdefault(d["userId"], d["dateCreated"])
-    user_by_id = {u.id: u for u in world.users}
     events = []
     for ins in installs:
-        u = user_by_id[ins["user_id"]]
+        u = world.user(ins["user_id"])
         events.append(
             {
                 **ins,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import accumulate
@@ -23,6 +23,7 @@ from . import catalog
 from .events import EventLog
 from .geography import Commune, communes
 from .identifiers import new_siren, new_siret
+from .table import Table, TableBuilder
 
 WORLD_START = datetime(2023, 1, 1)
 WORLD_END = datetime(2026, 11, 1)  # exclusive: the world's "now"
@@ -31,14 +32,14 @@ USERS_PER_SCALE = 5000
 OFFERERS_PER_SCALE = 250
 
 
-@dataclass
+@dataclass(slots=True)
 class Move:
     at: datetime
     commune: Commune
     address: str
 
 
-@dataclass
+@dataclass(slots=True)
 class User:
     id: int
     created_at: datetime
@@ -63,22 +64,96 @@ class User:
         return d.year - self.birth_date.year - ((d.month, d.day) < (self.birth_date.month, self.birth_date.day))
 
 
+class Users(Sequence[User]):
+    """The world's users held as columns (a `Table`), each read back as a fresh `User` with its moves.
+
+    A user is ids and times plus strings drawn from short lists: as objects they were the largest part
+    of the core world left after the tables went to columns. The id is the position plus one, the email
+    is made from the names and the id, the phone from its eight drawn digits, as the generator made them.
+    """
+
+    def __init__(self, rows: Table) -> None:
+        self._rows = rows
+
+    @staticmethod
+    def row(user: User) -> dict:
+        second = user.moves[1] if len(user.moves) > 1 else None
+        return {
+            "created_at": user.created_at,
+            "birth_date": user.birth_date,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "phone": int(user.phone.removeprefix("+336")),
+            "activity": user.activity,
+            "civility": user.civility,
+            "commune": user.moves[0].commune,
+            "address": user.moves[0].address,
+            "moved_at": None if second is None else second.at,
+            "moved_to": None if second is None else second.commune,
+            "moved_address": None if second is None else second.address,
+            "favourite_categories": user.favourite_categories,
+        }
+
+    @staticmethod
+    def _user(uid: int, r: dict) -> User:
+        moves = [Move(r["created_at"], r["commune"], r["address"])]
+        if r["moved_at"] is not None:
+            moves.append(Move(r["moved_at"], r["moved_to"], r["moved_address"]))
+        first, last = r["first_name"], r["last_name"]
+        return User(
+            id=uid,
+            created_at=r["created_at"],
+            birth_date=r["birth_date"],
+            first_name=first,
+            last_name=last,
+            email=_email(first, last, uid),
+            phone=f"+336{r['phone']}",
+            activity=r["activity"],
+            civility=r["civility"],
+            moves=moves,
+            favourite_categories=r["favourite_categories"],
+        )
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[User]:
+        for i, r in enumerate(self._rows):
+            yield self._user(i + 1, r)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            start, _, step = index.indices(len(self))
+            return [self._user(start + i * step + 1, r) for i, r in enumerate(self._rows[index])]
+        if index < 0:
+            index += len(self)
+        return self._user(index + 1, self._rows[index])
+
+
+def _email(first: str, last: str, uid: int) -> str:
+    return f"{first.lower()}.{last.lower()}.{uid}@example.org".replace(" ", "")
+
+
 @dataclass
 class World:
     seed: int
     scale: float
-    users: list[User]
-    deposits: list[dict]
+    users: Sequence[User]  # Users: columns, a User on read
+    deposits: Sequence[dict]  # the large tables are Tables: dicts on read, held as columns
     offerers: list[dict]
     venues: list[dict]
-    offers: list[dict]
-    stocks: list[dict]
-    bookings: list[dict]
+    offers: Sequence[dict]
+    stocks: Sequence[dict]
+    bookings: Sequence[dict]
     events: EventLog  # dicts in time order, held as columns
     end: datetime = WORLD_END
     _slices: dict = field(default_factory=dict, repr=False)
     # rows the app hard-deleted: table -> {id: when}; gone from every snapshot taken after that instant
     hard_deletes: dict[str, dict[int, datetime]] = field(default_factory=dict)
+
+    def user(self, user_id: int) -> User:
+        """One user by id, made from the columns (cheaper than a dict of every user)."""
+        return self.users[user_id - 1]
 
     def with_hard_deletes(self, table: str, ids, at: datetime | None = None) -> World:
         """This world where the app deleted rows of `table` at `at` (default: the world's end); self unchanged."""
@@ -90,6 +165,12 @@ class World:
         from .snapshot import snapshot
 
         return snapshot(self, as_of or self.end)
+
+    def snapshot_rows(self, as_of: datetime | None = None) -> dict[str, Iterator[dict]]:
+        """The same snapshot as lazy rows per table, for a loader that streams them (bounded memory)."""
+        from .snapshot import snapshot_rows
+
+        return snapshot_rows(self, as_of or self.end)
 
     def slice(self, name: str, build: Callable[[World, random.Random], object]):
         """A vendor's part of the world (tickets, campaigns...), built once and cached.
@@ -128,6 +209,7 @@ def build_world(seed: int = 42, scale: float = 1.0) -> World:
     pick_commune = _weighted_picker(rng, all_communes, [c.population for c in all_communes])
 
     users = _users(rng, scale, pick_commune)
+    # the large tables are built straight into columns (TableBuilder): no list of dicts, a small peak
     deposits = _deposits(rng, users)
     offerers, venues = _offerers_and_venues(rng, scale, pick_commune)
     offers, stocks = _offers_and_stocks(rng, venues)
@@ -136,13 +218,13 @@ def build_world(seed: int = 42, scale: float = 1.0) -> World:
     return World(seed, scale, users, deposits, offerers, venues, offers, stocks, bookings, events)
 
 
-def _users(rng: random.Random, scale: float, pick_commune) -> list[User]:
+def _users(rng: random.Random, scale: float, pick_commune) -> Users:
     n = max(50, round(USERS_PER_SCALE * scale))
     span = (WORLD_END - WORLD_START).total_seconds()
     ages = [15, 16, 17, 18, 19, 20]
     pick_age = _weighted_picker(rng, ages, [10, 10, 14, 52, 9, 5])
     categories = sorted({s.category_id for s in catalog.SUBCATEGORIES})
-    users = []
+    users = TableBuilder()
     for uid in range(1, n + 1):
         # sign-ups grow over time: more recent dates are likelier
         created = WORLD_START + timedelta(seconds=int(span * rng.random() ** 0.8))
@@ -161,26 +243,28 @@ def _users(rng: random.Random, scale: float, pick_commune) -> list[User]:
                 )
             )
         users.append(
-            User(
-                id=uid,
-                created_at=created,
-                birth_date=birth,
-                first_name=first,
-                last_name=last,
-                email=f"{first.lower()}.{last.lower()}.{uid}@example.org".replace(" ", ""),
-                phone=f"+336{rng.randint(10_000_000, 99_999_999)}",
-                activity=rng.choice(catalog.ACTIVITIES),
-                civility=rng.choice(("M.", "Mme")),
-                moves=moves,
-                favourite_categories=tuple(rng.sample(categories, 2)),
+            Users.row(
+                User(
+                    id=uid,
+                    created_at=created,
+                    birth_date=birth,
+                    first_name=first,
+                    last_name=last,
+                    email=_email(first, last, uid),
+                    phone=f"+336{rng.randint(10_000_000, 99_999_999)}",
+                    activity=rng.choice(catalog.ACTIVITIES),
+                    civility=rng.choice(("M.", "Mme")),
+                    moves=moves,
+                    favourite_categories=tuple(rng.sample(categories, 2)),
+                )
             )
         )
-    return users
+    return Users(users.build())
 
 
-def _deposits(rng: random.Random, users: list[User]) -> list[dict]:
+def _deposits(rng: random.Random, users: list[User]) -> Table:
     """Credit granted by the State: 20/30/30 EUR at 15/16/17, 300 EUR at 18 (2023 rules)."""
-    deposits = []
+    deposits = TableBuilder()
 
     def grant(user: User, at: datetime, kind: str, amount: float, expires: datetime) -> None:
         if at < WORLD_END:
@@ -209,7 +293,7 @@ def _deposits(rng: random.Random, users: list[User]) -> list[dict]:
                 grant(u, at, "GRANT_18", 300.0, at + timedelta(days=730))
         elif age == 18:
             grant(u, validated, "GRANT_18", 300.0, validated + timedelta(days=730))
-    return deposits
+    return deposits.build()
 
 
 def _offerers_and_venues(rng: random.Random, scale: float, pick_commune) -> tuple[list[dict], list[dict]]:
@@ -293,8 +377,8 @@ def _offer_text(rng: random.Random, sub: catalog.Subcategory) -> tuple[str, dict
     return name, extra
 
 
-def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[list[dict], list[dict]]:
-    offers, stocks = [], []
+def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[Table, Table]:
+    offers, stocks = TableBuilder(), TableBuilder()
     all_subs = [s.id for s in catalog.SUBCATEGORIES]
     for v in venues:
         for _ in range(1 + int(rng.expovariate(1 / 8))):
@@ -370,42 +454,49 @@ def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[list[dic
                         "dateCreated": created,
                     }
                 )
-    return offers, stocks
+    return offers.build(), stocks.build()
 
 
-def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
+def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
     venue_by_id = {v["id"]: v for v in venues}
-    stocks_by_offer: dict[int, list[dict]] = {}
+    # what a booking reads of its stock and offer, as small tuples (the tables are columns):
+    # stock (id, price, beginningDatetime), offer (id, isDuo, venueId, popularity)
+    stocks_by_offer: dict[int, list[tuple]] = {}
     for s in stocks:
-        stocks_by_offer.setdefault(s["offerId"], []).append(s)
+        stocks_by_offer.setdefault(s["offerId"], []).append((s["id"], s["price"], s["beginningDatetime"]))
     # bookable offers, indexed by category and by (category, department), sorted by validation time
-    pools: dict[tuple, list[tuple[datetime, dict]]] = {}
+    pools: dict[tuple, list[tuple[datetime, tuple]]] = {}
     for o in offers:
         if o["_final_validation"] != "VALIDATED":
             continue
         cat = catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id
         dep = venue_by_id[o["venueId"]]["departementCode"]
+        slim = (o["id"], o["isDuo"], o["venueId"], o["_popularity"])
         for key in ((cat,), (cat, dep), ("*",)):
-            pools.setdefault(key, []).append((o["_validated_at"], o))
+            pools.setdefault(key, []).append((o["_validated_at"], slim))
     for pool in pools.values():
         pool.sort(key=lambda p: p[0])
     pool_times = {k: [t for t, _ in p] for k, p in pools.items()}
     categories = sorted({s.category_id for s in catalog.SUBCATEGORIES})
-    user_by_id = {u.id: u for u in users}
+    # deposits come in user order (see _deposits): walk the users beside them, one User made at a time
+    walk = iter(users)
+    user = next(walk, None)
 
-    def choose_offer(user: User, at: datetime) -> dict | None:
+    def choose_offer(user: User, at: datetime) -> tuple | None:
         cat = rng.choice(user.favourite_categories) if rng.random() < 0.6 else rng.choice(categories)
         dep = user.move_at(at).commune.department_code
         for key in ((cat, dep), (cat,), ("*",)) if rng.random() < 0.6 else ((cat,), ("*",)):
             k = bisect.bisect_right(pool_times.get(key, []), at)
             if k:
                 candidates = [pools[key][rng.randrange(k)][1] for _ in range(3)]
-                return max(candidates, key=lambda o: o["_popularity"])  # popular offers win more often
+                return max(candidates, key=lambda o: o[3])  # popular offers win more often
         return None
 
-    bookings = []
+    bookings = TableBuilder()
     for d in deposits:
-        user = user_by_id[d["userId"]]
+        while user is not None and user.id != d["userId"]:
+            user = next(walk, None)
+        assert user is not None, "deposits out of user order"
         remaining = d["amount"]
         end = min(d["expirationDate"], WORLD_END - timedelta(hours=1))
         n = _poisson(rng, 5.0 if d["type"] == "GRANT_18" else 1.5)
@@ -413,30 +504,30 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
             offer = choose_offer(user, at)
             if offer is None:
                 continue
-            stock = rng.choice(stocks_by_offer[offer["id"]])
-            if stock["beginningDatetime"] is not None and stock["beginningDatetime"] <= at:
+            offer_id, is_duo, venue_id, _ = offer
+            stock_id, amount, begins = rng.choice(stocks_by_offer[offer_id])
+            if begins is not None and begins <= at:
                 continue  # the show is over
-            quantity = 2 if offer["isDuo"] and rng.random() < 0.3 else 1
-            amount = stock["price"]
+            quantity = 2 if is_duo and rng.random() < 0.3 else 1
             if amount * quantity > remaining:
                 continue
             cancelled_at = used_at = None
             if rng.random() < 0.12:
                 cancelled_at = at + timedelta(hours=rng.randint(1, 120))
-            elif stock["beginningDatetime"] is not None:
-                used_at = stock["beginningDatetime"]
+            elif begins is not None:
+                used_at = begins
             elif rng.random() < 0.85:
                 used_at = at + timedelta(hours=rng.randint(1, 240))
             if cancelled_at is None:
                 remaining -= amount * quantity
-            venue = venue_by_id[offer["venueId"]]
+            venue = venue_by_id[venue_id]
             bookings.append(
                 {
                     "id": len(bookings) + 1,
                     "userId": user.id,
                     "depositId": d["id"],
-                    "stockId": stock["id"],
-                    "offerId": offer["id"],
+                    "stockId": stock_id,
+                    "offerId": offer_id,
                     "venueId": venue["id"],
                     "offererId": venue["managingOffererId"],
                     "quantity": quantity,
@@ -448,16 +539,24 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> list[dict]:
                     "cancellationReason": "BENEFICIARY" if cancelled_at else None,
                 }
             )
-    return bookings
+    return bookings.build()
 
 
 def _events(rng, users, offers, bookings) -> EventLog:
     """App tracking events (consultations, favourites, booking confirmations) for the recommender."""
-    validated = sorted((o for o in offers if o["_final_validation"] == "VALIDATED"), key=lambda o: o["_validated_at"])
-    times = [o["_validated_at"] for o in validated]
-    by_cat: dict[str, list[dict]] = {}
+    # validated offers as (validated at, id, category) tuples, in validation order
+    validated = sorted(
+        (
+            (o["_validated_at"], o["id"], catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id)
+            for o in offers
+            if o["_final_validation"] == "VALIDATED"
+        ),
+        key=lambda o: o[0],
+    )
+    times = [o[0] for o in validated]
+    by_cat: dict[str, list[tuple]] = {}
     for o in validated:
-        by_cat.setdefault(catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id, []).append(o)
+        by_cat.setdefault(o[2], []).append(o)
     events = EventLog()
 
     def add(user_id: int, offer_id: int, name: str, at: datetime, origin: str) -> None:
@@ -480,16 +579,16 @@ def _events(rng, users, offers, bookings) -> EventLog:
             pool = by_cat.get(rng.choice(u.favourite_categories)) if rng.random() < 0.7 else None
             if pool:
                 offer = rng.choice(pool)
-                if offer["_validated_at"] > at:
+                if offer[0] > at:
                     continue
             else:
                 k = bisect.bisect_right(times, at)
                 if not k:
                     continue
                 offer = validated[rng.randrange(k)]
-            add(u.id, offer["id"], "ConsultOffer", at, rng.choice(("home", "search", "venue")))
+            add(u.id, offer[1], "ConsultOffer", at, rng.choice(("home", "search", "venue")))
             if rng.random() < 0.2:
-                add(u.id, offer["id"], "HasAddedOfferToFavorites", at + timedelta(seconds=rng.randint(5, 300)), "offer")
+                add(u.id, offer[1], "HasAddedOfferToFavorites", at + timedelta(seconds=rng.randint(5, 300)), "offer")
     return events.sort_by_time()
 
 

@@ -26,8 +26,11 @@ import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
+import numpy as np
+
 from sandbox.framework import Request, Response, VendorSandbox
 from sandbox.world.campaigns import AGENCIES, APPS, build
+from sandbox.world.table import Table
 
 RAW_HEADERS = [
     "Attributed Touch Type",
@@ -125,6 +128,17 @@ def _ratio(a: float, b: float, digits: int = 4) -> str:
     return "N/A" if not b else f"{a / b:.{digits}f}"
 
 
+def _raw_index(table: Table, time_key: str) -> tuple[Table, np.ndarray, np.ndarray, dict[str, int]]:
+    """A raw report's rows with their app (as a code) and event day (as an ordinal) in columns beside."""
+    if not len(table):
+        return table, np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int32), {}
+    app_ids = table.column("app_id")
+    app_codes = {app: code for code, app in enumerate(sorted(set(app_ids)))}
+    apps = np.array([app_codes[a] for a in app_ids], dtype=np.int16)
+    days = np.array([t.date().toordinal() for t in table.column(time_key)], dtype=np.int32)
+    return table, apps, days, app_codes
+
+
 class AppsflyerSandbox(VendorSandbox):
     name = "appsflyer"
     rate_limit = (60, 60.0)  # beyond the daily quotas: "one call per minute" per app per report for short ranges
@@ -136,6 +150,10 @@ class AppsflyerSandbox(VendorSandbox):
         self.quota_used: dict[tuple[str, str, date], int] = defaultdict(int)
         self._quota_lock = threading.Lock()
         self._daily, self._partners = self._aggregates()
+        self._raw_index = {
+            "installs_report": _raw_index(self.mkt.installs, "install_time"),
+            "in_app_events_report": _raw_index(self.mkt.in_app_events, "event_time"),
+        }
 
     @classmethod
     def client_config(cls, base_url, api_key, files_dir):
@@ -225,15 +243,17 @@ class AppsflyerSandbox(VendorSandbox):
         if isinstance(checked, Response):
             return checked
         start, end, max_rows = checked
+        if report not in self._raw_index:
+            return self._csv(RAW_HEADERS, [], max_rows)
+        table, apps, days, app_codes = self._raw_index[report]
+        # the window's rows found on the (app, day) columns: only they are made into dicts
+        wanted = (apps == app_codes.get(app_id, -1)) & (days >= start.toordinal()) & (days <= end.toordinal())
+        selected = table.take(np.flatnonzero(wanted))
         if report == "installs_report":
-            records = [
-                dict(i, event_name="install", event_time=i["install_time"], event_value="") for i in self.mkt.installs
-            ]
-        elif report == "in_app_events_report":
-            records = self.mkt.in_app_events
+            records = (dict(i, event_name="install", event_time=i["install_time"], event_value="") for i in selected)
         else:
-            records = []
-        rows = [self._raw_row(r) for r in records if r["app_id"] == app_id and start <= r["event_time"].date() <= end]
+            records = iter(selected)
+        rows = [self._raw_row(r) for r in records]
         rows.reverse()  # AppsFlyer lists the most recent first
         return self._csv(RAW_HEADERS, rows, max_rows)
 

@@ -17,10 +17,11 @@ and `x-sib-ratelimit-reset` (seconds), no Retry-After.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from sandbox.framework import Request, Response, VendorSandbox
 from sandbox.world.campaigns import build
@@ -52,12 +53,16 @@ class BrevoSandbox(VendorSandbox):
         self.templates = mkt.templates
         # events in date order with their Paris day beside them: a window is found by bisection and
         # each (window, filters) list is kept for the pages that follow, not rescanned per page
-        self.events = sorted(mkt.email_events, key=lambda e: e["date"])
-        self._days = [e["date"].replace(tzinfo=UTC).astimezone(PARIS).date() for e in self.events]
+        self.events = mkt.email_events.sorted_by("date")  # a Table: columns, dicts on read
+        self._days = np.array(  # as day ordinals: a column, not a date object per event
+            [e.replace(tzinfo=UTC).astimezone(PARIS).date().toordinal() for e in self.events.column("date")],
+            dtype=np.int32,
+        )
         self._matching = lru_cache(maxsize=8)(self._newest_first)
 
     def _newest_first(self, start: date, end: date, event: str | None, template: str | None) -> list[dict]:
-        window = self.events[bisect_left(self._days, start) : bisect_right(self._days, end)]
+        lo = int(np.searchsorted(self._days, start.toordinal(), "left"))
+        window = self.events[lo : int(np.searchsorted(self._days, end.toordinal(), "right"))]
         items = [
             e
             for e in window

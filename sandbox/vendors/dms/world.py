@@ -88,13 +88,12 @@ def _progress(rng: random.Random, filed: datetime, outcome: str, decided: dateti
 
 
 def build(world: World, rng: random.Random) -> list[dict]:
-    users = {u.id: u for u in world.users}
     dossiers: list[dict] = []
     with_credit = set()
     for d in world.deposits:
         if d["source"] != "dms":
             continue
-        u = users[d["userId"]]
+        u = world.user(d["userId"])
         with_credit.add(u.id)
         filed = max(u.created_at, d["dateCreated"] - timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 23)))
         dossiers.append(

@@ -89,7 +89,6 @@ def build(world: World, rng: random.Random) -> QualtricsSlice:
         )
     rng.shuffle(surveys)
 
-    users = {u.id: u for u in world.users}
     responses: dict[str, list[dict]] = {s["id"]: [] for s in surveys}
     questions = {s["id"]: (PARTNER_QUESTIONS if s["_kind"] == "partners" else YOUNG_QUESTIONS) for s in surveys}
     embedded = {
@@ -129,7 +128,7 @@ def build(world: World, rng: random.Random) -> QualtricsSlice:
     for d in world.deposits:
         if rng.random() > RESPONSE_RATE:
             continue
-        u = users[d["userId"]]
+        u = world.user(d["userId"])
         lo = d["dateCreated"] + timedelta(days=30)
         if lo >= world.end - timedelta(days=1):
             continue

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import base64
 import calendar
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
+
+import numpy as np
 
 from sandbox.framework import RateLimit, Request, Response, VendorSandbox
 
@@ -33,6 +36,10 @@ from .world import build, iso
 
 SANDBOX_EMAIL = "data-bot@passculture.app"
 INCREMENTAL_LIMIT = (10, 60.0)
+
+
+def _keys(stamps: list[int], ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(stamps, dtype=np.int64), np.array(ids, dtype=np.int64)
 
 
 def _unix(t: datetime) -> int:
@@ -55,8 +62,15 @@ class ZendeskSandbox(VendorSandbox):
         super().__init__(world, api_key, seed, files_dir)
         self.data = world.slice("zendesk", build)
         self.incremental_limiter = RateLimit(*INCREMENTAL_LIMIT)
-        self.tickets = sorted(self.data.tickets, key=lambda t: (_unix(t["updated_at"]), t["id"]))
+        tickets = self.data.tickets  # a Table: sorted by position, read a page at a time
+        stamps, ids = [_unix(t) for t in tickets.column("updated_at")], tickets.column("id")
+        self.tickets = tickets.take(sorted(range(len(ids)), key=lambda i: (stamps[i], ids[i])))
         self.users = sorted(self.data.users, key=lambda u: (_unix(u["updated_at"]), u["id"]))
+        # each export's (stamp, id) keys as columns: a page is found by bisection, not by a rescan of every item
+        self._keys = {
+            "tickets": _keys([_unix(t) for t in self.tickets.column("updated_at")], self.tickets.column("id")),
+            "users": _keys([_unix(u["updated_at"]) for u in self.users], [u["id"] for u in self.users]),
+        }
         self.user_by_id = {u["id"]: u for u in self.data.users}
         self.expected_auth = "Basic " + base64.b64encode(f"{SANDBOX_EMAIL}/token:{api_key}".encode()).decode()
 
@@ -156,19 +170,22 @@ class ZendeskSandbox(VendorSandbox):
         return body
 
     # --- incremental exports ----------------------------------------------------------------
-    def _incremental(self, req: Request, kind: str, items: list[dict], stamp, render, sideload=None) -> Response:
+    def _incremental(self, req: Request, kind: str, items: Sequence[dict], stamp, render, sideload=None) -> Response:
         if (wait := self.incremental_limiter.acquire()) is not None:
             self._count("rate_limited")
             return self.too_many_requests(wait)
         per_page = min(int(req.arg("per_page", "1000")), 1000)
+        stamps, ids = self._keys[kind]
         if (cursor := req.arg("cursor")) is not None:
             ts, ident = map(int, _decode(cursor))
-            rest = [i for i in items if (stamp(i), i["id"]) > (ts, ident)]
+            lo, hi = np.searchsorted(stamps, ts, "left"), np.searchsorted(stamps, ts, "right")
+            first = int(lo + np.searchsorted(ids[lo:hi], ident, "right"))  # the first key after (ts, ident)
         elif (start := req.arg("start_time")) is not None:
-            rest = [i for i in items if stamp(i) >= int(start)]
+            first = int(np.searchsorted(stamps, int(start), "left"))
         else:
             return Response.json({"error": "InvalidValue", "description": "start_time or cursor is required"}, 400)
-        page = rest[:per_page]
+        page = items[first : first + per_page]
+        remaining = len(items) - first
         last = (
             (stamp(page[-1]), page[-1]["id"])
             if page
@@ -185,7 +202,7 @@ class ZendeskSandbox(VendorSandbox):
                 "after_url": f"{base}?{urlencode({'cursor': after})}",
                 "before_cursor": None,
                 "before_url": None,
-                "end_of_stream": len(rest) <= per_page,
+                "end_of_stream": remaining <= per_page,
                 **(sideload(page) if sideload else {}),
             }
         )

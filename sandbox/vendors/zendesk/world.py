@@ -17,10 +17,14 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from sandbox.world.generator import WORLD_START, World, _between
+from sandbox.world.table import Table
 
 TICKETS_PER_USER = 0.3
 USER_ID_BASE = 360_000_000_000
@@ -69,13 +73,13 @@ CHANNELS = ("web", "email", "api", "native_messaging")
 @dataclass
 class ZendeskSlice:
     users: list[dict]  # Zendesk users (agents and end users), each with the world link in '_app_user_id'
-    tickets: list[dict]
+    tickets: Sequence[dict]  # a Table: columns, dicts on read
     ticket_fields: list[dict]
     macros: list[dict]
     satisfaction_ratings: list[dict]
     groups: list[int]
     brands: list[int]
-    metric_sets: dict[int, dict] = field(default_factory=dict)  # by ticket id
+    metric_sets: Mapping[int, dict] = field(default_factory=dict)  # by ticket id
 
 
 def _slug(text: str) -> str:
@@ -134,6 +138,30 @@ def metric_set(seed: int, ticket: dict, updated: datetime) -> dict:
         "first_resolution_time_in_minutes": minutes(solve, solved_at),
         "full_resolution_time_in_minutes": minutes(solve, solved_at),
     }
+
+
+class MetricSets(Mapping[int, dict]):
+    """The tickets' metric sets by ticket id, each made when read: `metric_set` depends only on the seed,
+    the ticket and its last update before any rating, so nothing but those updates is kept."""
+
+    def __init__(self, seed: int, tickets: Table, updated: list[datetime]) -> None:
+        self._seed, self._tickets = seed, tickets
+        self._row = {ticket_id: i for i, ticket_id in enumerate(tickets.column("id"))}
+        self._updated = np.array([(u - _EPOCH) // _MICRO for u in updated], dtype=np.int64)
+
+    def __getitem__(self, ticket_id: int) -> dict:
+        i = self._row[ticket_id]
+        return metric_set(self._seed, self._tickets[i], _EPOCH + int(self._updated[i]) * _MICRO)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_MICRO = timedelta(microseconds=1)
 
 
 def _iso(t: datetime) -> str:
@@ -214,7 +242,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     requester_by_app_user: dict[int, dict] = {}
     requester_by_venue: dict[int, dict] = {}
     tickets, ratings = [], []
-    metric_sets: dict[int, dict] = {}
+    pre_rating_updates: list[datetime] = []  # each ticket's metric set is made from it, when read
     n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
     for k in range(n_tickets):
         r = rng.random()
@@ -322,7 +350,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
             "_kind": kind,
         }
         tickets.append(ticket)
-        metric_sets[ticket["id"]] = metric_set(world.seed, ticket, updated)
+        pre_rating_updates.append(updated)
         if status in ("solved", "closed") and rng.random() < 0.35:
             rated = _between(rng, updated, min(end - timedelta(minutes=1), updated + timedelta(days=3)))
             score = "good" if rng.random() < 0.75 else "bad"
@@ -392,7 +420,11 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 "usage_30d": u7 * 4 + rng.randint(0, 20),
             }
         )
-    return ZendeskSlice(users, tickets, fields, macros, ratings, groups, brands, metric_sets)
+    table = Table.from_rows(tickets)
+    del tickets
+    return ZendeskSlice(
+        users, table, fields, macros, ratings, groups, brands, MetricSets(world.seed, table, pre_rating_updates)
+    )
 
 
 def iso(t: datetime) -> str:
