@@ -139,5 +139,3 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group(item)))
     items.sort(key=lambda item: FIRST.index(group(item)) if group(item) in FIRST else len(FIRST))
     return (yield)
-
-

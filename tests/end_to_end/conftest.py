@@ -49,11 +49,9 @@ class Demo:
         return self.home / "warehouse.duckdb"
 
     def copy_warehouse(self, dest: Path) -> Path:
-        """The warehouse copied to `dest`, with its WAL: the demo's last dbt writes may not be checkpointed yet."""
+        """The warehouse copied to `dest`, for a test that writes (the file alone: `pcdata transform`
+        checkpoints it, test_demo.py checks)."""
         shutil.copy2(self.warehouse, dest)
-        wal = self.warehouse.with_name(self.warehouse.name + ".wal")
-        if wal.exists():
-            shutil.copy2(wal, dest.with_name(dest.name + ".wal"))
         return dest
 
     def query(self, sql: str) -> list[tuple]:

@@ -69,6 +69,12 @@ def test_mart_beneficiaries_per_department_equal_the_ground_truth(demo):
     assert bookings == dict(truth.bookings_by_department(demo.world))
 
 
+def test_the_warehouse_file_alone_holds_every_mart(demo):
+    """No write-ahead log left after the demo: copying warehouse.duckdb alone copies every mart."""
+    wal = demo.warehouse.with_name(demo.warehouse.name + ".wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
 def test_every_staging_model_feeds_a_mart(demo):
     """Data that reaches no mart is cost: every staging model has a mart downstream (dbt's manifest of the demo)."""
     manifest = json.loads((demo.home / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))

@@ -217,17 +217,13 @@ def test_real_bentoml_serve_round_trip(demo, tmp_path, monkeypatch):
 def _served_daily(demo, tmp_path, monkeypatch) -> dict[str, tuple[int, int]]:
     """Loads the logs under `tmp_path/logs` into a copy of the demo's warehouse, builds the monitoring mart,
     and returns its calls and offers shown per endpoint."""
-    import shutil
-
     from ingestion.pipeline import Runner
     from warehouse import Settings, query
     from warehouse.dbt import dbt
 
     home = tmp_path / "home"
     home.mkdir()
-    for part in (demo.warehouse, demo.warehouse.with_name(demo.warehouse.name + ".wal")):  # not checkpointed yet
-        if part.exists():  # the shared demo's warehouse stays as it was
-            shutil.copy(part, home / part.name)
+    demo.copy_warehouse(home / "warehouse.duckdb")  # the shared demo's warehouse stays as it was
     monkeypatch.setenv("PCDATA__HOME", str(home))
     monkeypatch.setenv("SOURCES__RECOMMENDATION_LOGS__LOG_DIR", str(tmp_path / "logs"))
     settings = Settings.load()
