@@ -94,6 +94,20 @@ def _top_dense(scores: np.ndarray, allowed: np.ndarray, n: int, tiebreak: np.nda
         return np.full((rows, n), -1, dtype=np.int64)
     rank = np.arange(m) if tiebreak is None else tiebreak
     s = np.where(allowed, scores, -np.inf)
+    if m > k:  # one partition gives the top k of every row; exact unless the k-th score is tied outside it
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        vals = np.take_along_axis(s, part, axis=1)
+        kth = vals.min(axis=1, keepdims=True)
+        exact = (
+            np.isneginf(kth) | ((s == kth).sum(axis=1, keepdims=True) == (vals == kth).sum(axis=1, keepdims=True))
+        ).ravel()
+        if exact.all():
+            r = np.repeat(np.arange(rows), k)
+            c = part.ravel()
+            real = ~np.isneginf(vals.ravel())
+            r, c = r[real], c[real]
+            order = np.lexsort((rank[c], -s[r, c], r))
+            return _placed(rows, n, r[order], c[order])
     threshold = -np.partition(-s, k - 1, axis=1)[:, k - 1 : k]
     pick = s > threshold
     at = (s == threshold) & allowed
@@ -159,20 +173,45 @@ def source_scores(r: Retrieval, u: int | None, history_items: list[int] | None =
     }
 
 
-def batch_scores(r: Retrieval, users: np.ndarray) -> dict[str, np.ndarray]:
-    """source_scores for a batch of known users at once: users x catalogue for the personal and era
-    sources, the shared catalogue-long vector for the others."""
+def batch_scores(r: Retrieval, users: np.ndarray) -> dict[str, np.ndarray | sp.csr_matrix | ByGroup]:
+    """source_scores for a batch of known users at once: co-occurrence sparse, latent factors dense
+    (users x catalogue), era one vector per period, the others one shared vector."""
     periods = np.minimum(r.user_idle_days[users] // TREND_DAYS, r.period_popularity.shape[0] - 1).astype(np.int64)
     return {
         "cooc": sp.csr_matrix(r.history[users] @ r.neighbours, dtype=np.float32),  # sparse: a few items per user
         "svd": r.user_factors[users] @ r.item_factors.T,
         "popularity": r.popularity_score,
         "trend": r.trend_score,
-        "era": r.period_popularity[periods].toarray().astype(np.float32, copy=False) + r.tie + 1e-6,
+        "era": ByGroup(*_era(r, periods)),
     }
 
 
-def candidates(r: Retrieval, scores: dict[str, np.ndarray], allowed: np.ndarray, personal: bool = True) -> Candidates:
+def _era(r: Retrieval, periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    distinct, group = np.unique(periods, return_inverse=True)
+    return group, r.period_popularity[distinct].toarray().astype(np.float32, copy=False) + r.tie + 1e-6
+
+
+@dataclass
+class ByGroup:
+    """Scores shared by groups of rows: row j scores `vectors[group[j]]` (era: one vector per period)."""
+
+    group: np.ndarray
+    vectors: np.ndarray  # groups x items
+
+    def top(self, allowed: np.ndarray, n: int, positive: bool) -> np.ndarray:
+        out = np.full((len(self.group), n), -1, dtype=np.int64)
+        for g in np.unique(self.group):
+            rows = np.flatnonzero(self.group == g)
+            out[rows] = top_n(self.vectors[g], allowed[rows], n, positive=positive)
+        return out
+
+    def at(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.vectors[self.group[rows], items]
+
+
+def candidates(
+    r: Retrieval, scores: dict[str, np.ndarray | sp.csr_matrix | ByGroup], allowed: np.ndarray, personal: bool = True
+) -> Candidates:
     """The union of every source's top items among the allowed ones, for one user (1-D scores and mask)
     or a batch (rows x items; a source's 1-D scores are shared by every row)."""
     allowed = np.atleast_2d(allowed)
@@ -181,7 +220,11 @@ def candidates(r: Retrieval, scores: dict[str, np.ndarray], allowed: np.ndarray,
     for si, source in enumerate(SOURCES):
         if source in ("cooc", "svd") and not personal:
             continue
-        top = top_n(scores[source], allowed, PERSONAL_N if source in ("cooc", "svd") else POPULAR_N, positive=True)
+        size = PERSONAL_N if source in ("cooc", "svd") else POPULAR_N
+        score = scores[source]
+        top = (
+            score.top(allowed, size, True) if isinstance(score, ByGroup) else top_n(score, allowed, size, positive=True)
+        )
         row, pos = np.nonzero(top >= 0)
         picked_rows.append(row)
         picked_items.append(top[row, pos])
@@ -202,7 +245,9 @@ def candidates(r: Retrieval, scores: dict[str, np.ndarray], allowed: np.ndarray,
     )
 
 
-def _at(scores: np.ndarray | sp.csr_matrix, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+def _at(scores: np.ndarray | sp.csr_matrix | ByGroup, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+    if isinstance(scores, ByGroup):
+        return scores.at(rows, items)
     if sp.issparse(scores):
         return np.asarray(scores[rows, items], dtype=np.float32).ravel()
     return scores[items] if scores.ndim == 1 else scores[rows, items]
