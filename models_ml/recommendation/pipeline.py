@@ -180,25 +180,27 @@ def baseline_lists(r: Retrieval, users: np.ndarray, n: int, seed: int) -> dict[s
     lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in METHODS if not m.startswith("ranker")}
     pop = r.popularity
     by_popularity = np.empty(len(pop), dtype=np.int64)  # tie-break: the more popular first, then the index
-    by_popularity[np.lexsort((np.arange(len(pop)), -pop))] = np.arange(len(pop))
+    by_popularity[r.order("baseline_popularity", pop)] = np.arange(len(pop))
+    recent = np.lexsort((by_popularity, -r.trend))
     for batch in _batches(r, users):
         allowed = _unseen(r, batch)
         scores = ranking.batch_scores(r, batch)
         ordered = {
-            "popularity": ranking.top_n(pop, allowed, n),
-            "recent_popularity": ranking.top_n(r.trend, allowed, n, by_popularity),
-            "cooccurrence": _then_popular(scores["cooc"], pop, allowed, n, by_popularity),
+            "popularity": ranking.top_n(pop, allowed, n, order=r.order("baseline_popularity", pop)),
+            "recent_popularity": ranking.top_n(r.trend, allowed, n, order=recent),
+            "cooccurrence": _then_popular(scores["cooc"], r, allowed, n, by_popularity),
             "latent_factors": ranking.top_n(scores["svd"], allowed, n, by_popularity),
         }
         for j, u in enumerate(batch.tolist()):
-            lists["random"][u] = rng.permutation(np.flatnonzero(allowed[j]))[:n]
+            # a copy: a slice would keep each user's whole catalogue-long permutation alive
+            lists["random"][u] = rng.permutation(np.flatnonzero(allowed[j]))[:n].copy()
             for method, top in ordered.items():
                 lists[method][u] = top[j][top[j] >= 0]
     return lists
 
 
 def _then_popular(
-    cooc: sp.csr_matrix, pop: np.ndarray, allowed: np.ndarray, n: int, by_popularity: np.ndarray
+    cooc: sp.csr_matrix, r: Retrieval, allowed: np.ndarray, n: int, by_popularity: np.ndarray
 ) -> np.ndarray:
     """Co-occurrence then popularity: the positive co-occurrence scores first (sparse), then the unscored
     allowed items by popularity; the same order as ranking every item by (score, popularity, index)."""
@@ -206,7 +208,7 @@ def _then_popular(
     rest = allowed.copy()
     rows = np.repeat(np.arange(cooc.shape[0]), np.diff(cooc.indptr))
     rest[rows[cooc.data > 0], cooc.indices[cooc.data > 0]] = False
-    fill = ranking.top_n(pop, rest, n)
+    fill = ranking.top_n(r.popularity, rest, n, order=r.order("baseline_popularity", r.popularity))
     out = scored.copy()
     for j in range(len(out)):
         have = int((scored[j] >= 0).sum())
@@ -224,7 +226,7 @@ def ranker_lists(
         for j, u in enumerate(batch.tolist()):
             items, s = cand.items[bounds[j] : bounds[j + 1]], scores[bounds[j] : bounds[j + 1]]
             order = items[np.argsort(-s, kind="stable")]
-            ranked[u] = order[:n]
+            ranked[u] = order[:n].copy()
             diversified[u] = ranking.diversify(order, r.category[order], n)
     return ranked, diversified
 
@@ -312,7 +314,7 @@ def _evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None, params: Pa
         "ranker": {
             "iterations": params.iterations,
             "evaluated": _trained_on(evaluated_ranker),
-            "served": _trained_on(served_ranker) if served_ranker else "the evaluated ranker",
+            "served": _trained_on(served_ranker or evaluated_ranker),
             "feature_importance": dict(
                 sorted(
                     zip(

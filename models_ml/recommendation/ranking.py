@@ -57,21 +57,24 @@ def top_n(
     n: int,
     tiebreak: np.ndarray | None = None,
     positive: bool = False,
+    order: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per row of `allowed` (rows x items), the n best allowed items, best first, -1 where a row has fewer.
 
     `scores`: rows x items (dense, or sparse when only positive scores count), or one catalogue-long
     vector every row shares. The order is total: score descending, then `tiebreak` ascending (default:
     the item index), so a batch of users and one user alone get the same lists. `positive`: only
-    scores above zero.
+    scores above zero. `order`: a shared vector's items already in that order (Retrieval.order).
     """
     allowed = np.atleast_2d(allowed)
     if sp.issparse(scores):
         if not positive:
             raise ValueError("sparse scores: only their positive entries can rank")
         return _top_sparse(sp.csr_matrix(scores), allowed, n, tiebreak)
-    if scores.ndim == 1 and allowed.shape[0] > 1:
-        return _top_shared(scores, allowed, n, tiebreak, positive)
+    if scores.ndim == 1 and (allowed.shape[0] > 1 or order is not None):
+        if order is None:
+            order = np.lexsort((np.arange(len(scores)) if tiebreak is None else tiebreak, -scores))
+        return _top_shared(scores, allowed, n, order, positive)
     return _top_dense(
         np.broadcast_to(scores, allowed.shape), allowed & (scores > 0) if positive else allowed, n, tiebreak
     )
@@ -123,14 +126,10 @@ def _top_dense(scores: np.ndarray, allowed: np.ndarray, n: int, tiebreak: np.nda
     return _placed(rows, n, r[order], c[order])
 
 
-def _top_shared(
-    scores: np.ndarray, allowed: np.ndarray, n: int, tiebreak: np.ndarray | None, positive: bool
-) -> np.ndarray:
+def _top_shared(scores: np.ndarray, allowed: np.ndarray, n: int, order: np.ndarray, positive: bool) -> np.ndarray:
     """One score vector for every row: walk its global order, widening the prefix until every row has n
     allowed items in it (each row only drops its own few exclusions), instead of a catalogue per row."""
-    rows, m = allowed.shape
-    rank = np.arange(m) if tiebreak is None else tiebreak
-    order = np.lexsort((rank, -scores))
+    rows = allowed.shape[0]
     if positive:
         order = order[scores[order] > 0]
     width = min(len(order), 2 * n)
@@ -177,32 +176,32 @@ def batch_scores(r: Retrieval, users: np.ndarray) -> dict[str, np.ndarray | sp.c
     """source_scores for a batch of known users at once: co-occurrence sparse, latent factors dense
     (users x catalogue), era one vector per period, the others one shared vector."""
     periods = np.minimum(r.user_idle_days[users] // TREND_DAYS, r.period_popularity.shape[0] - 1).astype(np.int64)
+    distinct, group = np.unique(periods, return_inverse=True)
+    era = r.period_popularity[distinct].toarray().astype(np.float32, copy=False) + r.tie + 1e-6
+    everyone = np.zeros(len(users), dtype=np.int64)
     return {
         "cooc": sp.csr_matrix(r.history[users] @ r.neighbours, dtype=np.float32),  # sparse: a few items per user
         "svd": r.user_factors[users] @ r.item_factors.T,
-        "popularity": r.popularity_score,
-        "trend": r.trend_score,
-        "era": ByGroup(*_era(r, periods)),
+        "popularity": ByGroup(everyone, r.popularity_score[None, :], [r.order("popularity", r.popularity_score)]),
+        "trend": ByGroup(everyone, r.trend_score[None, :], [r.order("trend", r.trend_score)]),
+        "era": ByGroup(group, era, [r.order(("era", p), v) for p, v in zip(distinct.tolist(), era, strict=True)]),
     }
-
-
-def _era(r: Retrieval, periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    distinct, group = np.unique(periods, return_inverse=True)
-    return group, r.period_popularity[distinct].toarray().astype(np.float32, copy=False) + r.tie + 1e-6
 
 
 @dataclass
 class ByGroup:
-    """Scores shared by groups of rows: row j scores `vectors[group[j]]` (era: one vector per period)."""
+    """Scores shared by groups of rows: row j scores `vectors[group[j]]`, whose items sorted best first
+    are `orders[group[j]]` (popularity and trend: one group; era: one per period)."""
 
     group: np.ndarray
     vectors: np.ndarray  # groups x items
+    orders: list[np.ndarray]
 
     def top(self, allowed: np.ndarray, n: int, positive: bool) -> np.ndarray:
         out = np.full((len(self.group), n), -1, dtype=np.int64)
         for g in np.unique(self.group):
             rows = np.flatnonzero(self.group == g)
-            out[rows] = top_n(self.vectors[g], allowed[rows], n, positive=positive)
+            out[rows] = top_n(self.vectors[g], allowed[rows], n, positive=positive, order=self.orders[g])
         return out
 
     def at(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ class Retrieval:
     popularity_score: np.ndarray = field(init=False, repr=False)
     trend_score: np.ndarray = field(init=False, repr=False)
     tie: np.ndarray = field(init=False, repr=False)  # a tiny all-time popularity term that breaks ties
+    orders: dict = field(init=False, repr=False, default_factory=dict)  # see order()
 
     def __post_init__(self) -> None:
         self.item_index = {v: i for i, v in enumerate(self.item_ids.tolist())}
@@ -79,6 +80,12 @@ class Retrieval:
         self.tie = 1e-3 * self.popularity / max(float(self.popularity.max(initial=0)), 1.0)
         self.popularity_score = self.popularity + 1e-3
         self.trend_score = self.trend + self.tie + 1e-6  # a trend of zero still orders by all-time success
+
+    def order(self, key: object, scores: np.ndarray) -> np.ndarray:
+        """The catalogue by a score every user shares (best first, then item index), sorted once per key."""
+        if key not in self.orders:
+            self.orders[key] = np.lexsort((np.arange(len(scores)), -scores))
+        return self.orders[key]
 
     # --- scores over the whole catalogue, for one user -------------------------------------
     def cooc_scores(self, u: int) -> np.ndarray:
@@ -152,10 +159,12 @@ def top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Keep the k largest entries of each row of a CSR matrix (ties: the lower column first), vectorised."""
     m = m.tocsr()
     m.sum_duplicates()
-    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    order = np.lexsort((m.indices, -m.data, rows))
-    rank = np.arange(len(order)) - m.indptr[rows[order]]
-    keep = np.sort(order[rank < k])
+    counts = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), counts)
+    long = np.flatnonzero(counts[rows] > k)  # only rows with more than k entries need a sort
+    order = long[np.lexsort((m.indices[long], -m.data[long], rows[long]))]
+    rank = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
+    keep = np.sort(np.concatenate([np.flatnonzero(counts[rows] <= k), order[rank < k]]))
     return sp.csr_matrix(
         (m.data[keep].astype(np.float32), (rows[keep], m.indices[keep])), shape=m.shape, dtype=np.float32
     )
