@@ -90,37 +90,16 @@ def _placed(rows: int, n: int, r: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def _top_dense(scores: np.ndarray, allowed: np.ndarray, n: int, tiebreak: np.ndarray | None) -> np.ndarray:
-    """A partition per row for the n-th score, then the items above it and the best tie-breaks at it."""
+    """A value partition per row finds the k-th best score; what reaches it (ties included) is sorted."""
     rows, m = scores.shape
     k = min(n, m)
     if k == 0 or rows == 0:
         return np.full((rows, n), -1, dtype=np.int64)
     rank = np.arange(m) if tiebreak is None else tiebreak
     s = np.where(allowed, scores, -np.inf)
-    if m > k:  # one partition gives the top k of every row; exact unless the k-th score is tied outside it
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(s, part, axis=1)
-        kth = vals.min(axis=1, keepdims=True)
-        exact = (
-            np.isneginf(kth) | ((s == kth).sum(axis=1, keepdims=True) == (vals == kth).sum(axis=1, keepdims=True))
-        ).ravel()
-        if exact.all():
-            r = np.repeat(np.arange(rows), k)
-            c = part.ravel()
-            real = ~np.isneginf(vals.ravel())
-            r, c = r[real], c[real]
-            order = np.lexsort((rank[c], -s[r, c], r))
-            return _placed(rows, n, r[order], c[order])
-    threshold = -np.partition(-s, k - 1, axis=1)[:, k - 1 : k]
-    pick = s > threshold
-    at = (s == threshold) & allowed
-    if at.sum(axis=1).max() <= 2 * k:  # few ties (continuous scores): keep them all, the sort below decides
-        pick |= at
-    else:
-        tied = np.where(at, rank[None, :], m)
-        first = np.argpartition(tied, k - 1, axis=1)[:, :k] if m > k else np.broadcast_to(np.arange(m), (rows, m))
-        r = np.repeat(np.arange(rows), first.shape[1])
-        pick[r, first.ravel()] |= at[r, first.ravel()]
+    pick = allowed
+    if m > k:
+        pick = (s >= np.partition(s, m - k, axis=1)[:, m - k : m - k + 1]) & allowed
     r, c = np.nonzero(pick)
     order = np.lexsort((rank[c], -s[r, c], r))
     return _placed(rows, n, r[order], c[order])

@@ -110,9 +110,10 @@ class Retrieval:
     # --- persistence (the served bundle) ------------------------------------------------------
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        sp.save_npz(folder / "history.npz", self.history)
-        sp.save_npz(folder / "neighbours.npz", self.neighbours)
-        sp.save_npz(folder / "period_popularity.npz", self.period_popularity)
+        # uncompressed: zlib took half of writing a 100k-user bundle, and loading the service waits on it too
+        sp.save_npz(folder / "history.npz", self.history, compressed=False)
+        sp.save_npz(folder / "neighbours.npz", self.neighbours, compressed=False)
+        sp.save_npz(folder / "period_popularity.npz", self.period_popularity, compressed=False)
         # typed Any: numpy's stub would match **arrays against its `allow_pickle: bool`
         arrays: dict[str, Any] = {f"bookings_last_{d}": v for d, v in self.bookings_last.items()}
         np.savez(
