@@ -70,9 +70,7 @@ def floor(warehouse: Path) -> dict:
     log = marts["interactions"]
     users, user_codes = pd.factorize(log["user_id"])[::-1]
     items, item_codes = pd.factorize(log["offer_id"])[::-1]
-    matrix = sp.csr_matrix(
-        (np.ones(len(log), np.float32), (user_codes, item_codes)), shape=(len(users), len(items))
-    )
+    matrix = sp.csr_matrix((np.ones(len(log), np.float32), (user_codes, item_codes)), shape=(len(users), len(items)))
     matrix.sum_duplicates()
     return {
         "total_s": time.perf_counter() - started,

@@ -241,21 +241,20 @@ def evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None = None, para
 def _evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None, params: Params) -> Trained:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    part = split(interactions)
-    fit_df = interactions[part == "fit"]
-    label_df = interactions[part == "label"]
-    test_df = interactions[part == "test"]
-    seen_df = interactions[part != "test"]
+    part = split(interactions).to_numpy()
     timings["split_s"] = time.perf_counter() - started
 
+    def rows(*parts: str) -> pd.DataFrame:  # taken when needed and dropped after: each is a copy of the log
+        return interactions[np.isin(part, parts)]
+
     t = time.perf_counter()
-    ranker_a, _, evaluated_ranker = fit_ranker(fit_df, label_df, items, params)
+    ranker_a, _, evaluated_ranker = fit_ranker(rows("fit"), rows("label"), items, params)
     timings["ranker_fit_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    r_eval = retrieval.fit(seen_df, items, seed=params.seed)
+    r_eval = retrieval.fit(rows("fit", "label"), items, seed=params.seed)
     timings["retrieval_fit_s"] = time.perf_counter() - t
-    targets = _targets(r_eval, test_df)
+    targets = _targets(r_eval, rows("test"))
     eligible = np.unique(targets["u"].to_numpy())
     users = sample_users(eligible, params.eval_users, params.seed, stream=2)
     held_out = targets[targets["u"].isin(users)]
@@ -277,7 +276,7 @@ def _evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None, params: Pa
     t = time.perf_counter()
     served_ranker = None
     if params.refit_ranker:
-        ranker_final, _, served_ranker = fit_ranker(seen_df, test_df, items, params)
+        ranker_final, _, served_ranker = fit_ranker(rows("fit", "label"), rows("test"), items, params)
     else:
         ranker_final = ranker_a
     timings["final_ranker_s"] = time.perf_counter() - t

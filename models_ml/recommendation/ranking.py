@@ -7,6 +7,7 @@ items a request allows (bookable, price, distance...) so filters apply before th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,7 +189,7 @@ class ByGroup:
 
 
 def candidates(
-    r: Retrieval, scores: dict[str, np.ndarray | sp.csr_matrix | ByGroup], allowed: np.ndarray, personal: bool = True
+    r: Retrieval, scores: Mapping[str, np.ndarray | sp.csr_matrix | ByGroup], allowed: np.ndarray, personal: bool = True
 ) -> Candidates:
     """The union of every source's top items among the allowed ones, for one user (1-D scores and mask)
     or a batch (rows x items; a source's 1-D scores are shared by every row)."""
@@ -209,16 +210,16 @@ def candidates(
         picked_source.append(np.full(len(row), si))
     rows = np.concatenate(picked_rows) if picked_rows else np.array([], dtype=np.int64)
     items = np.concatenate(picked_items) if picked_items else np.array([], dtype=np.int64)
-    source = np.concatenate(picked_source) if picked_source else np.array([], dtype=np.int64)
-    order = np.lexsort((source, items, rows))
-    rows, items, source = rows[order], items[order], source[order]
+    by_source = np.concatenate(picked_source) if picked_source else np.array([], dtype=np.int64)
+    order = np.lexsort((by_source, items, rows))
+    rows, items, by_source = rows[order], items[order], by_source[order]
     first = np.ones(len(rows), dtype=bool)  # the origin: the first source (in SOURCES order) that proposed it
     first[1:] = (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])
-    rows, items, source = rows[first], items[first], source[first]
+    rows, items, by_source = rows[first], items[first], by_source[first]
     return Candidates(
         items=items,
         scores={s: _at(scores[s], rows, items) for s in SOURCES},
-        origin=np.array(SOURCES, dtype=object)[source],
+        origin=np.array(SOURCES, dtype=object)[by_source],
         row=rows if batch > 1 else None,
     )
 
@@ -297,7 +298,8 @@ def training_rows(
     groups are contiguous by construction (CatBoost requires it). `rows` is sorted (candidates' order).
     """
     bounds = np.searchsorted(rows, np.arange(n_users + 1))
-    keep, group = [], []
+    keep: list[np.ndarray] = []
+    group: list[np.ndarray] = []
     for j in range(n_users):
         y = labels[bounds[j] : bounds[j + 1]]
         positives, negatives = np.flatnonzero(y > 0), np.flatnonzero(y == 0)
