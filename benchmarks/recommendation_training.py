@@ -120,7 +120,9 @@ def _child(kind: str, warehouse: Path, params: dict) -> dict:
 
 def report(rows: list[tuple[Path, dict, dict]]) -> None:
     print()
-    print(f"{'':26}" + "".join(f"{str(w.parent.name or w.name)[-14:]:>16}" for w, _, _ in rows))
+    names = [w.parent.name if w.name == "warehouse.duckdb" else w.stem for w, _, _ in rows]
+    print(f"{'':26}" + "".join(f"{name[-14:]:>16}" for name in names))
+    known = {key for _, key in PHASES} | {"total_s", "split_s", "ranker_fit_s"}
     lines = [
         ("interactions", lambda f, t: f"{f['interactions']:,}"),
         ("users", lambda f, t: f"{f['users']:,}"),
@@ -130,6 +132,10 @@ def report(rows: list[tuple[Path, dict, dict]]) -> None:
         ("floor s", lambda f, t: f"{f['total_s']:.1f}"),
         ("floor peak GiB", lambda f, t: f"{f['peak_gib']:.2f}"),
         *((f"{label} s", lambda f, t, key=key: f"{t.get(key, 0.0):.1f}") for label, key in PHASES),
+        *(  # phases another version of the pipeline times under other names
+            (f"{key} s", lambda f, t, key=key: f"{t.get(key, 0.0):.1f}")
+            for key in sorted({k for _, _, t in rows for k in t if k.endswith("_s")} - known)
+        ),
         ("training s", lambda f, t: f"{t['total_s']:.1f}"),
         ("training / floor", lambda f, t: f"{t['total_s'] / max(f['total_s'], 1e-9):.1f}x"),
         ("training peak GiB", lambda f, t: f"{t['peak_gib']:.2f}"),

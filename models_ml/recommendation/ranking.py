@@ -134,40 +134,6 @@ def _top_sparse(scores: sp.csr_matrix, allowed: np.ndarray, n: int, tiebreak: np
     return _placed(rows, n, r[order], c[order])
 
 
-def source_scores(r: Retrieval, u: int | None, history_items: list[int] | None = None) -> dict[str, np.ndarray]:
-    """Every source's score over the catalogue; personalised sources are zero for an unknown user."""
-    n = len(r.item_ids)
-    if u is not None:
-        cooc, svd = r.cooc_scores(u), r.svd_scores(u)
-    elif history_items:
-        cooc, svd = r.cooc_scores_from(history_items), np.zeros(n, np.float32)
-    else:
-        cooc = svd = np.zeros(n, np.float32)
-    return {
-        "cooc": cooc,
-        "svd": svd,
-        "popularity": r.popularity_score,
-        "trend": r.trend_score,
-        "era": r.popularity_at(u) + r.tie + 1e-6,
-    }
-
-
-def batch_scores(r: Retrieval, users: np.ndarray) -> dict[str, np.ndarray | sp.csr_matrix | ByGroup]:
-    """source_scores for a batch of known users at once: co-occurrence sparse, latent factors dense
-    (users x catalogue), era one vector per period, the others one shared vector."""
-    periods = np.minimum(r.user_idle_days[users] // TREND_DAYS, r.period_popularity.shape[0] - 1).astype(np.int64)
-    distinct, group = np.unique(periods, return_inverse=True)
-    era = r.period_popularity[distinct].toarray().astype(np.float32, copy=False) + r.tie + 1e-6
-    everyone = np.zeros(len(users), dtype=np.int64)
-    return {
-        "cooc": sp.csr_matrix(r.history[users] @ r.neighbours, dtype=np.float32),  # sparse: a few items per user
-        "svd": r.user_factors[users] @ r.item_factors.T,
-        "popularity": ByGroup(everyone, r.popularity_score[None, :], [r.order("popularity", r.popularity_score)]),
-        "trend": ByGroup(everyone, r.trend_score[None, :], [r.order("trend", r.trend_score)]),
-        "era": ByGroup(group, era, [r.order(("era", p), v) for p, v in zip(distinct.tolist(), era, strict=True)]),
-    }
-
-
 @dataclass
 class ByGroup:
     """Scores shared by groups of rows: row j scores `vectors[group[j]]`, whose items sorted best first
@@ -186,6 +152,49 @@ class ByGroup:
 
     def at(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self.vectors[self.group[rows], items]
+
+
+Scores = dict[str, np.ndarray | sp.csr_matrix | ByGroup]
+
+
+def source_scores(r: Retrieval, u: int | None, history_items: list[int] | None = None) -> Scores:
+    """Every source's score over the catalogue for one request; personalised sources are zero for an
+    unknown user. Co-occurrence is sparse and the shared sources come with their sorted order (as in
+    batch_scores), so a request sorts nothing catalogue-long but the latent factors' scores."""
+    n = len(r.item_ids)
+    cooc: np.ndarray | sp.csr_matrix
+    if u is not None:
+        cooc, svd = sp.csr_matrix(r.history[u] @ r.neighbours, dtype=np.float32), r.svd_scores(u)
+    elif history_items:
+        cooc, svd = r.cooc_scores_from(history_items), np.zeros(n, np.float32)
+    else:
+        cooc = svd = np.zeros(n, np.float32)
+    return {"cooc": cooc, "svd": svd, **_shared_scores(r, np.array([-1 if u is None else u]))}
+
+
+def batch_scores(r: Retrieval, users: np.ndarray) -> Scores:
+    """source_scores for a batch of known users at once: co-occurrence sparse, latent factors dense
+    (users x catalogue), era one vector per period, the others one shared vector."""
+    return {
+        "cooc": sp.csr_matrix(r.history[users] @ r.neighbours, dtype=np.float32),  # sparse: a few items per user
+        "svd": r.user_factors[users] @ r.item_factors.T,
+        **_shared_scores(r, users),
+    }
+
+
+def _shared_scores(r: Retrieval, users: np.ndarray) -> Scores:
+    """Popularity and trend (one vector for everyone) and era (one per period of the users' last activity;
+    period 0 for an unknown user, -1)."""
+    idle = np.where(users >= 0, r.user_idle_days[np.maximum(users, 0)], 0.0)
+    periods = np.minimum(idle // TREND_DAYS, r.period_popularity.shape[0] - 1).astype(np.int64)
+    distinct, group = np.unique(periods, return_inverse=True)
+    era = r.period_popularity[distinct].toarray().astype(np.float32, copy=False) + r.tie + 1e-6
+    everyone = np.zeros(len(users), dtype=np.int64)
+    return {
+        "popularity": ByGroup(everyone, r.popularity_score[None, :], [r.order("popularity", r.popularity_score)]),
+        "trend": ByGroup(everyone, r.trend_score[None, :], [r.order("trend", r.trend_score)]),
+        "era": ByGroup(group, era, [r.order(("era", p), v) for p, v in zip(distinct.tolist(), era, strict=True)]),
+    }
 
 
 def candidates(

@@ -84,7 +84,7 @@ class Retrieval:
     def order(self, key: object, scores: np.ndarray) -> np.ndarray:
         """The catalogue by a score every user shares (best first, then item index), sorted once per key."""
         if key not in self.orders:
-            self.orders[key] = np.lexsort((np.arange(len(scores)), -scores))
+            self.orders[key] = np.lexsort((np.arange(len(scores)), -scores)).astype(np.int32)
         return self.orders[key]
 
     # --- scores over the whole catalogue, for one user -------------------------------------
