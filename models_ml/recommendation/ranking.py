@@ -237,6 +237,8 @@ def _at(scores: np.ndarray | sp.csr_matrix | ByGroup, rows: np.ndarray, items: n
     if isinstance(scores, ByGroup):
         return scores.at(rows, items)
     if sp.issparse(scores):
+        if not len(rows):  # scipy answers an empty fancy index with an object, not an empty array
+            return np.zeros(0, dtype=np.float32)
         return np.asarray(scores[rows, items], dtype=np.float32).ravel()
     return scores[items] if scores.ndim == 1 else scores[rows, items]
 

@@ -99,6 +99,8 @@ def test_retrieval_neighbours_and_popularity():
     cand = ranking.candidates(r, scores, allowed)
     assert len(cand.items) and not set(cand.items) & set(r.seen(u))
     assert list(ranking.features(r, u, cand).columns) == ranking.FEATURES
+    nothing = ranking.candidates(r, scores, np.zeros(len(r.item_ids), bool))  # a request's filters leave nothing
+    assert len(nothing.items) == 0 and ranking.features(r, u, nothing).empty
 
 
 def test_evaluate_command_on_a_generated_file(tmp_path):
