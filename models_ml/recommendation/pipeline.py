@@ -15,13 +15,17 @@ Per-user chronological split of each user's interactions: the first 60 % (`fit`)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from catboost import CatBoostRanker
+from threadpoolctl import threadpool_limits
 
 from . import ranking, retrieval
 from .metrics import evaluate_lists
@@ -39,6 +43,9 @@ METHODS = (
     "popularity",
     "random",
 )
+# users x catalogue cells scored at once: each personal source is a dense float32 array of that size,
+# so a batch holds a few tens of MB whatever the catalogue, and numpy works on whole batches
+BATCH_CELLS = 4_000_000
 
 
 @dataclass
@@ -47,6 +54,14 @@ class Params:
     seed: int = 0
     thread_count: int = 2
     refit_ranker: bool = True  # retrain the served ranker on fit + label -> test (False: serve the evaluated one)
+    # seeded samples that bound memory and time whatever the number of users (0: everyone). The reference
+    # evaluates on 5k users outside production (50k in production) and caps its ranker's rows per class.
+    eval_users: int = 5_000
+    ranker_users: int = 10_000  # users whose candidates train each ranker (about 40 rows each)
+    max_negatives: int = 40  # irrelevant candidates kept per user for the ranker
+    # numpy/scipy BLAS threads while training: its products are many and small, and OpenBLAS's spinning
+    # threads cost more than they give on a busy box (a 100k x 58 Gram: 0.02 s on one thread, 1 s on two)
+    blas_threads: int = 1
 
 
 @dataclass
@@ -70,121 +85,204 @@ def split(interactions: pd.DataFrame) -> pd.Series:
     return pd.Series(part, index=df.index, name="part")
 
 
-def _targets(r: Retrieval, later: pd.DataFrame) -> dict[int, dict[int, float]]:
-    """user index -> {item index: strongest weight} of the later items each user had not touched before."""
-    out: dict[int, dict[int, float]] = {}
-    known = later[later["user_id"].isin(r.user_index) & later["item_id"].isin(r.item_index)]
-    strongest = known.groupby(["user_id", "item_id"], sort=False)["weight"].max()
-    for (user, item), w in strongest.items():
-        u, i = r.user_index[user], r.item_index[item]
-        if r.history[u, i] == 0:
-            out.setdefault(u, {})[i] = float(w)
-    return out
+def sample_users(users: np.ndarray, size: int, seed: int, stream: int) -> np.ndarray:
+    """At most `size` of `users` (sorted), drawn with a generator of its own per purpose (`stream`)."""
+    if size <= 0 or len(users) <= size:
+        return users
+    return np.sort(np.random.default_rng([seed, stream]).choice(users, size, replace=False))
 
 
-def _candidate_frames(r: Retrieval, users: list[int]) -> tuple[list[ranking.Candidates], list[pd.DataFrame]]:
-    cands, frames = [], []
-    for u in users:
-        allowed = np.ones(len(r.item_ids), dtype=bool)
-        allowed[r.seen(u)] = False
-        c = ranking.candidates(r, ranking.source_scores(r, u), allowed)
-        cands.append(c)
-        frames.append(ranking.features(r, u, c))
-    return cands, frames
+def _targets(r: Retrieval, later: pd.DataFrame) -> pd.DataFrame:
+    """(u, i, weight) sorted: the strongest weight of each later item a user had not touched before."""
+    u = pd.Index(r.user_ids).get_indexer(later["user_id"])
+    i = pd.Index(r.item_ids).get_indexer(later["item_id"])
+    known = (u >= 0) & (i >= 0)
+    pairs = pd.DataFrame({"u": u[known], "i": i[known], "weight": later["weight"].to_numpy(float)[known]})
+    strongest = pairs.groupby(["u", "i"], sort=True)["weight"].max().reset_index()
+    if strongest.empty:
+        return strongest
+    touched = np.asarray(r.history[strongest["u"].to_numpy(), strongest["i"].to_numpy()]).ravel() != 0
+    return strongest[~touched].reset_index(drop=True)
+
+
+def _labels(targets: pd.DataFrame, n_items: int, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The target weight of each (user, item) candidate, 0 for an item the user did not touch later."""
+    keys = targets["u"].to_numpy(np.int64) * n_items + targets["i"].to_numpy(np.int64)
+    asked = users.astype(np.int64) * n_items + items
+    pos = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
+    found = (keys[pos] == asked) if len(keys) else np.zeros(len(asked), dtype=bool)
+    return np.where(found, targets["weight"].to_numpy(float)[pos] if len(keys) else 0.0, 0.0)
+
+
+def _batches(r: Retrieval, users: np.ndarray) -> Iterator[np.ndarray]:
+    size = max(1, BATCH_CELLS // max(len(r.item_ids), 1))
+    for start in range(0, len(users), size):
+        yield users[start : start + size]
+
+
+def _unseen(r: Retrieval, users: np.ndarray) -> np.ndarray:
+    """users x catalogue: True where the user has not interacted with the item (what a list may show)."""
+    allowed = np.ones((len(users), len(r.item_ids)), dtype=bool)
+    h = r.history[users]
+    allowed[np.repeat(np.arange(len(users)), np.diff(h.indptr)), h.indices] = False
+    return allowed
+
+
+def _batch_candidates(r: Retrieval, users: np.ndarray) -> Iterator[tuple[np.ndarray, ranking.Candidates]]:
+    """Each batch of users with the candidates of all of them (seen items masked), as the service builds one."""
+    for batch in _batches(r, users):
+        yield batch, ranking.candidates(r, ranking.batch_scores(r, batch), _unseen(r, batch))
 
 
 def fit_ranker(
     history: pd.DataFrame, later: pd.DataFrame, items: pd.DataFrame | None, params: Params
-) -> tuple[CatBoostRanker, Retrieval]:
+) -> tuple[CatBoostRanker, Retrieval, dict]:
+    """Retrieval fitted on `history` proposes candidates, labelled by `later`, for a seeded sample of the
+    users who did something new later; returns the ranker, that retrieval and what it was trained on."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
     r = retrieval.fit(history, items, seed=params.seed)
+    timings["retrieval_s"] = time.perf_counter() - t
+    t = time.perf_counter()
     targets = _targets(r, later)
-    users = sorted(targets)
-    cands, frames = _candidate_frames(r, users)
-    labels = [np.array([targets[u].get(i, 0.0) for i in c.items.tolist()]) for u, c in zip(users, cands, strict=True)]
-    model = ranking.train_ranker(
-        frames, labels, iterations=params.iterations, seed=params.seed, thread_count=params.thread_count
+    eligible = np.unique(targets["u"].to_numpy())
+    users = sample_users(eligible, params.ranker_users, params.seed, stream=1)
+    rng = np.random.default_rng(params.seed)
+    xs, ys, groups = [], [], []
+    n_groups = 0
+    for batch, cand in _batch_candidates(r, users):
+        labels = _labels(targets, len(r.item_ids), batch[cand.rows], cand.items)
+        keep, group = ranking.training_rows(cand.rows, labels, len(batch), rng, params.max_negatives)
+        if not len(keep):
+            continue
+        frame = ranking.batch_features(r, batch, cand)
+        xs.append(frame.iloc[keep])
+        ys.append(labels[keep])
+        groups.append(group + n_groups)
+        n_groups = int(groups[-1].max()) + 1
+    timings["candidates_s"] = time.perf_counter() - t
+    if not xs:
+        raise ValueError("no user has both a relevant and an irrelevant candidate: nothing to rank")
+    t = time.perf_counter()
+    x = pd.concat(xs, ignore_index=True)
+    y = np.concatenate(ys)
+    model = ranking.fit_ranker(
+        x, y, np.concatenate(groups), iterations=params.iterations, seed=params.seed, thread_count=params.thread_count
     )
-    return model, r
+    timings["catboost_s"] = time.perf_counter() - t
+    trained_on = {"eligible_users": len(eligible), "users": len(users), "groups": n_groups, "rows": len(y)}
+    return model, r, {**trained_on, "timings": timings}
 
 
-def _ordered(primary: np.ndarray, secondary: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
-    idx = np.flatnonzero(allowed)
-    order = np.lexsort((-secondary[idx], -primary[idx]))
-    return idx[order[:n]]
-
-
-def baseline_lists(r: Retrieval, users: list[int], n: int, seed: int) -> dict[str, dict[int, np.ndarray]]:
+def baseline_lists(r: Retrieval, users: np.ndarray, n: int, seed: int) -> dict[str, dict[int, np.ndarray]]:
+    """Each baseline's list per user: unseen items by the method's score, then all-time popularity, then index."""
     rng = np.random.default_rng(seed)
     lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in METHODS if not m.startswith("ranker")}
     pop = r.popularity
-    for u in users:
-        allowed = np.ones(len(r.item_ids), dtype=bool)
-        allowed[r.seen(u)] = False
-        idx = np.flatnonzero(allowed)
-        lists["random"][u] = rng.permutation(idx)[:n]
-        lists["popularity"][u] = _ordered(pop, np.zeros_like(pop), allowed, n)
-        lists["recent_popularity"][u] = _ordered(r.trend, pop, allowed, n)
-        lists["cooccurrence"][u] = _ordered(r.cooc_scores(u), pop, allowed, n)
-        lists["latent_factors"][u] = _ordered(r.svd_scores(u), pop, allowed, n)
+    by_popularity = np.empty(len(pop), dtype=np.int64)  # tie-break: the more popular first, then the index
+    by_popularity[r.order("baseline_popularity", pop)] = np.arange(len(pop))
+    recent = np.lexsort((by_popularity, -r.trend))
+    for batch in _batches(r, users):
+        allowed = _unseen(r, batch)
+        scores = ranking.batch_scores(r, batch)
+        ordered = {
+            "popularity": ranking.top_n(pop, allowed, n, order=r.order("baseline_popularity", pop)),
+            "recent_popularity": ranking.top_n(r.trend, allowed, n, order=recent),
+            "cooccurrence": _then_popular(scores["cooc"], r, allowed, n, by_popularity),
+            "latent_factors": ranking.top_n(scores["svd"], allowed, n, by_popularity),
+        }
+        for j, u in enumerate(batch.tolist()):
+            # a copy: a slice would keep each user's whole catalogue-long permutation alive
+            lists["random"][u] = rng.permutation(np.flatnonzero(allowed[j]))[:n].copy()
+            for method, top in ordered.items():
+                lists[method][u] = top[j][top[j] >= 0]
     return lists
 
 
+def _then_popular(
+    cooc: sp.csr_matrix, r: Retrieval, allowed: np.ndarray, n: int, by_popularity: np.ndarray
+) -> np.ndarray:
+    """Co-occurrence then popularity: the positive co-occurrence scores first (sparse), then the unscored
+    allowed items by popularity; the same order as ranking every item by (score, popularity, index)."""
+    scored = ranking.top_n(cooc, allowed, n, by_popularity, positive=True)
+    rest = allowed.copy()
+    rows = np.repeat(np.arange(cooc.shape[0]), np.diff(cooc.indptr))
+    rest[rows[cooc.data > 0], cooc.indices[cooc.data > 0]] = False
+    fill = ranking.top_n(r.popularity, rest, n, order=r.order("baseline_popularity", r.popularity))
+    out = scored.copy()
+    for j in range(len(out)):
+        have = int((scored[j] >= 0).sum())
+        out[j, have:] = fill[j, : n - have]
+    return out
+
+
 def ranker_lists(
-    model: CatBoostRanker, r: Retrieval, users: list[int], n: int, thread_count: int
+    model: CatBoostRanker, r: Retrieval, users: np.ndarray, n: int, thread_count: int
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    cands, frames = _candidate_frames(r, users)
-    sizes = [len(f) for f in frames]
-    scores = (
-        ranking.predict(model, pd.concat(frames, ignore_index=True), thread_count=thread_count)
-        if frames
-        else np.array([])
-    )
     ranked, diversified = {}, {}
-    start = 0
-    for u, c, size in zip(users, cands, sizes, strict=True):
-        s = np.asarray(scores[start : start + size])
-        start += size
-        order = c.items[np.argsort(-s, kind="stable")]
-        ranked[u] = order[:n]
-        diversified[u] = ranking.diversify(order, r.category[order], n)
+    for batch, cand in _batch_candidates(r, users):
+        scores = ranking.predict(model, ranking.batch_features(r, batch, cand), thread_count=thread_count)
+        bounds = np.searchsorted(cand.rows, np.arange(len(batch) + 1))
+        for j, u in enumerate(batch.tolist()):
+            items, s = cand.items[bounds[j] : bounds[j + 1]], scores[bounds[j] : bounds[j + 1]]
+            order = items[np.argsort(-s, kind="stable")]
+            ranked[u] = order[:n].copy()
+            diversified[u] = ranking.diversify(order, r.category[order], n)
     return ranked, diversified
 
 
 def evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None = None, params: Params | None = None) -> Trained:
     """Train and evaluate the whole pipeline and its baselines; returns the serving model too."""
     params = params or Params()
+    with threadpool_limits(limits=params.blas_threads, user_api="blas"):
+        return _evaluate(interactions, items, params)
+
+
+def _evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None, params: Params) -> Trained:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    part = split(interactions)
-    fit_df = interactions[part == "fit"]
-    label_df = interactions[part == "label"]
-    test_df = interactions[part == "test"]
-    seen_df = interactions[part != "test"]
+    part = split(interactions).to_numpy()
+    timings["split_s"] = time.perf_counter() - started
+
+    def rows(*parts: str) -> pd.DataFrame:  # taken when needed and dropped after: each is a copy of the log
+        return interactions[np.isin(part, parts)]
 
     t = time.perf_counter()
-    ranker_a, _ = fit_ranker(fit_df, label_df, items, params)
+    ranker_a, _, evaluated_ranker = fit_ranker(rows("fit"), rows("label"), items, params)
     timings["ranker_fit_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    r_eval = retrieval.fit(seen_df, items, seed=params.seed)
+    r_eval = retrieval.fit(rows("fit", "label"), items, seed=params.seed)
     timings["retrieval_fit_s"] = time.perf_counter() - t
-    targets = _targets(r_eval, test_df)
-    users = sorted(targets)
-    truth = {u: set(targets[u]) for u in users}
+    targets = _targets(r_eval, rows("test"))
+    eligible = np.unique(targets["u"].to_numpy())
+    users = sample_users(eligible, params.eval_users, params.seed, stream=2)
+    held_out = targets[targets["u"].isin(users)]
+    truth = {int(u): set(g.tolist()) for u, g in held_out.groupby("u")["i"]}
     n = max(LIST_SIZE, 50)
+    t = time.perf_counter()
     lists = baseline_lists(r_eval, users, n, params.seed)
+    timings["baselines_s"] = time.perf_counter() - t
     t = time.perf_counter()
     lists["ranker"], lists["ranker_diversified"] = ranker_lists(ranker_a, r_eval, users, n, params.thread_count)
     timings["ranker_predict_s"] = time.perf_counter() - t
+    t = time.perf_counter()
     results = {
         m: evaluate_lists(lists[m], truth, r_eval.popularity, len(r_eval.user_ids), len(r_eval.item_ids))
         for m in METHODS
     }
+    timings["metrics_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    ranker_final = fit_ranker(seen_df, test_df, items, params)[0] if params.refit_ranker else ranker_a
+    served_ranker = None
+    if params.refit_ranker:
+        ranker_final, _, served_ranker = fit_ranker(rows("fit", "label"), rows("test"), items, params)
+    else:
+        ranker_final = ranker_a
+    timings["final_ranker_s"] = time.perf_counter() - t
+    t = time.perf_counter()
     served = retrieval.fit(interactions, items, seed=params.seed)
-    timings["final_fit_s"] = time.perf_counter() - t
+    timings["final_retrieval_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     metrics = {
         "protocol": {
@@ -195,13 +293,18 @@ def evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None = None, para
             f"factors + top {ranking.POPULAR_N} each of popularity, trend and "
             "popularity when the user was last active, "
             "seen items masked",
+            "sampling": f"seeded samples: at most {params.eval_users or 'all'} evaluated users, at most "
+            f"{params.ranker_users or 'all'} users (up to {params.max_negatives} irrelevant candidates each) "
+            "per ranker",
         },
+        "params": dataclasses.asdict(params),
         "data": {
             "interactions": len(interactions),
             "users": int(interactions["user_id"].nunique()),
             "items": len(served.item_ids),
             "item_features": sorted(c for c in (items.columns if items is not None else []) if c != "item_id"),
             "evaluated_users": len(users),
+            "evaluable_users": len(eligible),
             "test_items": int(sum(len(v) for v in truth.values())),
             "window": {"from": str(interactions["event_at"].min()), "to": str(interactions["event_at"].max())},
             "fingerprint": fingerprint(interactions),
@@ -209,6 +312,8 @@ def evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None = None, para
         "models": results,
         "ranker": {
             "iterations": params.iterations,
+            "evaluated": _trained_on(evaluated_ranker),
+            "served": _trained_on(served_ranker or evaluated_ranker),
             "feature_importance": dict(
                 sorted(
                     zip(
@@ -220,9 +325,14 @@ def evaluate(interactions: pd.DataFrame, items: pd.DataFrame | None = None, para
                 )
             ),
         },
-        "timings": {k: round(v, 2) for k, v in timings.items()},
+        "timings": {k: round(v, 2) for k, v in timings.items()}
+        | {f"ranker_{k}": round(v, 2) for k, v in evaluated_ranker["timings"].items()},
     }
     return Trained(served, ranker_final, metrics, lists, r_eval)
+
+
+def _trained_on(stats: dict) -> dict:
+    return {k: v for k, v in stats.items() if k != "timings"}
 
 
 def fingerprint(interactions: pd.DataFrame) -> str:

@@ -76,9 +76,11 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th:first-child{{t
 <h1>Recommendation: offline evaluation</h1>
 <p>Model {html.escape(str(model_tag or "not registered"))}. {data["interactions"]} interactions, {data["users"]} users,
 {data["items"]} items ({", ".join(data["item_features"]) or "no item features"}), window {data["window"]["from"]}
-to {data["window"]["to"]}; {data["evaluated_users"]} users evaluated on {data["test_items"]} held-out items.</p>
+to {data["window"]["to"]}; {data["evaluated_users"]} users evaluated{_sampled(data)}
+on {data["test_items"]} held-out items.</p>
 <p>Protocol: {html.escape(metrics["protocol"]["split"])}. Relevance: {html.escape(metrics["protocol"]["relevance"])}.
-Candidates: {html.escape(metrics["protocol"]["candidates_per_user"])}.</p>
+Candidates: {html.escape(metrics["protocol"]["candidates_per_user"])}.
+{html.escape(metrics["protocol"].get("sampling", ""))}.</p>
 <table><tr><th>method</th>{head}</tr>
 {"".join(rows)}
 </table>
@@ -90,6 +92,11 @@ Candidates: {html.escape(metrics["protocol"]["candidates_per_user"])}.</p>
     path = out_dir / "index.html"
     path.write_text(page)
     return path
+
+
+def _sampled(data: dict) -> str:
+    evaluable = data.get("evaluable_users", data["evaluated_users"])
+    return f" (a seeded sample of the {evaluable} with held-out items)" if evaluable > data["evaluated_users"] else ""
 
 
 def _save(fig, path: Path) -> None:

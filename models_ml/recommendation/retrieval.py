@@ -11,6 +11,7 @@ Everything a request needs is an array here, so the service answers without pand
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.linalg import svds
+from scipy.linalg import solve_triangular
 
 NEIGHBOURS = 100
 FACTORS = 48
 TREND_DAYS = 28
 BOOKING_WINDOWS = (7, 14, 28)
+SVD_ITERATIONS = 5
+PAIRS_PER_BLOCK = 4_000_000  # co-occurring item pairs held at once while the neighbours are computed
 
 
 @dataclass
@@ -49,10 +52,14 @@ class Retrieval:
     categories: np.ndarray = field(init=False, repr=False)  # sorted distinct categories
     category_code: np.ndarray = field(init=False, repr=False)  # int per item
     user_category: np.ndarray = field(init=False, repr=False)  # users x categories, weight share
+    subcategories: np.ndarray = field(init=False, repr=False)  # sorted distinct subcategories
+    subcategory_code: np.ndarray = field(init=False, repr=False)  # int per item
+    subcategory_onehot: sp.csr_matrix = field(init=False, repr=False)  # items x subcategories
     # the request-independent scores of the popularity sources, computed once (each is a catalogue-long array)
     popularity_score: np.ndarray = field(init=False, repr=False)
     trend_score: np.ndarray = field(init=False, repr=False)
     tie: np.ndarray = field(init=False, repr=False)  # a tiny all-time popularity term that breaks ties
+    orders: dict = field(init=False, repr=False, default_factory=dict)  # see order()
 
     def __post_init__(self) -> None:
         self.item_index = {v: i for i, v in enumerate(self.item_ids.tolist())}
@@ -65,9 +72,20 @@ class Retrieval:
         per_cat = np.asarray((self.history @ onehot).todense(), dtype=np.float32)
         totals = per_cat.sum(axis=1, keepdims=True)
         self.user_category = np.divide(per_cat, totals, out=np.zeros_like(per_cat), where=totals > 0)
+        self.subcategories, self.subcategory_code = np.unique(self.subcategory, return_inverse=True)
+        self.subcategory_onehot = sp.csr_matrix(
+            (np.ones(len(self.item_ids)), (np.arange(len(self.item_ids)), self.subcategory_code)),
+            shape=(len(self.item_ids), len(self.subcategories)),
+        )
         self.tie = 1e-3 * self.popularity / max(float(self.popularity.max(initial=0)), 1.0)
         self.popularity_score = self.popularity + 1e-3
         self.trend_score = self.trend + self.tie + 1e-6  # a trend of zero still orders by all-time success
+
+    def order(self, key: object, scores: np.ndarray) -> np.ndarray:
+        """The catalogue by a score every user shares (best first, then item index), sorted once per key."""
+        if key not in self.orders:
+            self.orders[key] = np.lexsort((np.arange(len(scores)), -scores)).astype(np.int32)
+        return self.orders[key]
 
     # --- scores over the whole catalogue, for one user -------------------------------------
     def cooc_scores(self, u: int) -> np.ndarray:
@@ -92,9 +110,10 @@ class Retrieval:
     # --- persistence (the served bundle) ------------------------------------------------------
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        sp.save_npz(folder / "history.npz", self.history)
-        sp.save_npz(folder / "neighbours.npz", self.neighbours)
-        sp.save_npz(folder / "period_popularity.npz", self.period_popularity)
+        # uncompressed: zlib took half of writing a 100k-user bundle, and loading the service waits on it too
+        sp.save_npz(folder / "history.npz", self.history, compressed=False)
+        sp.save_npz(folder / "neighbours.npz", self.neighbours, compressed=False)
+        sp.save_npz(folder / "period_popularity.npz", self.period_popularity, compressed=False)
         # typed Any: numpy's stub would match **arrays against its `allow_pickle: bool`
         arrays: dict[str, Any] = {f"bookings_last_{d}": v for d, v in self.bookings_last.items()}
         np.savez(
@@ -137,26 +156,74 @@ class Retrieval:
         )
 
 
-def top_neighbours(sim: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the k largest entries of each row of a sparse similarity matrix."""
-    sim = sim.tocsr()
-    rows, cols, vals = [], [], []
-    for i in range(sim.shape[0]):
-        start, end = sim.indptr[i], sim.indptr[i + 1]
-        if start == end:
-            continue
-        data, idx = sim.data[start:end], sim.indices[start:end]
-        if len(data) > k:
-            keep = np.argpartition(-data, k)[:k]
-            data, idx = data[keep], idx[keep]
-        rows.append(np.full(len(idx), i))
-        cols.append(idx)
-        vals.append(data)
-    if not rows:
-        return sp.csr_matrix(sim.shape, dtype=np.float32)
+def top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the k largest entries of each row of a CSR matrix (ties: the lower column first), vectorised."""
+    m = m.tocsr()
+    m.sum_duplicates()
+    counts = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), counts)
+    long = np.flatnonzero(counts[rows] > k)  # only rows with more than k entries need a sort
+    order = long[np.lexsort((m.indices[long], -m.data[long], rows[long]))]
+    rank = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
+    keep = np.sort(np.concatenate([np.flatnonzero(counts[rows] <= k), order[rank < k]]))
     return sp.csr_matrix(
-        (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=sim.shape
+        (m.data[keep].astype(np.float32), (rows[keep], m.indices[keep])), shape=m.shape, dtype=np.float32
     )
+
+
+def cooccurrence_neighbours(binary: sp.csr_matrix, k: int, pairs_per_block: int = PAIRS_PER_BLOCK) -> sp.csr_matrix:
+    """Top-k co-occurrence cosine neighbours per item of a binary users x items matrix, in blocks of items.
+
+    The full items x items product grows with the square of each user's history; a block of item rows
+    holds about `pairs_per_block` co-occurring pairs before its top k are kept, so memory stays bounded.
+    """
+    n_items = binary.shape[1]
+    by_item = binary.T.tocsr()
+    norms = np.sqrt(np.diff(by_item.indptr)).astype(np.float32)
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    # an upper bound of each item row's non-zeros: the sum of its users' history lengths
+    pairs = by_item @ np.diff(binary.indptr).astype(np.float64)
+    block = np.cumsum(pairs) // pairs_per_block
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(block)) + 1, [n_items]]).astype(int)
+    blocks = []
+    for start, end in itertools.pairwise(edges):
+        co = (by_item[start:end] @ binary).tocsr().astype(np.float32)
+        co = sp.diags(inv[start:end]) @ co @ sp.diags(inv)
+        co = co.tocsr()
+        rows = np.repeat(np.arange(start, end), np.diff(co.indptr))
+        co.data[rows == co.indices] = 0.0  # an item is not its own neighbour
+        co.eliminate_zeros()
+        blocks.append(top_per_row(co, k))
+    if not blocks:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    return sp.vstack(blocks, format="csr").astype(np.float32)
+
+
+def factorise(weighted: sp.csr_matrix, k: int, seed: int, oversample: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated SVD split as U sqrt(S) and V sqrt(S), randomised (Halko, Martinsson and Tropp 2011):
+    a few passes of the sparse matrix over a thin random block, where ARPACK's Lanczos restarts took
+    most of a fit at 100k users. Signs are arbitrary, but a user's and an item's factors flip together."""
+    rng = np.random.default_rng(seed)
+    width = min(k + oversample, *weighted.shape)
+    q = _orthonormal(weighted @ rng.standard_normal((weighted.shape[1], width)))
+    for _ in range(SVD_ITERATIONS):  # power iterations, re-orthonormalised: the spectrum decays slowly
+        q = _orthonormal(weighted @ _orthonormal(weighted.T @ q))
+    u_small, s_, vt = np.linalg.svd((weighted.T @ q).T, full_matrices=False)
+    u_ = q @ u_small[:, :k]
+    root = np.sqrt(s_[:k])
+    return (u_ * root).astype(np.float32), np.ascontiguousarray((vt[:k].T * root).astype(np.float32))
+
+
+def _orthonormal(y: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of a tall, thin block's columns: Cholesky QR, twice (CholeskyQR2, Fukaya et al.
+    2014), matrix products only where Householder QR of a 100k-row block took seconds; QR if it is rank-poor."""
+    try:
+        for _ in range(2):
+            lower = np.linalg.cholesky(y.T @ y)
+            y = solve_triangular(lower, y.T, lower=True).T
+        return y
+    except np.linalg.LinAlgError:
+        return np.linalg.qr(y)[0]
 
 
 def fit(
@@ -172,13 +239,20 @@ def fit(
     touched yet can still come out of cold start or a filter.
     """
     items = items if items is not None else pd.DataFrame(columns=["item_id"])
-    item_ids = np.array(sorted(set(interactions["item_id"]) | set(items["item_id"])), dtype=str)
-    user_ids = np.array(sorted(set(interactions["user_id"])), dtype=str)
-    item_index = {v: i for i, v in enumerate(item_ids.tolist())}
-    user_index = {v: i for i, v in enumerate(user_ids.tolist())}
+    item_ids = np.union1d(
+        interactions["item_id"].unique().astype(str), np.asarray(items["item_id"].unique(), dtype=str)
+    ).astype(str)
+    user_ids = np.unique(interactions["user_id"].unique().astype(str)).astype(str)
     n_users, n_items = len(user_ids), len(item_ids)
-    ui = interactions.assign(
-        u=interactions["user_id"].map(user_index).to_numpy(), i=interactions["item_id"].map(item_index).to_numpy()
+    # positions by hash lookup: mapping a dict over a million Arrow strings cost seconds per fit
+    ui = pd.DataFrame(
+        {
+            "u": pd.Index(user_ids).get_indexer(interactions["user_id"]),
+            "i": pd.Index(item_ids).get_indexer(interactions["item_id"]),
+            "weight": interactions["weight"].to_numpy(np.float32),
+            "event_at": interactions["event_at"].to_numpy(),
+            "event_type": interactions["event_type"].to_numpy(),
+        }
     )
     strongest = ui.groupby(["u", "i"], sort=False)["weight"].max().reset_index()
     history = sp.csr_matrix(
@@ -189,22 +263,13 @@ def fit(
 
     binary = history.copy()
     binary.data[:] = 1.0
-    co = (binary.T @ binary).tocsr().astype(np.float32)
-    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel()).astype(np.float32)
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    co = sp.diags(inv) @ co @ sp.diags(inv)
-    co.setdiag(0)
-    co.eliminate_zeros()
-    neighbour_matrix = top_neighbours(co, neighbours)
+    neighbour_matrix = cooccurrence_neighbours(binary, neighbours)
 
     k = max(1, min(factors, min(n_users, n_items) - 1))
     weighted = history.copy().astype(np.float64)
     weighted.data = np.log1p(weighted.data)
     if min(n_users, n_items) > 2:
-        u_, s_, vt = svds(weighted, k=k, random_state=seed)
-        root = np.sqrt(s_)
-        user_factors = (u_ * root).astype(np.float32)
-        item_factors = (vt.T * root).astype(np.float32)
+        user_factors, item_factors = factorise(weighted, k, seed)
     else:  # too small to factorise: the source scores nothing
         user_factors = np.zeros((n_users, 1), np.float32)
         item_factors = np.zeros((n_items, 1), np.float32)

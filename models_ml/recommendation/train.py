@@ -132,6 +132,12 @@ def register(trained: Trained, marts: dict[str, pd.DataFrame]) -> str:
             "features": ranking.FEATURES,
             "retrieval_sources": list(ranking.SOURCES),
             "offline_metrics": headline,
+            "params": trained.metrics.get("params", {}),  # the sample sizes say what it was evaluated and trained on
+            "sampling": {
+                "evaluated_users": trained.metrics["data"]["evaluated_users"],
+                "evaluable_users": trained.metrics["data"].get("evaluable_users"),
+                "ranker": trained.metrics["ranker"]["served"],
+            },
         },
     ) as ref:
         write_bundle(trained, marts, Path(ref.path))

@@ -99,6 +99,8 @@ def test_retrieval_neighbours_and_popularity():
     cand = ranking.candidates(r, scores, allowed)
     assert len(cand.items) and not set(cand.items) & set(r.seen(u))
     assert list(ranking.features(r, u, cand).columns) == ranking.FEATURES
+    nothing = ranking.candidates(r, scores, np.zeros(len(r.item_ids), bool))  # a request's filters leave nothing
+    assert len(nothing.items) == 0 and ranking.features(r, u, nothing).empty
 
 
 def test_evaluate_command_on_a_generated_file(tmp_path):
@@ -123,3 +125,74 @@ def test_evaluate_command_says_what_is_wrong_with_a_file(tmp_path):
         main, ["evaluate", "recommendation", "--interactions", str(path), "--out", str(tmp_path)]
     )
     assert result.exit_code == 1 and "missing column" in " ".join(result.output.split())
+
+
+def _brute_top(scores: np.ndarray, allowed: np.ndarray, n: int, tiebreak: np.ndarray, positive: bool) -> list:
+    ok = np.flatnonzero(allowed & (scores > 0) if positive else allowed)
+    return ok[np.lexsort((tiebreak[ok], -scores[ok]))][:n].tolist()
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_top_n_is_one_total_order_whatever_the_scores_shape(positive):
+    """Dense, shared and sparse scores, batches and single rows: score descending, then the tie-break."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    rows, items, n = 7, 300, 20
+    scores = rng.integers(0, 6, (rows, items)).astype(np.float32)  # many ties, zeros among them
+    allowed = rng.random((rows, items)) > 0.3
+    allowed[2, :] = False
+    allowed[3, :15] = True
+    allowed[3, 15:] = False  # fewer allowed items than n
+    tiebreak = rng.permutation(items)
+    for j in range(rows):
+        expected = _brute_top(scores[j], allowed[j], n, tiebreak, positive)
+        batch = ranking.top_n(scores, allowed, n, tiebreak, positive=positive)[j]
+        single = ranking.top_n(scores[j], allowed[j], n, tiebreak, positive=positive)[0]
+        shared = ranking.top_n(scores[0], allowed, n, tiebreak, positive=positive)[j]
+        assert batch[batch >= 0].tolist() == single[single >= 0].tolist() == expected
+        assert shared[shared >= 0].tolist() == _brute_top(scores[0], allowed[j], n, tiebreak, positive)
+        if positive:
+            sparse = ranking.top_n(sp.csr_matrix(scores), allowed, n, tiebreak, positive=True)[j]
+            assert sparse[sparse >= 0].tolist() == expected
+
+
+def test_a_batch_of_users_gets_the_candidates_and_features_the_service_builds():
+    """Training scores users in batches; the service one request at a time: the same candidates, origins
+    and features (up to float rounding of the batched products)."""
+    log = data.normalise(generated_log(users=80))
+    r = retrieval.fit(log, factors=8)
+    users = np.arange(len(r.user_ids))
+    allowed = pipeline._unseen(r, users)
+    batch = ranking.candidates(r, ranking.batch_scores(r, users), allowed)
+    frame = ranking.batch_features(r, users, batch)
+    for u in (0, 11, 42, 79):
+        one = ranking.candidates(r, ranking.source_scores(r, u), allowed[u])
+        mine = batch.rows == u
+        assert one.items.tolist() == batch.items[mine].tolist() and one.origin.tolist() == batch.origin[mine].tolist()
+        pd.testing.assert_frame_equal(
+            ranking.features(r, u, one), frame[mine].reset_index(drop=True), check_exact=False, atol=1e-5
+        )
+
+
+def test_cooccurrence_in_blocks_equals_the_whole_product():
+    import scipy.sparse as sp
+
+    binary = sp.random(300, 200, density=0.05, random_state=1, format="csr", dtype=np.float32)
+    binary.data[:] = 1.0
+    whole = retrieval.cooccurrence_neighbours(binary, 10, pairs_per_block=10**9)
+    blocks = retrieval.cooccurrence_neighbours(binary, 10, pairs_per_block=50)
+    assert abs(whole - blocks).max() == 0 and whole.diagonal().sum() == 0
+    assert np.diff(whole.indptr).max() == 10
+
+
+def test_samples_are_bounded_seeded_and_recorded():
+    log = data.normalise(generated_log(users=120))
+    params = pipeline.Params(iterations=20, eval_users=40, ranker_users=50)
+    first = pipeline.evaluate(log, None, params)
+    again = pipeline.evaluate(log, None, params)
+    assert first.metrics["data"]["evaluated_users"] == 40 < first.metrics["data"]["evaluable_users"]
+    assert first.metrics["ranker"]["evaluated"]["users"] == 50 < first.metrics["ranker"]["evaluated"]["eligible_users"]
+    assert first.metrics["params"]["eval_users"] == 40 and first.metrics["params"]["ranker_users"] == 50
+    assert len(first.lists["ranker"]) == 40
+    assert first.metrics["models"] == again.metrics["models"]  # the same seed, the same model and figures
