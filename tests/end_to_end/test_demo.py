@@ -24,8 +24,8 @@ from tests.end_to_end.conftest import SCALE, SEED
 from warehouse import Settings, query
 
 
-def _counts(query) -> dict:
-    tables = query(
+def _counts(run_sql) -> dict:
+    tables = run_sql(
         "select table_schema, table_name from information_schema.tables "
         "where (table_schema like 'raw_%' and table_schema not like '%_staging' and table_name not like '_dlt%') "
         "or table_schema like 'marts_%'"
@@ -34,7 +34,7 @@ def _counts(query) -> dict:
     for s, t in tables:
         day = SNAPSHOT_DAY.get((s, t))  # a rerun after midnight adds a day's snapshot: count the latest
         latest = f' where "{day}" = (select max("{day}") from {s}."{t}")' if day else ""
-        counts[f"{s}.{t}"] = query(f'select count(*) from {s}."{t}"{latest}')[0][0]
+        counts[f"{s}.{t}"] = run_sql(f'select count(*) from {s}."{t}"{latest}')[0][0]
     return counts
 
 
