@@ -9,11 +9,12 @@ time order, `id` numbering that order from 1.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import overload
 
 import numpy as np
+
+from .table import RowsAsDicts
 
 NAMES = ("ConsultOffer", "BookingConfirmation", "HasAddedOfferToFavorites")
 ORIGINS = ("home", "search", "venue", "offer")
@@ -22,8 +23,10 @@ _MICRO = timedelta(microseconds=1)
 _CHUNK = 65_536  # events turned back into Python values at a time when iterating
 
 
-class EventLog(Sequence[dict]):
+class EventLog(RowsAsDicts):
     """Append while generating (`add`), then `sort_by_time()` once; read-only afterwards."""
+
+    _chunk = _CHUNK
 
     def __init__(self) -> None:
         self._user, self._offer, self._at = array("q"), array("q"), array("q")
@@ -74,21 +77,3 @@ class EventLog(Sequence[dict]):
                 "eventTimestamp": _EPOCH + at * _MICRO,
                 "origin": ORIGINS[origin],
             }
-
-    def __iter__(self) -> Iterator[dict]:
-        for start in range(0, len(self), _CHUNK):
-            yield from self._rows(start, start + _CHUNK)
-
-    @overload
-    def __getitem__(self, index: int) -> dict: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[dict]: ...
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            return list(self._rows(start, stop))[::step]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return next(self._rows(index, index + 1))

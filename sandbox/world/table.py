@@ -159,7 +159,37 @@ class TableBuilder:
 _BUILD_CHUNK = 65_536
 
 
-class Table(Sequence[dict]):
+class RowsAsDicts(Sequence[dict]):
+    """A read-only sequence of dict rows over columns: a subclass gives `__len__` and `_rows(start, stop)`
+    (the rows of positions start..stop, made fresh), and reads them a chunk at a time."""
+
+    _chunk = _CHUNK
+
+    def _rows(self, start: int, stop: int) -> Iterator[dict]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[dict]:
+        for start in range(0, len(self), self._chunk):
+            yield from self._rows(start, min(start + self._chunk, len(self)))
+
+    @overload
+    def __getitem__(self, index: int) -> dict: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict]: ...
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return list(self._rows(0, len(self)))[index]
+            return list(self._rows(start, max(start, stop)))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return next(self._rows(index, index + 1))
+
+
+class Table(RowsAsDicts):
     """Read-only rows (dicts with the same keys, in the same order) held as columns."""
 
     def __init__(self, keys: tuple[str, ...], columns: list[_Column], length: int) -> None:
@@ -179,10 +209,6 @@ class Table(Sequence[dict]):
         keys = self.keys
         for values in zip(*(c.decode(start, stop) for c in self._columns), strict=True):
             yield dict(zip(keys, values, strict=True))
-
-    def __iter__(self) -> Iterator[dict]:
-        for start in range(0, self._len, _CHUNK):
-            yield from self._rows(start, min(start + _CHUNK, self._len))
 
     def column(self, key: str) -> list:
         """Every row's value of `key`, in row order."""
@@ -206,22 +232,6 @@ class Table(Sequence[dict]):
     def nbytes(self) -> int:
         """Bytes held by the columns' arrays (not counting the distinct values they point to)."""
         return sum(c.nbytes() for c in self._columns)
-
-    @overload
-    def __getitem__(self, index: int) -> dict: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[dict]: ...
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            start, stop, step = index.indices(self._len)
-            if step != 1:
-                return list(self._rows(0, self._len))[index]
-            return list(self._rows(start, max(start, stop)))
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError(index)
-        return next(self._rows(index, index + 1))
 
     def __repr__(self) -> str:
         return f"Table({self._len} rows, keys={list(self.keys)})"
