@@ -20,7 +20,7 @@ from sandbox.config import forget, sandbox_config, use
 from sandbox.fault_matrix import SNAPSHOT_DAY
 from sandbox.truth import regional as truth
 from sandbox.vendors.metabase.app_database import write_beside
-from tests.end_to_end.conftest import SCALE, SEED
+from tests.end_to_end.conftest import MODELS_ONLY, SCALE, SEED
 from warehouse import Settings, query
 
 
@@ -116,7 +116,7 @@ def test_a_second_run_changes_no_row_count(demo, tmp_path, monkeypatch, app_engi
             assert {o.source: o.status for o in outcomes} == dict.fromkeys(SOURCES, "loaded"), [
                 (o.source, o.error) for o in outcomes if o.error
             ]
-            summary = steps.transform(settings)
+            summary = steps.transform(settings, *MODELS_ONLY)
             assert summary.success, summary.failures
         finally:
             forget()
