@@ -22,9 +22,6 @@ from filelock import FileLock
 from sandbox.world import World, build_world
 
 SEED, SCALE = 11, 0.15
-# `pcdata transform` arguments for a rebuild on a copy of the demo: dbt's data and unit tests write no row
-# (the demo's own build ran them), and they are three quarters of a build's time
-MODELS_ONLY = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
 
 
 def run_demo(home: Path, seed: int = SEED, scale: float = SCALE) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ from pcdata import steps
 from sandbox.app_database import write_snapshot
 from sandbox.config import SANDBOX_PII_SALT
 from sandbox.truth import regional as truth
-from tests.end_to_end.conftest import MODELS_ONLY
+from tests.conftest import MODELS_ONLY
 from warehouse import Settings, query
 
 

@@ -20,7 +20,8 @@ from sandbox.config import forget, sandbox_config, use
 from sandbox.fault_matrix import SNAPSHOT_DAY
 from sandbox.truth import regional as truth
 from sandbox.vendors.metabase.app_database import write_beside
-from tests.end_to_end.conftest import MODELS_ONLY, SCALE, SEED
+from tests.conftest import MODELS_ONLY
+from tests.end_to_end.conftest import SCALE, SEED
 from warehouse import Settings, query
 
 

@@ -22,7 +22,7 @@ from pcdata import cli
 from pcdata.steps import StepFailed, quality_gate
 from quality.gate import GateResult, marts_gate, raw_gate
 from sandbox.app_database import write_snapshot
-from tests.conftest import SALT
+from tests.conftest import MODELS_ONLY, SALT
 from warehouse import Settings
 from warehouse.dbt import dbt
 
@@ -59,15 +59,7 @@ def built(tmp_path_factory, world, sandbox, pg_url) -> Built:
         for source in SOURCES:
             runner.run(source)
         # models and seeds only: what the gates read (dbt's own tests are not under test here)
-        select = (
-            "--select",
-            *(f"+{m}" for m in MARTS),
-            "--exclude-resource-type",
-            "test",
-            "--exclude-resource-type",
-            "unit_test",
-        )
-        summary = dbt(settings, "build", *select)
+        summary = dbt(settings, "build", "--select", *(f"+{m}" for m in MARTS), *MODELS_ONLY)
         assert summary.success, summary.failures
         built = Built(home, raw_gate(settings, SOURCES), marts_gate(settings, MARTS))
     engine.dispose()
