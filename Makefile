@@ -1,5 +1,6 @@
 # Two entry points, both self-installing on a fresh machine:
-#   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary (SCALE=0.2; FRESH=1 starts clean)
+#   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary (SCALE=1; FRESH=1 starts clean;
+#               VENDOR_TIER=high-volume: the vendors' high-volume plans, for a first load at SCALE=50 and above)
 #   make test   the whole test suite (what CI runs), BigQuery emulator included
 #   make demo-bigquery   the demo into a local BigQuery emulator (its own venv, .bqemu/)
 # The virtual environment comes from uv.lock through uv (itself installed from PyPI).
@@ -9,6 +10,7 @@ UV_VERSION := 0.13.8
 UV := .uv/bin/uv
 VENV := .venv
 SCALE ?= 1.0
+VENDOR_TIER ?= standard
 
 BQEMU := .bqemu
 BQEMU_REQUIREMENTS := sandbox/bigquery/requirements.txt
@@ -41,7 +43,7 @@ $(BQEMU)/.synced: $(BQEMU_REQUIREMENTS) sandbox/bigquery/launcher.py | $(UV)
 bqemu: $(BQEMU)/.synced
 
 demo: install
-	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) $(if $(FRESH),--fresh)
+	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) --vendor-tier $(VENDOR_TIER) $(if $(FRESH),--fresh)
 
 demo-bigquery: install bqemu
 	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) --bigquery

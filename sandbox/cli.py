@@ -1,6 +1,6 @@
 """`python -m sandbox`: the vendor sandboxes, the app database written from the world, and the demo.
 
-python -m sandbox start|stop|status [--seed 42 --scale 1.0]
+python -m sandbox start|stop|status [--seed 42 --scale 1.0 --vendor-tier standard|high-volume]
 python -m sandbox appdb load|stop    # the world written into the app database (and Metabase's)
 eval "$(python -m sandbox env)"      # point `pcdata` at the running sandbox (sandbox mode)
 python -m sandbox demo               # everything, in order, with a summary
@@ -20,10 +20,19 @@ from pcdata import steps
 from pcdata.cli import fail, ingest_with_progress, print_recommendation, print_training
 from sandbox import demo_home, server
 from sandbox.config import sandbox_config, use
+from sandbox.framework import VENDOR_TIERS
 from warehouse import Settings
 
 console = Console()
 DEFAULT_SEED, DEFAULT_SCALE = 42, 1.0
+vendor_tier_option = click.option(
+    "--vendor-tier",
+    type=click.Choice(VENDOR_TIERS),
+    default="standard",
+    show_default=True,
+    help="The vendors' plans the sandbox stands for: their default limits, or their high-volume plans "
+    "(Zendesk's High Volume API, Brevo's rate limit add-on), which a first load at scale 50 and above needs.",
+)
 
 
 @click.group()
@@ -34,7 +43,8 @@ def main() -> None:
 @main.command()
 @click.option("--seed", default=DEFAULT_SEED, show_default=True)
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True)
-def start(seed: int, scale: float) -> None:
+@vendor_tier_option
+def start(seed: int, scale: float, vendor_tier: str) -> None:
     """Start the vendor sandboxes (one local server)."""
     settings = Settings.load()
     running = server.read_state(settings.sandbox_state)
@@ -47,7 +57,7 @@ def start(seed: int, scale: float) -> None:
         )
     try:
         demo_home.check_world(settings, seed, scale)  # its vendors would load another world into this warehouse
-        handle = start_sandbox(settings, seed, scale)
+        handle = start_sandbox(settings, seed, scale, vendor_tier)
     except (demo_home.DemoRefused, steps.StepFailed) as exc:
         fail(exc)
     console.print(f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale})")
@@ -101,9 +111,9 @@ def appdb_stop() -> None:
 
 
 # --- the steps the demo shares with the commands above ---------------------------------
-def start_sandbox(settings: Settings, seed: int, scale: float) -> server.SandboxHandle:
+def start_sandbox(settings: Settings, seed: int, scale: float, vendor_tier: str) -> server.SandboxHandle:
     with steps.step("sandbox"):
-        return server.start(settings.sandbox_state, seed, scale)
+        return server.start(settings.sandbox_state, seed, scale, vendor_tier=vendor_tier)
 
 
 def load_app_database(settings: Settings, seed: int, scale: float, as_of: datetime | None = None) -> dict[str, int]:
@@ -126,7 +136,8 @@ def load_app_database(settings: Settings, seed: int, scale: float, as_of: dateti
 @click.option("--keep-running", is_flag=True, help="Leave the sandbox and app database up afterwards.")
 @click.option("--fresh", is_flag=True, help="Start clean: delete this home's warehouse and dlt state first.")
 @click.option("--bigquery", is_flag=True, help="Into a local BigQuery emulator (`make bqemu`) instead of DuckDB.")
-def demo(seed: int, scale: float, keep_running: bool, fresh: bool, bigquery: bool) -> None:
+@vendor_tier_option
+def demo(seed: int, scale: float, keep_running: bool, fresh: bool, bigquery: bool, vendor_tier: str) -> None:
     """Everything in order: sandbox, app database, ingestion, dbt build, training, bentos, reports, summary."""
     settings = Settings.load()
     try:
@@ -135,12 +146,12 @@ def demo(seed: int, scale: float, keep_running: bool, fresh: bool, bigquery: boo
                 server.stop(settings.sandbox_state)
                 demo_home.start_clean(settings)
             demo_home.check_world(settings, seed, scale)
-            _demo(settings, seed, scale, keep_running, bigquery)
+            _demo(settings, seed, scale, keep_running, bigquery, vendor_tier)
     except demo_home.DemoRefused as exc:
         fail(exc)
 
 
-def _demo(settings: Settings, seed: int, scale: float, keep_running: bool, bigquery: bool) -> None:
+def _demo(settings: Settings, seed: int, scale: float, keep_running: bool, bigquery: bool, vendor_tier: str) -> None:
     from ingestion.registry import SOURCES
     from pcdata import reports
 
@@ -166,7 +177,7 @@ def _demo(settings: Settings, seed: int, scale: float, keep_running: bool, bigqu
         return value
 
     try:
-        handle = timed(1, "sandbox APIs", start_sandbox, settings, seed, scale)
+        handle = timed(1, "sandbox APIs", start_sandbox, settings, seed, scale, vendor_tier)
         console.print(f"  vendors served at {handle.base_url}")
         counts = timed(2, "app database", load_app_database, settings, seed, scale)
         console.print("  " + ", ".join(f"{t} {n}" for t, n in counts.items()))

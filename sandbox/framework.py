@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 from sandbox.world import World
@@ -127,12 +128,21 @@ class RateLimit:
 
 Route = tuple[str, re.Pattern, Callable[..., Response]]
 
+# the vendors' plans a sandbox can stand for: their documented default limits, or their high-volume plans
+# and add-ons (Zendesk's High Volume API, Brevo's Enterprise rate limit add-on), which a first load at
+# production size needs (see the README's scale section)
+VENDOR_TIERS = ("standard", "high-volume")
+
 
 class VendorSandbox:
     """Base class: a vendor's contract over one slice of the world."""
 
     name: str = ""  # URL prefix
     rate_limit: tuple[int, float] | None = None  # (requests, seconds): the vendor's documented limit
+    # the same on the vendor's paid high-volume plan or add-on (`--vendor-tier high-volume`), and the source
+    # configuration that paces the client under it; None where the vendor sells no such thing
+    high_volume_rate_limit: tuple[int, float] | None = None
+    high_volume_client_config: ClassVar[dict[str, str]] = {}
 
     def __init__(self, world: World, api_key: str, seed: int = 0, files_dir: Path | None = None):
         self.world = world
@@ -179,6 +189,12 @@ class VendorSandbox:
 
     def set_rate_limit(self, requests: int, per_seconds: float) -> None:
         self.limiter = RateLimit(requests, per_seconds)
+
+    def use_high_volume_tier(self) -> None:
+        """The account's limits become the high-volume plan's, for good (a `reset` keeps them)."""
+        if self.high_volume_rate_limit:
+            self.rate_limit = self.high_volume_rate_limit
+            self.set_rate_limit(*self.rate_limit)
 
     # --- dispatch ------------------------------------------------------------------
     def handle(self, req: Request) -> Response:

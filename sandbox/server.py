@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.framework import DropConnection, Request, Response, VendorSandbox
+from sandbox.framework import VENDOR_TIERS, DropConnection, Request, Response, VendorSandbox
 from sandbox.processes import alive, terminate, wait_ready
 from sandbox.vendors import client_config, sandbox_api_key
 from sandbox.vendors import vendors as vendor_classes
@@ -109,10 +109,15 @@ class _Handler(BaseHTTPRequestHandler):
         return Response.json({"error": f"unknown control {method} {path}"}, 404)
 
 
-def make_server(seed: int, scale: float, files_dir: Path, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+def make_server(
+    seed: int, scale: float, files_dir: Path, host: str = "127.0.0.1", port: int = 0, vendor_tier: str = "standard"
+) -> SandboxServer:
     world = build_world(seed, scale)
     files_dir.mkdir(parents=True, exist_ok=True)
     vendors = {name: cls(world, sandbox_api_key(name), seed, files_dir) for name, cls in vendor_classes().items()}
+    if vendor_tier == "high-volume":
+        for vendor in vendors.values():
+            vendor.use_high_volume_tier()
     return SandboxServer((host, port), vendors)
 
 
@@ -124,6 +129,7 @@ class SandboxHandle:
     seed: int
     scale: float
     files_dir: str  # where file-drop vendors write their exports: a local stand-in for a bucket
+    vendor_tier: str = "standard"  # the vendors' plans it stands for (framework.VENDOR_TIERS)
 
     @property
     def base_url(self) -> str:
@@ -134,7 +140,7 @@ class SandboxHandle:
 
     def client_config(self) -> dict[str, str]:
         """dlt configuration (env var form) pointing every vendor source at this sandbox."""
-        return client_config(self.base_url, Path(self.files_dir))
+        return client_config(self.base_url, Path(self.files_dir), self.vendor_tier)
 
 
 def read_state(state_file: Path) -> SandboxHandle | None:
@@ -147,7 +153,9 @@ def read_state(state_file: Path) -> SandboxHandle | None:
     return handle
 
 
-def start(state_file: Path, seed: int, scale: float, timeout: float | None = None) -> SandboxHandle:
+def start(
+    state_file: Path, seed: int, scale: float, timeout: float | None = None, vendor_tier: str = "standard"
+) -> SandboxHandle:
     """Start the server in its own process (or return the one already running).
 
     It listens once the world and every vendor's slice are built, which grows with the scale (about
@@ -157,7 +165,7 @@ def start(state_file: Path, seed: int, scale: float, timeout: float | None = Non
     timeout = 60 + 20 * scale if timeout is None else timeout
     running = read_state(state_file)
     if running is not None:
-        if (running.seed, running.scale) == (seed, scale):
+        if (running.seed, running.scale, running.vendor_tier) == (seed, scale, vendor_tier):
             return running
         stop(state_file)
     state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -174,6 +182,8 @@ def start(state_file: Path, seed: int, scale: float, timeout: float | None = Non
                 str(scale),
                 "--state-file",
                 str(state_file),
+                "--vendor-tier",
+                vendor_tier,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -203,9 +213,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state-file", type=Path, required=True)
+    parser.add_argument("--vendor-tier", choices=VENDOR_TIERS, default="standard")
     args = parser.parse_args()
     files_dir = args.state_file.parent / "sandbox_files"
-    server = make_server(args.seed, args.scale, files_dir, port=args.port)
+    server = make_server(args.seed, args.scale, files_dir, port=args.port, vendor_tier=args.vendor_tier)
     signal.signal(signal.SIGTERM, lambda *_: (args.state_file.unlink(missing_ok=True), os._exit(0)))
     state = {
         "pid": os.getpid(),
@@ -213,6 +224,7 @@ def main() -> None:
         "seed": args.seed,
         "scale": args.scale,
         "files_dir": str(files_dir),
+        "vendor_tier": args.vendor_tier,
     }
     tmp = args.state_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(state))

@@ -43,10 +43,13 @@ def sandbox_api_key(vendor: str) -> str:
     return f"sandbox-{vendor}-key"
 
 
-def client_config(base_url: str, files_dir: Path) -> dict[str, str]:
-    """dlt configuration (env var form) that points every source at its sandbox."""
+def client_config(base_url: str, files_dir: Path, vendor_tier: str = "standard") -> dict[str, str]:
+    """dlt configuration (env var form) that points every source at its sandbox, paced for `vendor_tier`."""
     env = {}
     for name, cls in vendors().items():
-        for key, value in cls.client_config(f"{base_url}/{name}", sandbox_api_key(name), files_dir).items():
+        config = cls.client_config(f"{base_url}/{name}", sandbox_api_key(name), files_dir)
+        if vendor_tier == "high-volume":
+            config |= cls.high_volume_client_config
+        for key, value in config.items():
             env[f"SOURCES__{name.upper()}__{key.upper()}"] = value
     return env

@@ -1,6 +1,14 @@
 """The sandbox framework over real HTTP: auth, rate limits, faults, vendor error shapes."""
 
+import inspect
+from pathlib import Path
+
 import requests
+
+from ingestion.sources.zendesk import zendesk as zendesk_source
+from sandbox.framework import Request
+from sandbox.vendors import client_config, vendors
+from sandbox.world import build_world
 
 
 def test_health_lists_every_vendor(sandbox):
@@ -57,3 +65,33 @@ def test_sirene_unknown_unit_is_404_in_the_vendor_shape(vendor):
 def test_adresse_csv_without_data_is_a_400(vendor):
     r = requests.post(f"{vendor('api_adresse').url}/search/csv/", data={"columns": "x"}, timeout=10)
     assert r.status_code == 400 and "CSV" in r.json()["message"]
+
+
+def _exports_before_429(zendesk) -> int:
+    """Incremental ticket export calls answered before the first 429, at most 40."""
+    headers = {"authorization": zendesk.expected_auth}
+    for n in range(40):
+        req = Request("GET", "/api/v2/incremental/tickets/cursor.json", {"start_time": ["0"]}, headers, b"")
+        if zendesk.handle(req).status == 429:
+            return n
+    return 40
+
+
+def test_the_high_volume_tier_lifts_the_vendors_limits_and_paces_the_client_under_them():
+    world = build_world(3, 0.01)
+    standard, high = vendors()["zendesk"](world, "k"), vendors()["zendesk"](world, "k")
+    high.use_high_volume_tier()
+    high.reset()  # a test's reset keeps the account's plan
+    assert (_exports_before_429(standard), _exports_before_429(high)) == (10, 30)
+    brevo = vendors()["brevo"](world, "k")
+    brevo.use_high_volume_tier()
+    assert brevo.limiter is not None and (brevo.limiter.requests, brevo.limiter.per_seconds) == (6000, 3600.0)
+
+    # the source paces itself at the plan's limits: its own defaults on the standard plan (10 export calls a minute)
+    config, lifted = client_config("http://x", Path("/files")), client_config("http://x", Path("/files"), "high-volume")
+    assert "SOURCES__ZENDESK__INCREMENTAL_CALLS_PER_MINUTE" not in config
+    assert inspect.signature(zendesk_source).parameters["incremental_calls_per_minute"].default == 10
+    assert lifted["SOURCES__ZENDESK__INCREMENTAL_CALLS_PER_MINUTE"] == "30"
+    assert {k: v for k, v in lifted.items() if "ZENDESK" not in k} == {
+        k: v for k, v in config.items() if "ZENDESK" not in k
+    }

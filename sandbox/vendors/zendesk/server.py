@@ -26,6 +26,7 @@ import base64
 import calendar
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 from urllib.parse import urlencode
 
 import numpy as np
@@ -36,6 +37,8 @@ from .world import build, iso
 
 SANDBOX_EMAIL = "data-bot@passculture.app"
 INCREMENTAL_LIMIT = (10, 60.0)
+# the High Volume API add-on: 2,500 requests a minute account-wide and 30 a minute on the incremental exports
+HIGH_VOLUME_INCREMENTAL_LIMIT = (30, 60.0)
 
 
 def _keys(stamps: list[int], ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,11 +60,17 @@ def _decode(cursor: str) -> list[str]:
 class ZendeskSandbox(VendorSandbox):
     name = "zendesk"
     rate_limit = (700, 60.0)
+    high_volume_rate_limit = (2500, 60.0)
+    high_volume_client_config: ClassVar[dict[str, str]] = {
+        "calls_per_minute": "2500",
+        "incremental_calls_per_minute": "30",
+    }
+    incremental_limit = INCREMENTAL_LIMIT
 
     def __init__(self, world, api_key, seed=0, files_dir=None):
         super().__init__(world, api_key, seed, files_dir)
         self.data = world.slice("zendesk", build)
-        self.incremental_limiter = RateLimit(*INCREMENTAL_LIMIT)
+        self.incremental_limiter = RateLimit(*self.incremental_limit)
         tickets = self.data.tickets  # a Table: sorted by position, read a page at a time
         stamps, ids = [_unix(t) for t in tickets.column("updated_at")], tickets.column("id")
         self.tickets = tickets.take(sorted(range(len(ids)), key=lambda i: (stamps[i], ids[i])))
@@ -86,9 +95,14 @@ class ZendeskSandbox(VendorSandbox):
         super().set_rate_limit(requests, per_seconds)
         self.incremental_limiter = RateLimit(requests, per_seconds)
 
+    def use_high_volume_tier(self) -> None:
+        super().use_high_volume_tier()
+        self.incremental_limit = HIGH_VOLUME_INCREMENTAL_LIMIT
+        self.incremental_limiter = RateLimit(*self.incremental_limit)
+
     def reset(self) -> None:
         super().reset()
-        self.incremental_limiter = RateLimit(*INCREMENTAL_LIMIT)
+        self.incremental_limiter = RateLimit(*self.incremental_limit)
 
     def routes(self):
         return [
