@@ -23,6 +23,10 @@ SALT = "test-salt"
 # dbt build arguments for a rebuild whose test reads rows, not dbt's verdicts: dbt's data and unit tests
 # write no row (the demo's own build runs them all), and they are three quarters of a build's time
 MODELS_ONLY = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
+# the sources' first pause between two attempts (dlt's runtime.request_backoff_factor, 0.5 s otherwise, and DMS's
+# own 2 s): the sandbox's faults clear at once, and every process a test starts (`pcdata ingest`) inherits it
+os.environ.setdefault("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
+os.environ.setdefault("SOURCES__DMS__BACKOFF", "0.05")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ lacks is added here, once:
 - One retry budget: `max_attempts` requests per call, whatever goes wrong (429, 5xx,
   dropped connection, timeout, an unreadable page, a vendor's HTTP-200 error). dlt's
   tenacity loop is the only loop; nothing else re-asks. Waits grow from `backoff`
-  (x2 each time) up to `max_wait`.
+  (x2 each time) up to `max_wait`; a source that sets no `backoff` of its own starts
+  from dlt's `runtime.request_backoff_factor` when it is configured, else from BACKOFF.
 - HTTP-200 errors as a retry condition: a vendor's `check(response) -> Problem | None`
   sees every answer and says what is wrong with it and whether asking again can help
   (TikTok `code != 0`, a GraphQL `errors` array, a CSV cut short). The default check
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import dlt
 import requests
 from dlt.sources.helpers.requests import Client, Response
 from dlt.sources.helpers.rest_client import RESTClient
@@ -253,7 +255,7 @@ class VendorHttp:
         paginator: BasePaginator | None = None,
         limiter: RateLimiter | Callable[[requests.PreparedRequest], Iterable[RateLimiter]] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
-        backoff: float = BACKOFF,
+        backoff: float | None = None,
         max_wait: float = MAX_WAIT,
         timeout: float = 60,
         wait_headers: tuple[str, ...] = (),
@@ -282,7 +284,7 @@ class VendorHttp:
             status_codes=(),  # every retry decision is `_retry`'s, from the answer's Problem
             retry_condition=_retry,
             request_max_attempts=self.max_attempts,
-            request_backoff_factor=backoff,
+            request_backoff_factor=_backoff() if backoff is None else backoff,
             request_max_retry_delay=max_wait,
         ).session
         if limiter is not None:
@@ -399,6 +401,13 @@ class VendorHttp:
             raise failure
 
         return final_send
+
+
+def _backoff() -> float:
+    """The first pause between attempts: dlt's `runtime.request_backoff_factor` (RUNTIME__REQUEST_BACKOFF_FACTOR)
+    where it is configured (the test suite makes it short: its faults are not a vendor's), else BACKOFF."""
+    configured = dlt.config.get("runtime.request_backoff_factor", float)
+    return BACKOFF if configured is None else configured
 
 
 def _host(request: requests.PreparedRequest) -> str:

@@ -17,7 +17,6 @@ SALT = "test-salt"  # tests/conftest.py sets PII_SALT to this
 @pytest.fixture
 def dms_env(monkeypatch):
     monkeypatch.setenv("SOURCES__DMS__CALLS_PER_SECOND", "200")
-    monkeypatch.setenv("SOURCES__DMS__BACKOFF", "0.05")
 
 
 def _dossiers(world):
