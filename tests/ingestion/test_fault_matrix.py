@@ -13,10 +13,12 @@ from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from ingestion.registry import SOURCES, in_load_order
+from sandbox import server
 from sandbox.app_database import write_snapshot
 from sandbox.config import PROVIDER_NAME
 from sandbox.fault_matrix import FaultMatrix, compare
 from sandbox.vendors.metabase.app_database import write_beside
+from tests.conftest import SCALE, SEED
 
 # every HTTP fault kind of the full matrix on every vendor in the same run: from the third request,
 # a 429, a 503, a dropped connection and a slow answer (one call's four attempts), then an
@@ -25,7 +27,16 @@ MIXED = {"fail_next": [None, None, 429, 503, "drop", "slow", "malformed"], "sche
 
 
 @pytest.fixture(scope="module")
-def matrix(world, sandbox, pg_url, tmp_path_factory):
+def high_volume_sandbox(tmp_path_factory):
+    """The same world on the vendors' high-volume plans: the faults are the subject, not Zendesk's pace of
+    10 export calls a minute (each faulty export call's retry would wait 6 s for it)."""
+    state = tmp_path_factory.mktemp("sandbox_high_volume") / "sandbox.json"
+    yield server.start(state, SEED, SCALE, vendor_tier="high-volume")
+    server.stop(state)
+
+
+@pytest.fixture(scope="module")
+def matrix(world, high_volume_sandbox, pg_url, tmp_path_factory):
     admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text("create database fault_matrix"))
@@ -34,7 +45,7 @@ def matrix(world, sandbox, pg_url, tmp_path_factory):
     write_beside(engine, world)
     # the served-list logs are files the Recommendation API writes on this machine: no vendor to fault
     sources = in_load_order([s for s in SOURCES if s != "recommendation_logs"])
-    yield FaultMatrix(sandbox, engine, tmp_path_factory.mktemp("fault_matrix"), sources)
+    yield FaultMatrix(high_volume_sandbox, engine, tmp_path_factory.mktemp("fault_matrix"), sources)
     engine.dispose()
 
 
