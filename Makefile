@@ -1,6 +1,6 @@
 # Two entry points, both self-installing on a fresh machine:
 #   make demo   sandbox APIs -> dlt -> DuckDB -> dbt build, with a summary (SCALE=1; FRESH=1 starts clean;
-#               VENDOR_TIER=high-volume: the vendors' high-volume plans, for a first load at SCALE=50 and above)
+#               VENDOR_TIER=high-volume: the vendors' high-volume plans, for a first load above SCALE=30)
 #   make test   the whole test suite (what CI runs), BigQuery emulator included
 #   make demo-bigquery   the demo into a local BigQuery emulator (its own venv, .bqemu/)
 # The virtual environment comes from uv.lock through uv (itself installed from PyPI).

@@ -31,7 +31,8 @@ vendor_tier_option = click.option(
     default="standard",
     show_default=True,
     help="The vendors' plans the sandbox stands for: their default limits, or their high-volume plans "
-    "(Zendesk's High Volume API, Brevo's rate limit add-on), which a first load at scale 50 and above needs.",
+    "(Zendesk's High Volume API, Brevo's rate limit add-on), which a first load above scale 30 needs "
+    "(Brevo's 300 event pages an hour).",
 )
 
 
@@ -60,7 +61,9 @@ def start(seed: int, scale: float, vendor_tier: str) -> None:
         handle = start_sandbox(settings, seed, scale, vendor_tier)
     except (demo_home.DemoRefused, steps.StepFailed) as exc:
         fail(exc)
-    console.print(f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale})")
+    console.print(
+        f"sandbox running at {handle.base_url} (pid {handle.pid}, seed {seed}, scale {scale}, {vendor_tier} plans)"
+    )
 
 
 @main.command()
