@@ -53,8 +53,8 @@ class Run:
     failure: str = ""  # empty when the demo exited 0
 
 
-def _tree_rss(demo: psutil.Process, home: str) -> float:
-    """MiB resident in the demo's process tree and in the processes started for its home (PostgreSQL)."""
+def _run_processes(demo: psutil.Process, home: str) -> dict[int, psutil.Process]:
+    """The demo's process tree and the processes started for its home (PostgreSQL, daemonised)."""
     roots = [demo]
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
@@ -67,6 +67,12 @@ def _tree_rss(demo: psutil.Process, home: str) -> float:
                 seen[proc.pid] = proc
         except psutil.NoSuchProcess:
             continue
+    return seen
+
+
+def _tree_rss(demo: psutil.Process, home: str) -> float:
+    """MiB resident in every process of the run."""
+    seen = _run_processes(demo, home)
     total = 0
     for proc in seen.values():
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -103,7 +109,15 @@ def run_demo(scale: float, home: Path, seed: int, timeout: float, vendor_tier: s
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    killer = threading.Timer(timeout, proc.kill)
+    timed_out = threading.Event()
+
+    def kill() -> None:  # the whole run: a killed demo cannot stop its sandbox and PostgreSQL itself
+        timed_out.set()
+        for each in _run_processes(psutil.Process(proc.pid), str(home)).values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                each.kill()
+
+    killer = threading.Timer(timeout, kill)
     killer.start()
     assert proc.stdout is not None
     tail: list[str] = []
@@ -112,6 +126,7 @@ def run_demo(scale: float, home: Path, seed: int, timeout: float, vendor_tier: s
         tail = [*tail[-20:], line.rstrip()]
         m = STAGE_LINE.search(line)
         if m:
+            log.flush()  # a stage's start shows in the log as it happens
             now = time.monotonic()
             current[0].seconds = now - stage_started[0]
             run.stages.append(current[0])
@@ -126,7 +141,12 @@ def run_demo(scale: float, home: Path, seed: int, timeout: float, vendor_tier: s
     run.seconds = time.monotonic() - started
     log.close()
     if code != 0:
-        how = f"killed after {timeout:.0f} s" if code == -9 else f"exit {code}: " + _last_error(tail)
+        if timed_out.is_set():
+            how = f"killed after {timeout:.0f} s (--timeout)"
+        elif code < 0:
+            how = f"killed by signal {-code}"
+        else:
+            how = f"exit {code}: " + _last_error(tail)
         run.failure = f"in '{current[0].name}', {how}"
     return run
 
