@@ -31,7 +31,8 @@ vendor_tier_option = click.option(
     default="standard",
     show_default=True,
     help="The vendors' plans the sandbox stands for: their default limits, or their high-volume plans "
-    "(Zendesk's High Volume API, Brevo's rate limit add-on), which a first load above scale 30 needs "
+    "(Zendesk's High Volume API, Brevo's rate limit add-on, a large Instagram account), which a first load "
+    "above scale 30 needs "
     "(Brevo's 300 event pages an hour).",
 )
 
