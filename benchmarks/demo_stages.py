@@ -9,6 +9,7 @@ the home. The growth exponent of a stage between two scales is log(t2/t1) / log(
 
     .venv/bin/python benchmarks/demo_stages.py                 # scales 1 20 200, homes under /tmp
     .venv/bin/python benchmarks/demo_stages.py --scales 0.2 1 --root /tmp/stages
+    .venv/bin/python benchmarks/demo_stages.py --scales 200 --resume   # on from a killed scale-200 run
 """
 
 from __future__ import annotations
@@ -80,14 +81,16 @@ def _tree_rss(demo: psutil.Process, home: str) -> float:
     return total / 2**20
 
 
-def run_demo(scale: float, home: Path, seed: int, timeout: float, vendor_tier: str) -> Run:
-    shutil.rmtree(home, ignore_errors=True)  # every scale measured from nothing: no export nor state kept
-    home.mkdir(parents=True)
+def run_demo(scale: float, home: Path, seed: int, timeout: float, vendor_tier: str, resume: bool = False) -> Run:
+    if not resume:
+        shutil.rmtree(home, ignore_errors=True)  # every scale measured from nothing: no export nor state kept
+    home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PCDATA__", "DESTINATION__"))}
     # unbuffered: a stage starts when its line is printed, not when a pipe's buffer fills
     env.update(PCDATA__HOME=str(home), COLUMNS="200", PYTHONUNBUFFERED="1")
-    log = (home / "demo-stages.log").open("w")
-    command = [sys.executable, "-m", "sandbox", "demo", "--fresh", "--seed", str(seed), "--scale", str(scale)]
+    log = (home / "demo-stages.log").open("a" if resume else "w")
+    command = [sys.executable, "-m", "sandbox", "demo", "--seed", str(seed), "--scale", str(scale)]
+    command += [] if resume else ["--fresh"]
     command += ["--vendor-tier", vendor_tier]
     started = time.monotonic()
     proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -201,11 +204,18 @@ def main() -> None:
         help="the vendors' plans, the same at every scale (default high-volume: on the standard ones a first load "
         "at scale 200 waits about 5 hours on Brevo's 300 event calls an hour)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with each scale's home as a killed run left it (its sandbox, if still up, its loads): the "
+        "stages it had finished are quick reruns, not first runs",
+    )
     args = parser.parse_args()
     runs = []
     for scale in sorted(args.scales):
         print(f"scale {scale:g}: demo in {args.root / f'scale-{scale:g}'} ...", flush=True)
-        run = run_demo(scale, args.root / f"scale-{scale:g}", args.seed, args.timeout, args.vendor_tier)
+        home = args.root / f"scale-{scale:g}"
+        run = run_demo(scale, home, args.seed, args.timeout, args.vendor_tier, args.resume)
         failed = f", FAILED {run.failure}" if run.failure else ""
         print(f"  {run.seconds:.0f} s, peak {run.peak_mib:.0f} MiB{failed}")
         runs.append(run)
