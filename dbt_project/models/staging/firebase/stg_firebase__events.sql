@@ -2,9 +2,14 @@
 with source as (
 
     -- the columns named, not *: the BigQuery emulator cannot bind a correlated UNNEST beside string
-    -- functions when the import CTE is a select * (real BigQuery can)
+    -- functions when the import CTE is a select * (real BigQuery can).
+    -- event_date is typed here, below the parameters read out of each event: DuckDB pushes a filter on it
+    -- (an incremental model's lookback) down to the scan from here, but not through that projection's list
+    -- lambdas from above it, where every event's parameters would be read first (23 s for one day at scale 200)
     select
-        event_date,
+        cast({{ dbt.concat([
+            "substr(event_date, 1, 4)", "'-'", "substr(event_date, 5, 2)", "'-'", "substr(event_date, 7, 2)",
+        ]) }} as date) as event_date,
         event_timestamp,
         event_name,
         event_params,
@@ -55,9 +60,7 @@ renamed as (
             "event_name", "'|'",
             "coalesce(cast(event_bundle_sequence_id as " ~ dbt.type_string() ~ "), '')",
         ])) }} as event_key,
-        cast({{ dbt.concat([
-            "substr(event_date, 1, 4)", "'-'", "substr(event_date, 5, 2)", "'-'", "substr(event_date, 7, 2)",
-        ]) }} as date) as event_date,
+        event_date,
         {{ timestamp_from_micros('event_timestamp') }} as event_at,
         event_name,
         {{ try_cast_to('user_id', dbt.type_bigint()) }} as user_id,
