@@ -46,7 +46,7 @@ demo: install
 	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) --vendor-tier $(VENDOR_TIER) $(if $(FRESH),--fresh)
 
 demo-bigquery: install bqemu
-	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) --bigquery
+	$(VENV)/bin/python -m sandbox demo --scale $(SCALE) --vendor-tier $(VENDOR_TIER) --bigquery
 
 test: install bqemu
 	$(VENV)/bin/python -m pytest
