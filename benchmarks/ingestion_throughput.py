@@ -21,6 +21,7 @@ The sandbox's limits are reset when it ends (`--shared`: left alone, for a sandb
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import json
 import os
@@ -141,9 +142,16 @@ def http_session(headers: dict[str, str], auth=None) -> requests.Session:
 
 
 def appsflyer_floor(config: dict[str, str], report: str) -> Callable[[], int]:
+    """The report calls the source makes: its windows and its `maximum_rows` (the API's default, 200,000 rows,
+    cuts a window of a large app: the floor would read less than the source)."""
+    from ingestion.sources.appsflyer import appsflyer
+
+    defaults = inspect.signature(appsflyer).parameters
     base, token = config["SOURCES__APPSFLYER__BASE_URL"], config["SOURCES__APPSFLYER__API_TOKEN"]
     app_ids = json.loads(config["SOURCES__APPSFLYER__APP_IDS"])
-    days = int(config["SOURCES__APPSFLYER__EVENTS_WINDOW_DAYS"])
+    window = "INSTALLS_WINDOW_DAYS" if report == "installs_report" else "EVENTS_WINDOW_DAYS"
+    days = int(config.get(f"SOURCES__APPSFLYER__{window}") or defaults[window.lower()].default)
+    maximum_rows = config.get("SOURCES__APPSFLYER__MAXIMUM_ROWS") or defaults["maximum_rows"].default
     first = date.fromisoformat(config["SOURCES__APPSFLYER__START_DATE"])
     last = datetime.now(UTC).date() - timedelta(days=1)
 
@@ -156,7 +164,12 @@ def appsflyer_floor(config: dict[str, str], report: str) -> Callable[[], int]:
                 stop = min(last, start + timedelta(days=days - 1))
                 r = s.get(
                     f"{base}/api/raw-data/export/app/{app_id}/{report}/v5",
-                    params={"from": start.isoformat(), "to": stop.isoformat(), "timezone": "UTC"},
+                    params={
+                        "from": start.isoformat(),
+                        "to": stop.isoformat(),
+                        "timezone": "UTC",
+                        "maximum_rows": str(maximum_rows),
+                    },
                 )
                 r.raise_for_status()
                 if r.content.strip():
