@@ -127,8 +127,7 @@ def pytest_configure(config):
 def pytest_xdist_auto_num_workers(config) -> int:
     """Three workers for two cores (`--numprocesses=auto`, capped by `--maxprocesses`): a worker spends part of
     its time waiting on the processes it starts (the sandbox, PostgreSQL, the demo, the BigQuery emulator,
-    `bentoml serve`), and with one per core the CPUs were busy 174 % of the suite's 596 s; with three, 187 %
-    of 517 s."""
+    `bentoml serve`). On two cores the suite took 596 s with two workers, 517 s with three (CPUs 187 % busy)."""
     return max(1, (3 * (os.cpu_count() or 1)) // 2)
 
 

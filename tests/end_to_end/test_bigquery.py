@@ -176,6 +176,8 @@ def test_every_mart_equals_duckdb(bigquery_demo, bigquery_emulator, demo, tmp_pa
             if (table, c) not in RUN_TIME_COLUMNS
         }
         columns = list(duck_types)
+        unknown = {t for t in duck_types.values() if t not in BIGQUERY_TYPE and not t.startswith("DECIMAL")}
+        assert not unknown, f"{schema}.{table}: DuckDB types {unknown} have no BigQuery type in BIGQUERY_TYPE"
         copy_types = {c: "NUMERIC" if t.startswith("DECIMAL") else BIGQUERY_TYPE[t] for c, t in duck_types.items()}
         copy = client.create_table(
             bigquery.Table(
