@@ -133,9 +133,11 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 # `make test` runs on pytest-xdist workers (`--dist loadgroup`, pyproject.toml). A unit of work is a module,
 # so that its module fixtures are set up once; the modules that read the shared demo form one unit, so the
-# worker that runs the demo runs them too and the other never waits on the demo's lock. The two longest
-# units go first (collection order is kept: --no-loadscope-reorder), and the short modules fill in beside.
-FIRST = ("demo", "bigquery")
+# worker that runs the demo runs them too and the others never wait on the demo's lock. The longest units go
+# first (collection order is kept: --no-loadscope-reorder): the demo's and BigQuery's, one per worker, then the
+# longest single modules (the fault matrix, 90 to 130 s; compliance, about a minute), so that none is taken
+# last and holds its worker after the others are done; the short modules fill in beside.
+FIRST = ("demo", "bigquery", "test_fault_matrix", "test_compliance")
 
 
 @pytest.hookimpl(wrapper=True)  # around every other implementation: before xdist's reads the groups
