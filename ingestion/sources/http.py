@@ -38,7 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import dlt
@@ -345,6 +345,7 @@ class VendorHttp:
 
         def on_response(response: Response, *args, **kwargs) -> Response:
             _ = response.content  # read it all now: the hook may raise, and a check may parse it
+            _parse_json_once(response)
             if self.pause_after is not None:
                 pause = self.pause_after(response)
                 if pause > 0:
@@ -401,6 +402,20 @@ class VendorHttp:
             raise failure
 
         return final_send
+
+
+def _parse_json_once(response: Response) -> None:
+    """The check, dlt's paginator, its data selector and a resource reading sideloads each call
+    `response.json()`, and requests parses the body on every call (four to five parses of each
+    Zendesk export page): the first call parses, the others get the same object."""
+    parse, parsed = response.json, cast(list[Any], [])
+
+    def json(**kwargs):
+        if not parsed:
+            parsed.append(parse(**kwargs))
+        return parsed[0]
+
+    response.json = json  # type: ignore[method-assign]
 
 
 def _backoff() -> float:

@@ -161,6 +161,15 @@ def test_pages_come_through_dlt_paginators_with_the_same_rules(server):
     assert len(server.seen) == 5
 
 
+def test_a_page_body_is_parsed_once_whoever_reads_it(server):
+    server.then(200, {"items": [{"a": 1}], "total": 1})
+    http = fast(server, paginator=OffsetPaginator(limit=2, total_path="total"))
+    page = next(iter(http.paginate("/items", data_selector="items")))
+    # the check, the paginator, the data selector and a resource's sideload reads share one parse
+    assert page.response.json() is page.response.json()
+    assert page[0] is page.response.json()["items"][0]
+
+
 def test_one_rate_limiter_spaces_evenly_or_keeps_a_budget():
     even = RateLimiter(20, 1.0)  # one call every 50 ms
     started = time.monotonic()

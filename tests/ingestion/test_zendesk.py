@@ -7,7 +7,7 @@ import pytest
 
 from ingestion.pipeline import IngestionFailed, Runner
 from ingestion.sources.pii import pseudonymise
-from ingestion.sources.zendesk import field_column
+from ingestion.sources.zendesk import TICKET_COLUMNS, field_column, page_table
 from sandbox.vendors.zendesk.world import build
 
 SALT = "test-salt"
@@ -46,6 +46,14 @@ def test_full_load_equals_the_world_with_fields_by_name_and_no_plain_personal_da
     }
     loaded = dict(duck("select id, cf_typologie_support_native from raw_zendesk.tickets"))
     assert {k: v or None for k, v in loaded.items()} == typo
+    # the ticket's tags joined like a multi-select field's values; times as UTC instants
+    assert dict(duck("select id, tags from raw_zendesk.tickets")) == {
+        t["id"]: ",".join(t["tags"]) or None for t in data.tickets
+    }
+    loaded_times = duck("select id, epoch(created_at)::bigint, epoch(updated_at)::bigint from raw_zendesk.tickets")
+    assert {i: (c, u) for i, c, u in loaded_times} == {
+        t["id"]: (_unix(t["created_at"]), _unix(t["updated_at"])) for t in data.tickets
+    }
     # users: email only as the salted hash of raw_app.user, the recorded pass Culture id kept
     by_hash = {u["id"]: pseudonymise(u["email"], SALT) for u in data.users}
     assert dict(duck("select id, email_hash from raw_zendesk.users")) == by_hash
@@ -183,3 +191,18 @@ def test_schema_drift_is_loaded_as_a_new_column(world, settings, duck, zd):
     assert duck("select count(custom_status_id) from raw_zendesk.tickets")[0][0] == len(
         world.slice("zendesk", build).tickets
     )
+
+
+def test_a_page_becomes_one_typed_arrow_table_that_keeps_what_zendesk_adds():
+    page = [
+        {"id": 1, "created_at": "2026-03-01T10:00:00Z", "cf_niveau": True, "extra": 7, "gone": None, "obj": {"a": 1}},
+        {"id": 2, "created_at": None, "cf_niveau": "N1", "extra": None, "gone": None, "obj": None},
+    ]
+    table = page_table(page, {**TICKET_COLUMNS, "cf_niveau": {"data_type": "text"}})
+    assert table.schema.field("id").nullable is False  # as hinted: dlt keeps its schema without a warning
+    assert str(table.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
+    assert table.column("created_at").to_pylist()[0].isoformat() == "2026-03-01T10:00:00+00:00"
+    assert table.column("cf_niveau").to_pylist() == ["True", "N1"]  # text as dlt coerces it
+    assert table.column("extra").to_pylist() == [7, None]  # a new field: kept, typed by Arrow
+    assert table.column("obj").to_pylist() == ['{"a": 1}', None]  # nested: JSON text
+    assert "gone" not in table.column_names and "due_at" in table.column_names  # hinted columns always there
