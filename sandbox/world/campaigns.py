@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -148,6 +149,14 @@ def _installs(world: World, rng: random.Random, campaigns: list[dict]):
         while day <= (c["end"] + timedelta(days=60)).date():
             live_on.setdefault(day, []).append(c)
             day += timedelta(days=1)
+    # and a day's list filtered for an instant is the same for every instant in the same place among
+    # that day's campaign starts and stops: filtered once per place, not once per user (a day's list
+    # grows with the scale)
+    bounds = {
+        day: sorted({t for c in cs for t in (c["start"], c["end"] + timedelta(days=60)) if t.date() == day})
+        for day, cs in live_on.items()
+    }
+    live_at: dict[tuple, list[dict]] = {}
     for u in world.users:
         if rng.random() > 0.85:
             continue
@@ -155,7 +164,11 @@ def _installs(world: World, rng: random.Random, campaigns: list[dict]):
         platform_of[u.id] = platform
         at = max(WORLD_START, u.created_at - timedelta(minutes=rng.randint(5, 3 * 24 * 60)))
         # a campaign keeps bringing installs for a while after it ends (re-engagement, word of mouth)
-        live = [c for c in live_on.get(at.date(), ()) if c["start"] <= at <= c["end"] + timedelta(days=60)]
+        day = at.date()
+        place = bisect_left(bounds.get(day, ()), at)
+        key = (day, place, place < len(bounds.get(day, ())) and bounds[day][place] == at)
+        if (live := live_at.get(key)) is None:
+            live = live_at[key] = [c for c in live_on.get(day, ()) if c["start"] <= at <= c["end"] + timedelta(days=60)]
         record = {
             "user_id": u.id,
             "platform": platform,
