@@ -15,7 +15,7 @@
   times), sideloaded on the same export pages (`include=metric_sets`: no call
   per ticket), merge on `ticket_id`. The `{calendar, business}` objects are
   flattened (`reply_time_calendar_minutes`, `reply_time_business_minutes`, ...);
-  each row carries its ticket's `generated_timestamp`, the export's cursor. Arrow too.
+  each row carries its ticket's `generated_timestamp`, the export's cursor; Arrow tables too.
 - `users`: the incremental user export (no call per ticket requester), merge on `id`.
   Names and phones are never loaded; the email arrives as
   a salted hash (`email_hash`, the same function as `raw_app.user.email_hash`),
@@ -403,7 +403,7 @@ def zendesk(
         for page in incremental("tickets", int(cursor.last_value), include="metric_sets"):
             # the page's metric sets, keyed to their ticket's export position so the cursor reads them too
             stamps = {t["id"]: t.get("generated_timestamp") for t in page}
-            metric_rows = page_table(
+            metric_sets = page_table(
                 [
                     metric_set_row(m, stamps.get(m.get("ticket_id")))
                     for m in page.response.json().get("metric_sets") or []
@@ -411,14 +411,14 @@ def zendesk(
                 ],
                 METRIC_SET_COLUMNS,
             )
-            rows = page_table([ticket_row(t, columns) for t in page], hints)
+            tickets_page = page_table([ticket_row(t, columns) for t in page], hints)
             if first:  # the metric set table first, then every ticket column, even those only NULL so far
-                yield dlt.mark.with_hints(metric_rows, metric_hints, create_table_variant=True)
-                yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints))
+                yield dlt.mark.with_hints(metric_sets, metric_hints, create_table_variant=True)
+                yield dlt.mark.with_hints(tickets_page, dlt.mark.make_hints(columns=hints))
                 first = False
             else:
-                yield dlt.mark.with_hints(metric_rows, metric_hints, create_table_variant=True)
-                yield rows
+                yield dlt.mark.with_hints(metric_sets, metric_hints, create_table_variant=True)
+                yield tickets_page
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)
     def users(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:
