@@ -9,6 +9,7 @@ the same hash when its content is the same.
 
     python -m benchmarks.world_fingerprint --seed 11 --scale 0.3 --save /tmp/fp-before.json
     python -m benchmarks.world_fingerprint --seed 11 --scale 0.3 --compare /tmp/fp-before.json
+    python -m benchmarks.world_fingerprint --seed 11 --scale 0.3 --through-cache --compare /tmp/fp-before.json
 """
 
 from __future__ import annotations
@@ -57,12 +58,19 @@ def digest(value) -> str:
     return h.hexdigest()[:16]
 
 
-def fingerprint(seed: int, scale: float) -> dict[str, str]:
+def fingerprint(seed: int, scale: float, through_cache: bool = False) -> dict[str, str]:
     from sandbox.vendors import sandbox_api_key
     from sandbox.vendors import vendors as vendor_classes
-    from sandbox.world import build_world
+    from sandbox.world import build_world, cache
 
     world = build_world(seed, scale)
+    if through_cache:  # as a restarted sandbox has it: built with every slice, kept on disk, read back
+        with tempfile.TemporaryDirectory() as files:
+            for name, cls in vendor_classes().items():
+                cls(world, sandbox_api_key(name), seed, Path(files))
+            kept = cache.world_file(Path(files), seed, scale)
+            cache.save(world, kept)
+            world = cache.load(kept)
     out: dict[str, str] = {}
     for name in ("users", "deposits", "offerers", "venues", "offers", "stocks", "bookings", "events"):
         out[f"world.{name}"] = digest(getattr(world, name))
@@ -116,8 +124,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--save", type=Path, help="write the fingerprint there")
     parser.add_argument("--compare", type=Path, help="compare with a saved fingerprint; exit 1 on any difference")
+    parser.add_argument(
+        "--through-cache", action="store_true", help="the world as a restart reads it back (sandbox/world/cache.py)"
+    )
     args = parser.parse_args()
-    fp = fingerprint(args.seed, args.scale)
+    fp = fingerprint(args.seed, args.scale, args.through_cache)
     if args.save:
         args.save.write_text(json.dumps(fp, indent=1, sort_keys=True))
     print(f"seed {args.seed} scale {args.scale}: {len(fp)} items hashed")

@@ -124,11 +124,13 @@ def load_app_database(settings: Settings, seed: int, scale: float, as_of: dateti
     """The world's snapshot into the app database, and its Metabase slice into a `metabase` database beside it."""
     from sandbox.app_database import write_snapshot
     from sandbox.vendors.metabase.app_database import write_beside
-    from sandbox.world import build_world
+    from sandbox.world import build_world, cache
 
     engine = steps.app_engine(settings)
     with steps.step("app database"):
-        world = build_world(seed, scale)
+        # the world a sandbox started on it kept, not built a second time (minutes at large scales)
+        kept = cache.world_file(server.files_folder(settings.sandbox_state), seed, scale)
+        world = cache.load(kept, slices=False) or build_world(seed, scale)
         counts = write_snapshot(engine, world.snapshot_rows(as_of))  # streamed table by table
         write_beside(engine, world, as_of)
     return counts

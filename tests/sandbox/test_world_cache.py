@@ -1,0 +1,53 @@
+"""The built world kept on disk: a restart on the same world reads it back instead of building it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sandbox import server
+from sandbox.framework import Request
+from sandbox.world import cache
+
+
+def _answer(srv: server.SandboxServer, vendor: str, path: str, **query) -> tuple[int, bytes]:
+    sandbox = srv.vendors[vendor]
+    headers = {"x-insee-api-key-integration": sandbox.api_key, "api-key": sandbox.api_key}
+    response = sandbox.handle(Request("GET", path, {k: [str(v)] for k, v in query.items()}, headers, b""))
+    return response.status, response.body
+
+
+def test_a_restart_reads_the_world_back_and_serves_the_same_answers(tmp_path, monkeypatch):
+    first = server.make_server(5, 0.05, tmp_path)
+    first.server_close()
+    kept = list(tmp_path.glob("world-*.pickle"))
+    assert [p.name for p in kept] == [cache.world_file(tmp_path, 5, 0.05).name]
+    core = cache.load(kept[0], slices=False)  # what the app database's loader reads: no vendor slice
+    assert core is not None and not core._slices and core.bookings[:] == first.vendors["zendesk"].world.bookings[:]
+
+    def no_build(*_):
+        raise AssertionError("the world was built again")
+
+    monkeypatch.setattr(server, "build_world", no_build)
+    second = server.make_server(5, 0.05, tmp_path)
+    second.server_close()
+    assert second.vendors["zendesk"].world is not first.vendors["zendesk"].world
+    end = first.vendors["brevo"].world.end.date()
+    for vendor, path, query in (
+        ("sirene", "/siren/" + first.vendors["sirene"].world.offerers[0]["siren"], {}),
+        ("brevo", "/v3/smtp/statistics/events", {"limit": 50, "startDate": end - timedelta(days=90), "endDate": end}),
+    ):
+        answer = _answer(second, vendor, path, **query)
+        assert answer == _answer(first, vendor, path, **query) and answer[0] == 200 and len(answer[1]) > 100
+
+    monkeypatch.undo()  # another seed: built, and the folder keeps that world only
+    server.make_server(6, 0.05, tmp_path).server_close()
+    assert [p.name for p in tmp_path.glob("world-*.pickle")] == [cache.world_file(tmp_path, 6, 0.05).name]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle"])
+def test_an_unreadable_file_is_dropped_and_the_world_built_again(tmp_path, content):
+    kept = cache.world_file(tmp_path, 5, 0.05)
+    kept.write_bytes(content)
+    assert cache.load(kept) is None and not kept.exists()
