@@ -407,7 +407,8 @@ class VendorHttp:
 def _parse_json_once(response: Response) -> None:
     """The check, dlt's paginator, its data selector and a resource reading sideloads each call
     `response.json()`, and requests parses the body on every call (four to five parses of each
-    Zendesk export page): the first call parses, the others get the same object."""
+    Zendesk export page): the first call parses, the others get the same object (which none of them
+    changes: a resource builds its own rows from it)."""
     parse, parsed = response.json, cast(list[Any], [])
 
     def json(**kwargs):
