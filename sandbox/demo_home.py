@@ -87,5 +87,7 @@ def start_clean(settings: Settings) -> None:
     for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal")):
         path.unlink(missing_ok=True)
     shutil.rmtree(settings.home / "dlt", ignore_errors=True)  # incremental cursors of the old world
-    shutil.rmtree(settings.home / "sandbox_files", ignore_errors=True)
+    from sandbox.server import files_folder  # the sandbox's files, the world it keeps among them
+
+    shutil.rmtree(files_folder(settings.sandbox_state), ignore_errors=True)
     _world_file(settings).unlink(missing_ok=True)

@@ -412,13 +412,10 @@ def zendesk(
                 METRIC_SET_COLUMNS,
             )
             tickets_page = page_table([ticket_row(t, columns) for t in page], hints)
-            if first:  # the metric set table first, then every ticket column, even those only NULL so far
-                yield dlt.mark.with_hints(metric_sets, metric_hints, create_table_variant=True)
-                yield dlt.mark.with_hints(tickets_page, dlt.mark.make_hints(columns=hints))
-                first = False
-            else:
-                yield dlt.mark.with_hints(metric_sets, metric_hints, create_table_variant=True)
-                yield tickets_page
+            # the metric set table first, then (on the first page) every ticket column, even those only NULL so far
+            yield dlt.mark.with_hints(metric_sets, metric_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(tickets_page, dlt.mark.make_hints(columns=hints)) if first else tickets_page
+            first = False
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)
     def users(cursor=dlt.sources.incremental("updated_at", initial_value=start_iso)) -> Iterator[list[dict]]:

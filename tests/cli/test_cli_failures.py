@@ -85,6 +85,9 @@ def test_a_demo_of_another_world_is_refused_then_fresh_starts_clean(home):
     demo_home.check_world(settings, 42, 1.0)  # what a scale-1.0 demo records
     settings.warehouse.write_bytes(b"a scale-1.0 warehouse")
     (settings.pipelines_dir / "pcdata_app").mkdir(parents=True)
+    kept_world = settings.home / "sandbox_files" / "world-seed42-scale1-x.pickle"  # the old world a sandbox kept
+    kept_world.parent.mkdir()
+    kept_world.write_bytes(b"")
 
     result = CliRunner().invoke(sandbox_cli, ["demo", "--scale", "0.2"])
     one_line_failure(result, "seed 42, scale 1.0", "--seed 42 --scale 0.2 --fresh", "FRESH=1")
@@ -93,7 +96,7 @@ def test_a_demo_of_another_world_is_refused_then_fresh_starts_clean(home):
         one_line_failure(CliRunner().invoke(sandbox_cli, command), "seed 42, scale 1.0", "--fresh")
 
     demo_home.start_clean(settings)  # what --fresh does before the demo
-    assert not settings.warehouse.exists() and not settings.pipelines_dir.exists()
+    assert not settings.warehouse.exists() and not settings.pipelines_dir.exists() and not kept_world.exists()
     demo_home.check_world(settings, 42, 0.2)  # now accepted, and recorded
     settings.warehouse.write_bytes(b"a scale-0.2 warehouse")
     with pytest.raises(demo_home.DemoRefused, match=r"seed 42, scale 0\.2"):
