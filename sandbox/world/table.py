@@ -1,18 +1,27 @@
 """Rows of one shape held as columns, read back as the same dicts.
 
 The world's tables (deposits, offers, stocks, bookings) and the large vendor lists (AppsFlyer installs
-and in-app events, Brevo email events...) were lists of dicts: a 14-key dict costs about 650 bytes
-before its values, several times the data it holds. A `Table` keeps one typed numpy column per key
-(ints, floats, booleans and naive datetimes as numbers with a null mask; hashable values such as
-strings and dates as codes into a list of distinct values; anything else as an object column), and
-gives back, on every read, a fresh dict with the original keys in the original order and equal
-values. Like `EventLog`, it is read-only: a read dict is a copy, writing into it changes nothing.
+and in-app events, Brevo email events, Zendesk tickets, DMS dossiers...) were lists of dicts: a 14-key
+dict costs about 650 bytes before its values, a string 50 bytes before its text, several times the
+data they hold. A `Table` keeps one column per key:
+- ints, floats, booleans and naive datetimes as a numpy array of numbers, with a null mask;
+- hashable values that repeat (dates, a campaign's name) as codes into a list of the distinct values;
+- strings that are mostly distinct (ids, emails) as one UTF-8 buffer with offsets, what they all
+  start and end with kept once;
+- objects that many rows share (a campaign's dict) as codes into them, as the rows held them;
+- any other object (a ticket's custom fields) pickled into one buffer with offsets.
+Every read gives a fresh dict with the original keys in the original order and equal values: at scale
+200 the sandbox's world fits in a few GB this way. Like `EventLog`, it is read-only: a read dict is a
+copy, writing into it changes nothing (a shared object excepted: it is the one the rows were given).
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import overload
 
 import numpy as np
@@ -57,10 +66,51 @@ class _Column:
             codes = np.fromiter(
                 (index.setdefault((type(v), v), len(index)) for v in values), dtype=np.int32, count=len(values)
             )
-        except TypeError:  # an unhashable value (a dict, a list): kept as is
-            self.kind, self.data = "list", list(values)
+        except TypeError:  # an unhashable value (a dict, a list)
+            self._encode_objects(values)
             return
         self.kind, self.data, self.values = "codes", codes, [v for _, v in index]
+
+    def _encode_objects(self, values: list) -> None:
+        """A few objects shared by many rows (a campaign's dict) as codes into them, as the rows held
+        them; one object per row (a ticket's custom fields) pickled, each read unpickling a copy."""
+        index: dict[int, int] = {}  # id -> code: the values are alive in `values` meanwhile
+        objects: list = []
+        codes = []
+        for v in values:
+            code = index.get(id(v))
+            if code is None:
+                code = index[id(v)] = len(objects)
+                objects.append(v)
+            codes.append(code)
+        if 2 * len(objects) <= len(values):
+            self.kind, self.data, self.values = "objects", np.array(codes, dtype=np.int32), objects
+        else:
+            self._pack("pickled", [pickle.dumps(v, pickle.HIGHEST_PROTOCOL) for v in values])
+
+    def _pack(self, kind: str, encoded: list[bytes]) -> None:
+        """Each row's bytes one after the other in one buffer; row i is data[offsets[i]:offsets[i + 1]]."""
+        self.kind, self.data = kind, b"".join(encoded)
+        self.offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=self.offsets[1:])
+
+    def compact(self) -> _Column:
+        """Strings mostly distinct (ids, message ids) as UTF-8 text in one buffer: a list of distinct
+        strings costs more than a code per row only when most rows have their own string."""
+        if self.kind != "codes" or 2 * len(self.values) <= len(self.data):
+            return self
+        strings = [v for v in self.values if v is not None]
+        if not all(type(v) is str for v in strings):
+            return self
+        # what every string starts and ends with (a message id's "<" and "@smtp-relay.mailin.fr>") is kept once
+        shortest = min(map(len, strings), default=0)
+        head = os.path.commonprefix(strings)[:shortest]
+        tail = os.path.commonprefix([v[::-1] for v in strings])[: shortest - len(head)][::-1]
+        text = [b"" if v is None else v[len(head) : len(v) - len(tail)].encode() for v in self.values]
+        self._pack("text", [text[c] for c in self.data.tolist()])
+        self.affixes = (head, tail)
+        del self.values
+        return self
 
     @classmethod
     def concat(cls, parts: list[_Column]) -> _Column:
@@ -79,24 +129,36 @@ class _Column:
                 [p.data if p in valued else np.zeros(len(p.nulls), dtype=dtype) for p in parts]
             ).astype(dtype, copy=False)
             return out
-        if all(p.kind == "codes" for p in parts):
-            index: dict = {}
+        if all(p.kind == "pickled" for p in parts):
+            out.kind, out.data = "pickled", b"".join(p.data for p in parts)
+            starts = np.cumsum([0] + [len(p.data) for p in parts[:-1]])
+            out.offsets = np.concatenate([[0]] + [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)])
+            return out
+        if (kind := parts[0].kind) in ("codes", "objects") and all(p.kind == kind for p in parts):
+            index: dict = {}  # (type, value) for codes, id for objects -> (code, value)
             codes = []
             for p in parts:
-                lookup = np.array([index.setdefault((type(v), v), len(index)) for v in p.values], dtype=np.int32)
-                codes.append(lookup[p.data])
-            out.kind, out.data, out.values = "codes", np.concatenate(codes), [v for _, v in index]
+                keys = [(type(v), v) if kind == "codes" else id(v) for v in p.values]
+                lookup = [index.setdefault(k, (len(index), v))[0] for k, v in zip(keys, p.values, strict=True)]
+                codes.append(np.array(lookup, dtype=np.int32)[p.data])
+            out.kind, out.data, out.values = kind, np.concatenate(codes), [v for _, v in index.values()]
             return out
         # kinds that differ between chunks (ints then floats...): the values once more, as one column
         return cls([v for p in parts for v in p.decode(0, len(p.nulls))])
 
     def decode(self, start: int, stop: int) -> list:
-        if self.kind == "list":
-            return self.data[start:stop]
-        if self.kind == "codes":
+        if self.kind in ("codes", "objects"):
             values = self.values
             return [values[c] for c in self.data[start:stop].tolist()]
-        out = self.data[start:stop].tolist()
+        if self.kind in ("text", "pickled"):
+            data, bounds = self.data, self.offsets[start : stop + 1].tolist()
+            spans = pairwise(bounds)
+            if self.kind == "pickled":
+                return [pickle.loads(data[a:b]) for a, b in spans]
+            head, tail = self.affixes
+            out = [head + data[a:b].decode() + tail for a, b in spans]
+        else:
+            out = self.data[start:stop].tolist()
         if self.kind == "time":
             out = [_EPOCH + v * _MICRO for v in out]
         if self.has_nulls:
@@ -107,15 +169,21 @@ class _Column:
     def take(self, order: np.ndarray) -> _Column:
         out = object.__new__(_Column)
         out.kind, out.nulls, out.has_nulls = self.kind, self.nulls[order], self.has_nulls
-        out.data = [self.data[i] for i in order.tolist()] if self.kind == "list" else self.data[order]
-        if self.kind == "codes":
+        if self.kind in ("text", "pickled"):
+            data, bounds = self.data, self.offsets
+            starts, stops = bounds[order].tolist(), bounds[order + 1].tolist()
+            out._pack(self.kind, [data[a:b] for a, b in zip(starts, stops, strict=True)])
+            if self.kind == "text":
+                out.affixes = self.affixes
+            return out
+        out.data = self.data[order]
+        if self.kind in ("codes", "objects"):
             out.values = self.values
         return out
 
     def nbytes(self) -> int:
-        if self.kind == "list":
-            return 8 * len(self.data)
-        return self.data.nbytes + (self.nulls.nbytes if self.has_nulls else 0)
+        held = len(self.data) + self.offsets.nbytes if self.kind in ("text", "pickled") else self.data.nbytes
+        return held + (self.nulls.nbytes if self.has_nulls else 0)
 
 
 class TableBuilder:
@@ -151,7 +219,7 @@ class TableBuilder:
     def build(self) -> Table:
         self._flush()
         keys = self.keys or ()
-        columns = [_Column.concat([part[i] for part in self._parts]) for i in range(len(keys))]
+        columns = [_Column.concat([part[i] for part in self._parts]).compact() for i in range(len(keys))]
         self._parts = []
         return Table(keys, columns, self._len)
 
@@ -214,15 +282,14 @@ class Table(RowsAsDicts):
         """Every row's value of `key`, in row order."""
         return self._columns[self.keys.index(key)].decode(0, self._len)
 
-    def sorted_by(self, key: str) -> Table:
-        """The same rows ordered by `key` (a stable sort, as `sorted` is); a key holding None sorts first."""
+    def times(self, key: str) -> np.ndarray:
+        """A column of naive datetimes as numpy `datetime64[us]` (NaT for None), without a datetime per row."""
         column = self._columns[self.keys.index(key)]
-        if column.kind in ("int", "float", "time", "bool"):
-            values = np.where(column.nulls, np.iinfo(np.int64).min, column.data) if column.has_nulls else column.data
-            order = np.argsort(values, kind="stable")
-        else:
-            order = np.array(sorted(range(self._len), key=self.column(key).__getitem__), dtype=np.int64)
-        return self.take(order)
+        if column.kind != "time":
+            raise TypeError(f"{key!r} is not a column of naive datetimes")
+        out = column.data.astype("datetime64[us]")
+        out[column.nulls] = np.datetime64("NaT")
+        return out
 
     def take(self, order) -> Table:
         """The rows at the positions `order` (a sequence of row numbers), in that order."""

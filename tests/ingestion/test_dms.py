@@ -60,8 +60,9 @@ def test_full_load_equals_the_world_with_regional_fields_and_no_names(
         assert modified.tzinfo is not None
         if d["kind"] == "jeune":
             assert kind == "PersonnePhysique" and siret is None
-            assert email_hash == pseudonymise(d["user"].email, SALT)  # joins raw_app.user.email_hash
-            assert postcode == d["user"].move_at(d["dateDepot"]).commune.postcode
+            user = world.user(d["userId"])
+            assert email_hash == pseudonymise(user.email, SALT)  # joins raw_app.user.email_hash
+            assert postcode == user.move_at(d["dateDepot"]).commune.postcode
         else:
             assert kind == "PersonneMorale" and siren in sirens and siret in sirets and siret[:9] == siren
     # personal data: no names, birth dates, emails or street addresses in the warehouse

@@ -2,10 +2,13 @@
 
 from datetime import date, datetime
 
+import numpy as np
 import pytest
 
 from sandbox.world import table
 from sandbox.world.table import Table, TableBuilder
+
+SHARED = [{"utm": "a"}, {"utm": "b"}, ["c"]]
 
 
 def _rows(n: int) -> list[dict]:
@@ -18,7 +21,9 @@ def _rows(n: int) -> list[dict]:
             "at": datetime(2024, 1, 1, i % 24, i % 60, i % 60, i) if i % 4 else None,
             "day": date(2024, 1 + i % 12, 1),
             "name": f"row {i % 13}",
-            "extra": {"i": i} if i % 2 else {},  # unhashable: kept as is
+            "extra": {"i": i, "at": datetime(2024, 1, 1, i % 24)} if i % 2 else {},  # unhashable: pickled
+            "campaign": SHARED[i % 3],  # a few objects that many rows share: codes into them
+            "uid": f"é-{i:06d}" if i % 9 else None,  # mostly distinct strings: UTF-8 text
             "mixed": i if i < 150 else float(i),  # ints, then floats in a later chunk
             "empty": None,
         }
@@ -40,13 +45,16 @@ def test_rows_read_back_equal_and_in_key_order(monkeypatch, chunk):
     assert t[5] == rows[5] and t[-1] == rows[-1]
     assert t[10:20] == rows[10:20] and t[::50] == rows[::50]
     assert t.column("name") == [r["name"] for r in rows]
-
-
-def test_sorted_by_is_stable_and_take_reorders():
-    rows = [{"id": i, "at": datetime(2024, 1, 1 + (i * 7) % 5)} for i in range(40)]
-    t = Table.from_rows(rows)
-    assert list(t.sorted_by("at")) == sorted(rows, key=lambda r: r["at"])
-    assert list(t.take([3, 1, 2])) == [rows[3], rows[1], rows[2]]
+    kinds = dict(zip(t.keys, (c.kind for c in t._columns), strict=True))
+    assert (kinds["name"], kinds["uid"], kinds["extra"]) == ("codes", "text", "pickled")
+    assert kinds["campaign"] == "objects" and t[4]["campaign"] is SHARED[1]
+    first = t[1]["extra"]
+    first["i"] = -1  # a read value is a copy: the table does not change
+    assert t[1]["extra"] == rows[1]["extra"]
+    times = t.times("at")
+    assert [None if np.isnat(x) else x.item() for x in times] == [r["at"] for r in rows]
+    order = [299, 0, 150, 7, 7]
+    assert list(t.take(order)) == [rows[i] for i in order]
 
 
 def test_a_row_of_another_shape_is_refused():

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 
 from sandbox.framework import Request, Response, VendorSandbox
-from sandbox.world.campaigns import AGENCIES, APPS, build
+from sandbox.world.campaigns import AGENCIES, APPS, Marketing, build
 from sandbox.world.table import Table
 
 RAW_HEADERS = [
@@ -128,14 +128,15 @@ def _ratio(a: float, b: float, digits: int = 4) -> str:
     return "N/A" if not b else f"{a / b:.{digits}f}"
 
 
-def _raw_index(table: Table, time_key: str) -> tuple[Table, np.ndarray, np.ndarray, dict[str, int]]:
-    """A raw report's rows with their app (as a code) and event day (as an ordinal) in columns beside."""
+def _by_app_and_day(table: Table, time_key: str) -> tuple[Table, np.ndarray, np.ndarray, dict[str, int]]:
+    """A report's rows with their app (as a code) and day (as an ordinal) in columns beside: a request's
+    window is then found on these columns, and only its rows are made into dicts."""
     if not len(table):
         return table, np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int32), {}
     app_ids = table.column("app_id")
     app_codes = {app: code for code, app in enumerate(sorted(set(app_ids)))}
     apps = np.array([app_codes[a] for a in app_ids], dtype=np.int16)
-    days = np.array([t.date().toordinal() for t in table.column(time_key)], dtype=np.int32)
+    days = np.array([t.toordinal() for t in table.column(time_key)], dtype=np.int32)  # a datetime's day
     return table, apps, days, app_codes
 
 
@@ -149,10 +150,13 @@ class AppsflyerSandbox(VendorSandbox):
         self.apps = {app_id: platform for platform, app_id in APPS.items()}
         self.quota_used: dict[tuple[str, str, date], int] = defaultdict(int)
         self._quota_lock = threading.Lock()
-        self._daily, self._partners = self._aggregates()
         self._raw_index = {
-            "installs_report": _raw_index(self.mkt.installs, "install_time"),
-            "in_app_events_report": _raw_index(self.mkt.in_app_events, "event_time"),
+            "installs_report": _by_app_and_day(self.mkt.installs, "install_time"),
+            "in_app_events_report": _by_app_and_day(self.mkt.in_app_events, "event_time"),
+        }
+        self._aggregate_index = {
+            report: _by_app_and_day(rows, "day")
+            for report, rows in world.slice("appsflyer_reports", build_reports).items()
         }
 
     @classmethod
@@ -302,83 +306,98 @@ class AppsflyerSandbox(VendorSandbox):
         }
         return [values.get(h, "") for h in RAW_HEADERS]
 
-    # --- aggregate reports -------------------------------------------------------------------
-    def _aggregates(self):
-        by_utm = self.mkt.campaign_by_utm()
-        daily: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
-        for (day, platform, utm), s in self.mkt.ad_spend.items():
-            d = daily[(APPS[platform], day, AGENCIES[by_utm[utm]["id"] % 3], by_utm[utm]["media_source"], utm)]
-            for k, v in s.items():
-                d[k] += v
-        for i in self.mkt.installs:
-            c = i["campaign"]
-            d = daily[(i["app_id"], i["install_time"].date(), AGENCIES[c["id"] % 3], c["media_source"], c["utm"])]
-            d["installs"] += 1
-            d["sessions"] += 3
-            d["loyal"] += 1 if (i["user_id"] % 3) else 0
-        for i in self.mkt.organic_installs:
-            d = daily[(i["app_id"], i["install_time"].date(), "", "Organic", "None")]
-            d["installs"] += 1
-            d["sessions"] += 2
-        partners: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
-        for (app_id, day, agency, source, _utm), d in daily.items():
-            p = partners[(app_id, day, agency, source)]
-            for k, v in d.items():
-                p[k] += v
-        for e in self.mkt.in_app_events:
-            c = e["campaign"]
-            p = partners[(e["app_id"], e["event_time"].date(), AGENCIES[c["id"] % 3], c["media_source"])]
-            p[f"{e['event_name']}:users"] += 1
-            p[f"{e['event_name']}:count"] += 1
-        return daily, partners
-
-    def _kpis(self, d: dict) -> list:
-        imp, clk, inst, cost = d.get("impressions", 0), d.get("clicks", 0), d.get("installs", 0), d.get("cost", 0.0)
-        return [
-            int(imp),
-            int(clk),
-            _ratio(clk, imp),
-            int(inst),
-            _ratio(inst, clk),
-            int(d.get("sessions", 0)),
-            int(d.get("loyal", 0)),
-            _ratio(d.get("loyal", 0), inst),
-            "0.00",
-            f"{cost:.2f}",
-            _ratio(-cost, cost, 2) if cost else "N/A",
-            "0.00",
-            _ratio(cost, inst, 2),
-        ]
-
     def aggregate(self, req: Request, app_id: str, report: str) -> Response:
         checked = self._check(req, app_id, report)
         if isinstance(checked, Response):
             return checked
         start, end, max_rows = checked
-        rows = []
-        if report == "daily_report":
-            for (app, day, agency, source, utm), d in sorted(self._daily.items()):
-                if app == app_id and start <= day <= end:
-                    rows.append([day.isoformat(), agency, source, utm, *self._kpis(d)])
-            return self._csv(DAILY_HEADERS, rows, max_rows)
-        for (app, day, agency, source), d in sorted(self._partners.items()):
-            if app == app_id and start <= day <= end:
-                events = []
-                for e in PARTNER_EVENTS:
-                    events += [int(d.get(f"{e}:users", 0)), int(d.get(f"{e}:count", 0)), "0.00"]
-                rows.append([day.isoformat(), agency, source, *self._kpis(d), *events])
-        return self._csv(PARTNER_HEADERS, rows, max_rows)
+        table, apps, days, app_codes = self._aggregate_index[report]
+        wanted = (apps == app_codes.get(app_id, -1)) & (days >= start.toordinal()) & (days <= end.toordinal())
+        rows = [r["row"] for r in table.take(np.flatnonzero(wanted))]
+        return self._csv(DAILY_HEADERS if report == "daily_report" else PARTNER_HEADERS, rows, max_rows)
+
+
+# --- aggregate reports -------------------------------------------------------------------
+def _aggregates(mkt: Marketing) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
+    """The daily and partners-by-date reports' figures by key (app, day, agency, media source[, campaign])."""
+    by_utm = mkt.campaign_by_utm()
+    daily: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
+    for (day, platform, utm), s in mkt.ad_spend.items():
+        d = daily[(APPS[platform], day, AGENCIES[by_utm[utm]["id"] % 3], by_utm[utm]["media_source"], utm)]
+        for k, v in s.items():
+            d[k] += v
+    for i in mkt.installs:
+        c = i["campaign"]
+        d = daily[(i["app_id"], i["install_time"].date(), AGENCIES[c["id"] % 3], c["media_source"], c["utm"])]
+        d["installs"] += 1
+        d["sessions"] += 3
+        d["loyal"] += 1 if (i["user_id"] % 3) else 0
+    for i in mkt.organic_installs:
+        d = daily[(i["app_id"], i["install_time"].date(), "", "Organic", "None")]
+        d["installs"] += 1
+        d["sessions"] += 2
+    partners: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
+    for (app_id, day, agency, source, _utm), d in daily.items():
+        p = partners[(app_id, day, agency, source)]
+        for k, v in d.items():
+            p[k] += v
+    for e in mkt.in_app_events:
+        c = e["campaign"]
+        p = partners[(e["app_id"], e["event_time"].date(), AGENCIES[c["id"] % 3], c["media_source"])]
+        p[f"{e['event_name']}:users"] += 1
+        p[f"{e['event_name']}:count"] += 1
+    return daily, partners
+
+
+def _kpis(d: dict) -> list:
+    imp, clk, inst, cost = d.get("impressions", 0), d.get("clicks", 0), d.get("installs", 0), d.get("cost", 0.0)
+    return [
+        int(imp),
+        int(clk),
+        _ratio(clk, imp),
+        int(inst),
+        _ratio(inst, clk),
+        int(d.get("sessions", 0)),
+        int(d.get("loyal", 0)),
+        _ratio(d.get("loyal", 0), inst),
+        "0.00",
+        f"{cost:.2f}",
+        _ratio(-cost, cost, 2) if cost else "N/A",
+        "0.00",
+        _ratio(cost, inst, 2),
+    ]
+
+
+def _partner_kpis(d: dict) -> list:
+    events = []
+    for e in PARTNER_EVENTS:
+        events += [int(d.get(f"{e}:users", 0)), int(d.get(f"{e}:count", 0)), "0.00"]
+    return [*_kpis(d), *events]
+
+
+def build_reports(world, rng) -> dict[str, Table]:
+    """The aggregate reports' CSV rows, rendered once in key order beside their app and day: a slice of
+    the world (`world.slice("appsflyer_reports", ...)`), so a restart reads them with the world it keeps."""
+    daily, partners = _aggregates(world.slice("marketing", build))
+    return {
+        "daily_report": Table.from_rows(
+            {"app_id": app, "day": day, "row": [day.isoformat(), agency, source, utm, *_kpis(d)]}
+            for (app, day, agency, source, utm), d in sorted(daily.items())
+        ),
+        "partners_by_date_report": Table.from_rows(
+            {"app_id": app, "day": day, "row": [day.isoformat(), agency, source, *_partner_kpis(d)]}
+            for (app, day, agency, source), d in sorted(partners.items())
+        ),
+    }
 
 
 def world_counts(world) -> dict:
     """What a full load must hold, for tests: rows per report and app."""
     mkt = world.slice("marketing", build)
-    sandbox = AppsflyerSandbox.__new__(AppsflyerSandbox)
-    sandbox.mkt = mkt
-    daily, partners = sandbox._aggregates()
+    reports = world.slice("appsflyer_reports", build_reports)
     return {
         "installs": len(mkt.installs),
         "in_app_events": len(mkt.in_app_events),
-        "daily_report": len(daily),
-        "partners_report": len(partners),
+        "daily_report": len(reports["daily_report"]),
+        "partners_report": len(reports["partners_by_date_report"]),
     }

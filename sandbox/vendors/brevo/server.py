@@ -56,11 +56,12 @@ class BrevoSandbox(VendorSandbox):
         self.templates = mkt.templates
         # events in date order with their Paris day beside them: a window is found by bisection and
         # each (window, filters) list is kept for the pages that follow, not rescanned per page
-        self.events = mkt.email_events.sorted_by("date")  # a Table: columns, dicts on read
-        self._days = np.array(  # as day ordinals: a column, not a date object per event
-            [e.replace(tzinfo=UTC).astimezone(PARIS).date().toordinal() for e in self.events.column("date")],
-            dtype=np.int32,
-        )
+        self.events = mkt.email_events  # a Table (columns, dicts on read), in date order as the slice keeps it
+        # as day ordinals, a column: Paris is a whole number of hours from UTC, so each distinct UTC hour
+        # is turned into its Paris day once, not each event
+        hours, inverse = np.unique(self.events.times("date").astype("datetime64[h]"), return_inverse=True)
+        paris_days = [h.replace(tzinfo=UTC).astimezone(PARIS).date().toordinal() for h in hours.tolist()]
+        self._days = np.array(paris_days, dtype=np.int32)[inverse]
         self._matching = lru_cache(maxsize=8)(self._newest_first)
 
     def _newest_first(self, start: date, end: date, event: str | None, template: str | None) -> list[dict]:

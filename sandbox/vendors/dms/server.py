@@ -73,13 +73,15 @@ class DmsSandbox(VendorSandbox):
 
     def __init__(self, world, api_key, seed=0, files_dir=None):
         super().__init__(world, api_key, seed, files_dir)
-        self.by_demarche: dict[int, list[dict]] = {n: [] for n in TITLES}
-        for d in world.slice("dms", build):
-            self.by_demarche[d["demarche"]].append(d)
-        # (démarche, date field) -> the cursor keys in order and the dossiers in that order, sorted on
+        self.dossiers = world.slice("dms", build)  # a Table: columns, dicts on read
+        self.by_demarche: dict[int, list[int]] = {n: [] for n in TITLES}  # démarche -> row numbers
+        for row, demarche in enumerate(self.dossiers.column("demarche")):
+            self.by_demarche[demarche].append(row)
+        self._offerers = {o["id"]: o for o in world.offerers}
+        # (démarche, date field) -> the cursor keys in order and the row numbers in that order, sorted on
         # first use: a page is then a bisection, not a sort of the whole démarche (which made a full
         # load quadratic: about 53 minutes for the 246,000 dossiers of a démarche at scale 200)
-        self._orders: dict[tuple[int, str], tuple[list[tuple[str, int]], list[dict]]] = {}
+        self._orders: dict[tuple[int, str], tuple[list[tuple[str, int]], list[int]]] = {}
 
     @classmethod
     def client_config(cls, base_url, api_key, files_dir):
@@ -237,15 +239,10 @@ class DmsSandbox(VendorSandbox):
                     {"data": None, "errors": [_error("Invalid cursor", "bad_request", ["demarche", "dossiers"])]}
                 )
             start = bisect.bisect_right(keys, position)  # the first dossier after the cursor
-        page: list[tuple[tuple[str, int], dict]] = []
-        more = False
-        for i in range(start, len(ordered)):
-            if since is not None and ordered[i]["dateDerniereModification"] < since:
-                continue
-            if len(page) == first:
-                more = True
-                break
-            page.append((keys[i], ordered[i]))
+        if since is not None:  # modification order: the dossiers modified before `since` come first
+            start = max(start, bisect.bisect_left(keys, (since.isoformat(),)))
+        page = [(keys[i], self.dossiers[ordered[i]]) for i in range(start, min(start + first, len(ordered)))]
+        more = start + first < len(ordered)
         cursors = [base64.b64encode(json.dumps(list(k)).encode()).decode() for k, _ in page]
         nodes = [self._node(d) for _, d in page]
         connection = {
@@ -267,10 +264,11 @@ class DmsSandbox(VendorSandbox):
         words = set(_WORD.findall(query))
         return Response.json({"data": {"demarche": _trim(demarche, words)}})
 
-    def _order(self, number: int, field: str) -> tuple[list[tuple[str, int]], list[dict]]:
+    def _order(self, number: int, field: str) -> tuple[list[tuple[str, int]], list[int]]:
         if (number, field) not in self._orders:
-            keyed = sorted(((d[field].isoformat(), d["number"]), d) for d in self.by_demarche[number])
-            self._orders[number, field] = [k for k, _ in keyed], [d for _, d in keyed]
+            times, numbers = self.dossiers.column(field), self.dossiers.column("number")
+            keyed = sorted(((times[row].isoformat(), numbers[row]), row) for row in self.by_demarche[number])
+            self._orders[number, field] = [k for k, _ in keyed], [row for _, row in keyed]
         return self._orders[number, field]
 
     def _node(self, d: dict) -> dict:
@@ -299,7 +297,7 @@ class DmsSandbox(VendorSandbox):
         }
         address = d["address"]
         if d["kind"] == "jeune":
-            u = d["user"]
+            u = self.world.user(d["userId"])
             node["usager"] = {"id": _typed_id("User", u.id), "email": u.email}
             node["demandeur"] = {
                 "__typename": "PersonnePhysique",
@@ -334,7 +332,7 @@ class DmsSandbox(VendorSandbox):
                 },
             ]
         else:
-            o = d["offerer"]
+            o = self._offerers[d["offererId"]]
             node["usager"] = {"id": _typed_id("User", 900_000 + o["id"]), "email": f"contact.{o['siren']}@pro.example"}
             node["demandeur"] = {
                 "__typename": "PersonneMorale",

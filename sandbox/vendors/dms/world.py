@@ -9,7 +9,9 @@
   legal person (SIRET of its head-office venue, SIREN of the offerer).
 
 Dossier numbers are global and grow with the filing date; every date is a
-naive UTC datetime inside the world's history.
+naive UTC datetime inside the world's history. The dossiers are a `Table` (held
+as columns, dicts on read) naming their applicant by id: `userId` for a young
+person's (`world.user(id)`), `offererId` for a pro's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sandbox.world.generator import WORLD_END, World
 from sandbox.world.geography import geo
+from sandbox.world.table import Table
 
 JEUNES = {"GRANT_15_17": 47380, "GRANT_18": 47480}
 PRO = (50362, 55475, 57081, 57189, 61589, 62703, 65028, 80264, 81184)
@@ -87,7 +90,7 @@ def _progress(rng: random.Random, filed: datetime, outcome: str, decided: dateti
     }
 
 
-def build(world: World, rng: random.Random) -> list[dict]:
+def build(world: World, rng: random.Random) -> Table:
     dossiers: list[dict] = []
     with_credit = set()
     for d in world.deposits:
@@ -100,7 +103,9 @@ def build(world: World, rng: random.Random) -> list[dict]:
             {
                 "demarche": JEUNES[d["type"]],
                 "kind": "jeune",
-                "user": u,
+                "userId": u.id,
+                "offererId": None,
+                "siret": None,
                 "address": _address(u.move_at(filed).commune, rng),
                 **_progress(rng, filed, "accepte", decided=d["dateCreated"]),
             }
@@ -116,7 +121,9 @@ def build(world: World, rng: random.Random) -> list[dict]:
             {
                 "demarche": JEUNES["GRANT_18"] if age >= 18 else JEUNES["GRANT_15_17"],
                 "kind": "jeune",
-                "user": u,
+                "userId": u.id,
+                "offererId": None,
+                "siret": None,
                 "address": _address(u.move_at(filed).commune, rng),
                 **_progress(
                     rng, filed, rng.choice(("refuse", "refuse", "sans_suite", "en_instruction", "en_construction"))
@@ -137,7 +144,8 @@ def build(world: World, rng: random.Random) -> list[dict]:
             {
                 "demarche": rng.choice(PRO),
                 "kind": "pro",
-                "offerer": o,
+                "userId": None,
+                "offererId": o["id"],
                 "siret": head["siret"],
                 "address": _address(head["_commune"], rng),
                 **_progress(rng, filed, rng.choice(("accepte", "accepte", "accepte", "refuse", "en_instruction"))),
@@ -148,4 +156,4 @@ def build(world: World, rng: random.Random) -> list[dict]:
     for d in dossiers:
         number += rng.randint(1, 40)
         d["number"] = number
-    return dossiers
+    return Table.from_rows(dossiers)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sandbox.world import catalog
 from sandbox.world.generator import WORLD_END, WORLD_START, World
+from sandbox.world.table import Table
 
 CARD_PERIODS = ("mensuel", "par département", "cumul")
 
@@ -58,7 +60,7 @@ class MetabaseSlice:
     cards: list[dict]
     dashboards: list[dict]
     dashboard_cards: list[dict]
-    executions: list[dict]
+    executions: Sequence[dict]  # a Table: columns, dicts on read
     groups: list[dict]  # {id, name}
     memberships: list[dict]  # {membership_id, user_id, group_id, is_group_manager}
     collection_graph: dict[int, dict[str, str]]  # group id -> {collection id | 'root': read|write|none}
@@ -386,5 +388,14 @@ def build(world: World, rng: random.Random) -> MetabaseSlice:
         graph[gid] = perms
     databases = [{**d, "created_at": start, "updated_at": start + timedelta(days=1)} for d in DATABASES]
     return MetabaseSlice(
-        users, collections, cards, dashboards, dashboard_cards, executions, groups, memberships, graph, databases
+        users,
+        collections,
+        cards,
+        dashboards,
+        dashboard_cards,
+        Table.from_rows(executions),
+        groups,
+        memberships,
+        graph,
+        databases,
     )

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sandbox.world.generator import WORLD_START, World, _between
 from sandbox.world.geography import department_context
+from sandbox.world.table import Table
 
 OTHER_SURVEYS = 105
 RESPONSE_RATE = 0.2
@@ -44,7 +46,8 @@ TOPICS = ("Prix", "Découverte", "Application", "Offres locales", "Délais")
 @dataclass
 class QualtricsSlice:
     surveys: list[dict]  # {id, name, ownerId, lastModified, creationDate, isActive, _kind}
-    responses: dict[str, list[dict]]  # survey id -> responses (column id -> value, plus '_recorded')
+    # survey id -> responses (column id -> value, plus '_recorded'), a Table each: columns, dicts on read
+    responses: dict[str, Sequence[dict]]
     questions: dict[str, list[tuple]]
     embedded: dict[str, list[str]]
 
@@ -196,6 +199,5 @@ def build(world: World, rng: random.Random) -> QualtricsSlice:
                     }
                 )
                 responses[s["id"]].append(r)
-    for rows in responses.values():
-        rows.sort(key=lambda r: r["_recorded"])
-    return QualtricsSlice(surveys, responses, questions, embedded)
+    ordered = {sid: Table.from_rows(sorted(rows, key=lambda r: r["_recorded"])) for sid, rows in responses.items()}
+    return QualtricsSlice(surveys, ordered, questions, embedded)

@@ -71,16 +71,13 @@ class ZendeskSandbox(VendorSandbox):
         super().__init__(world, api_key, seed, files_dir)
         self.data = world.slice("zendesk", build)
         self.incremental_limiter = RateLimit(*self.incremental_limit)
-        tickets = self.data.tickets  # a Table: sorted by position, read a page at a time
-        stamps, ids = [_unix(t) for t in tickets.column("updated_at")], tickets.column("id")
-        self.tickets = tickets.take(sorted(range(len(ids)), key=lambda i: (stamps[i], ids[i])))
-        self.users = sorted(self.data.users, key=lambda u: (_unix(u["updated_at"]), u["id"]))
+        self.tickets, self.users = self.data.tickets, self.data.users  # Tables, in the exports' order
         # each export's (stamp, id) keys as columns: a page is found by bisection, not by a rescan of every item
         self._keys = {
             "tickets": _keys([_unix(t) for t in self.tickets.column("updated_at")], self.tickets.column("id")),
-            "users": _keys([_unix(u["updated_at"]) for u in self.users], [u["id"] for u in self.users]),
+            "users": _keys([_unix(t) for t in self.users.column("updated_at")], self.users.column("id")),
         }
-        self.user_by_id = {u["id"]: u for u in self.data.users}
+        self._user_row = {user_id: row for row, user_id in enumerate(self.users.column("id"))}
         # the last (start_time, end_time) window of ratings asked for, in id order: the pages of one listing
         # share it, so each page is a slice, not a scan and a sort of every rating (quadratic in a full load)
         self._ratings_window: tuple[tuple[int, int], list[dict]] = ((-1, -1), [])
@@ -322,7 +319,7 @@ class ZendeskSandbox(VendorSandbox):
         return self._cursor_list(req, "satisfaction_ratings", items, render, "/api/v2/satisfaction_ratings")
 
     def show_user(self, req: Request, user_id: str) -> Response:
-        user = self.user_by_id.get(int(user_id))
-        if user is None:
+        row = self._user_row.get(int(user_id))
+        if row is None:
             return Response.json({"error": "RecordNotFound", "description": "Not found"}, 404)
-        return Response.json({"user": self._user(user)})
+        return Response.json({"user": self._user(self.users[row])})

@@ -72,8 +72,10 @@ CHANNELS = ("web", "email", "api", "native_messaging")
 
 @dataclass
 class ZendeskSlice:
-    users: list[dict]  # Zendesk users (agents and end users), each with the world link in '_app_user_id'
-    tickets: Sequence[dict]  # a Table: columns, dicts on read
+    # Tables (columns, dicts on read) in the order of the incremental exports that serve them: last
+    # update to the second, then id
+    users: Sequence[dict]  # Zendesk users (agents and end users), the world link in '_app_user_id'
+    tickets: Sequence[dict]
     ticket_fields: list[dict]
     macros: list[dict]
     satisfaction_ratings: list[dict]
@@ -220,6 +222,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
             "user_fields": {"user_id": str(recorded_user_id) if recorded_user_id else None},
             "_app_user_id": app_user_id,
             "_kind": kind,
+            "_venue_id": None,  # a partner's venue
         }
         users.append(u)
         return u
@@ -420,11 +423,23 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 "usage_30d": u7 * 4 + rng.randint(0, 20),
             }
         )
-    table = Table.from_rows(tickets)
+    order = _export_order(tickets)
+    table = Table.from_rows(tickets[i] for i in order)
     del tickets
     return ZendeskSlice(
-        users, table, fields, macros, ratings, groups, brands, MetricSets(world.seed, table, pre_rating_updates)
+        Table.from_rows(users[i] for i in _export_order(users)),
+        table,
+        fields,
+        macros,
+        ratings,
+        groups,
+        brands,
+        MetricSets(world.seed, table, [pre_rating_updates[i] for i in order]),
     )
+
+
+def _export_order(items: list[dict]) -> list[int]:
+    return sorted(range(len(items)), key=lambda i: (items[i]["updated_at"].replace(microsecond=0), items[i]["id"]))
 
 
 def iso(t: datetime) -> str:
