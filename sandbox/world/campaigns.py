@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sandbox.world.generator import WORLD_END, WORLD_START, World
-from sandbox.world.table import Table
+from sandbox.world.table import Table, TableBuilder
 
 IOS_APP_ID = "id1557887412"
 ANDROID_APP_ID = "app.passculture.webapp"
@@ -85,27 +85,18 @@ def _between(rng: random.Random, a: datetime, b: datetime) -> datetime:
 
 
 def build(world: World, rng: random.Random) -> Marketing:
+    # the per-user lists are held as columns (the slice's bulk: tens of thousands of rows per scale unit),
+    # each made into a Table as soon as drawn, so that no two of them are held as dicts at once
     campaigns = _catalogue(world, rng)
     installs, organic, platform_of = _installs(world, rng, campaigns)
     events = _in_app_events(world, rng, installs)
+    installs, organic = Table.from_rows(installs), Table.from_rows(organic)
     spend = _ad_spend(rng, campaigns)
     batch = _batch_campaigns(world, rng, campaigns, platform_of)
-    transac = _batch_transactional(world, rng, platform_of)
+    transac = Table.from_rows(_batch_transactional(world, rng, platform_of))
     newsletters = _newsletters(world, rng, campaigns)
     templates, email_events = _emails(world, rng)
-    # the per-user lists, held as columns (the slice's bulk: tens of thousands of rows per scale unit)
-    return Marketing(
-        campaigns,
-        Table.from_rows(installs),
-        Table.from_rows(organic),
-        Table.from_rows(events),
-        spend,
-        batch,
-        Table.from_rows(transac),
-        newsletters,
-        templates,
-        Table.from_rows(email_events),
-    )
+    return Marketing(campaigns, installs, organic, events, spend, batch, transac, newsletters, templates, email_events)
 
 
 def _catalogue(world: World, rng: random.Random) -> list[dict]:
@@ -193,11 +184,11 @@ def _installs(world: World, rng: random.Random, campaigns: list[dict]):
     return installs, organic, platform_of
 
 
-def _in_app_events(world: World, rng: random.Random, installs: list[dict]) -> list[dict]:
+def _in_app_events(world: World, rng: random.Random, installs: list[dict]) -> Table:
     first_deposit: dict[int, datetime] = {}
     for d in world.deposits:
         first_deposit.setdefault(d["userId"], d["dateCreated"])
-    events = []
+    events = TableBuilder()
     for ins in installs:
         u = world.user(ins["user_id"])
         events.append(
@@ -222,8 +213,7 @@ def _in_app_events(world: World, rng: random.Random, installs: list[dict]) -> li
         for _ in range(rng.randint(0, 2)):
             at = _between(rng, u.created_at, min(u.created_at + timedelta(days=90), WORLD_END - timedelta(minutes=1)))
             events.append({**ins, "event_name": "af_open_app", "event_time": at, "event_value": "{}", "revenue": None})
-    events.sort(key=lambda e: e["event_time"])
-    return events
+    return events.build().sorted_by_time("event_time")
 
 
 def _ad_spend(rng: random.Random, campaigns: list[dict]) -> dict:
@@ -378,7 +368,7 @@ def _newsletters(world, rng, campaigns) -> list[dict]:
     return out
 
 
-def _emails(world, rng) -> tuple[list[dict], list[dict]]:
+def _emails(world, rng) -> tuple[list[dict], Table]:
     templates = [
         {
             "id": tid,
@@ -392,7 +382,7 @@ def _emails(world, rng) -> tuple[list[dict], list[dict]]:
         for k, (tid, name, tag) in enumerate(TRANSACTIONAL_TEMPLATES)
     ]
     email_of = {u.id: u.email for u in world.users}
-    events = []
+    events = TableBuilder()  # the slice's largest list (about 22,000 events per scale unit)
 
     def send(template_id: int, tag: str, user_id: int, at: datetime) -> None:
         if at >= WORLD_END:
@@ -432,5 +422,4 @@ def _emails(world, rng) -> tuple[list[dict], list[dict]]:
             send(13, "booking_cancellation", b["userId"], b["_cancelled_at"])
     for d in world.deposits:
         send(21, "credit_activated", d["userId"], d["dateCreated"])
-    events.sort(key=lambda e: (e["date"], e["messageId"], e["event"]))
-    return templates, events
+    return templates, events.build().sorted_by_time("date", "messageId", "event")

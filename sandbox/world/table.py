@@ -17,7 +17,6 @@ copy, writing into it changes nothing (a shared object excepted: it is the one t
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -29,6 +28,17 @@ import numpy as np
 _EPOCH = datetime(1970, 1, 1)
 _MICRO = timedelta(microseconds=1)
 _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
+
+
+def _shared_start(strings: list[str]) -> str:
+    """What every string starts with: what the first and the last in sorted order share."""
+    if not strings:
+        return ""
+    low, high = min(strings), max(strings)
+    n = 0
+    while n < len(low) and low[n] == high[n]:
+        n += 1
+    return low[:n]
 
 
 class _Column:
@@ -104,8 +114,8 @@ class _Column:
             return self
         # what every string starts and ends with (a message id's "<" and "@smtp-relay.mailin.fr>") is kept once
         shortest = min(map(len, strings), default=0)
-        head = os.path.commonprefix(strings)[:shortest]
-        tail = os.path.commonprefix([v[::-1] for v in strings])[: shortest - len(head)][::-1]
+        head = _shared_start(strings)[:shortest]
+        tail = _shared_start([v[::-1] for v in strings])[: shortest - len(head)][::-1]
         text = [b"" if v is None else v[len(head) : len(v) - len(tail)].encode() for v in self.values]
         self._pack("text", [text[c] for c in self.data.tolist()])
         self.affixes = (head, tail)
@@ -290,6 +300,22 @@ class Table(RowsAsDicts):
         out = column.data.astype("datetime64[us]")
         out[column.nulls] = np.datetime64("NaT")
         return out
+
+    def sorted_by_time(self, key: str, *then: str) -> Table:
+        """The rows as `sorted(rows, key=lambda r: (r[key], *(r[k] for k in then)))` orders them (`key` a
+        column of datetimes without None), sorted on the column's numbers: only the rows that tie on the
+        time are read for the `then` keys. A generator appends its rows in draw order, then sorts them here
+        instead of sorting a list of dicts it would hold whole."""
+        at = self.times(key).astype(np.int64)
+        order = np.argsort(at, kind="stable")
+        if then:
+            ties = np.diff(at[order]) == 0  # ties[i]: the rows at order[i] and order[i + 1] share their time
+            edges = np.diff(np.concatenate(([0], ties.astype(np.int8), [0])))
+            for first, last in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+                run = order[first : last + 1].tolist()
+                keys = {i: tuple(self[i][k] for k in then) for i in run}
+                order[first : last + 1] = sorted(run, key=keys.__getitem__)
+        return self.take(order)
 
     def take(self, order) -> Table:
         """The rows at the positions `order` (a sequence of row numbers), in that order."""

@@ -63,3 +63,13 @@ def test_a_row_of_another_shape_is_refused():
     with pytest.raises(ValueError):
         builder.append({"b": 2, "a": 1})
     assert len(Table.from_rows([])) == 0
+
+
+def test_sorted_by_time_orders_as_sorted_does_ties_included():
+    # times drawn from few values, so that many rows tie and the `then` keys decide among them
+    rows = [
+        {"at": datetime(2024, 1, 1 + i % 4, i % 3), "mid": f"<{(i * 7) % 11}@x>", "ev": "ab"[i % 2]} for i in range(60)
+    ]
+    t = Table.from_rows(rows)
+    assert list(t.sorted_by_time("at", "mid", "ev")) == sorted(rows, key=lambda r: (r["at"], r["mid"], r["ev"]))
+    assert list(t.sorted_by_time("at")) == sorted(rows, key=lambda r: r["at"])  # stable on ties

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from sandbox.world.generator import WORLD_START, World, _between
-from sandbox.world.table import Table
+from sandbox.world.table import Table, TableBuilder
 
 TICKETS_PER_USER = 0.3
 USER_ID_BASE = 360_000_000_000
@@ -244,7 +244,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     offerer_siren = {o["id"]: o["siren"] for o in world.offerers}
     requester_by_app_user: dict[int, dict] = {}
     requester_by_venue: dict[int, dict] = {}
-    tickets, ratings = [], []
+    tickets, ratings = TableBuilder(), []  # a ticket is appended once complete: its rating changes it
     pre_rating_updates: list[datetime] = []  # each ticket's metric set is made from it, when read
     n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
     for k in range(n_tickets):
@@ -352,7 +352,6 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
             "custom_fields": [{"id": fid, "value": v} for fid, v in custom.items()],
             "_kind": kind,
         }
-        tickets.append(ticket)
         pre_rating_updates.append(updated)
         if status in ("solved", "closed") and rng.random() < 0.35:
             rated = _between(rng, updated, min(end - timedelta(minutes=1), updated + timedelta(days=3)))
@@ -378,6 +377,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         ticket.setdefault(
             "satisfaction_rating", {"score": "offered" if status in ("solved", "closed") else "unoffered"}
         )
+        tickets.append(ticket)
 
     macros = []
     for i, (title, tags) in enumerate(
@@ -423,11 +423,11 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 "usage_30d": u7 * 4 + rng.randint(0, 20),
             }
         )
-    order = _export_order(tickets)
-    table = Table.from_rows(tickets[i] for i in order)
-    del tickets
+    table = tickets.build()
+    order = _export_order(table.column("updated_at"), table.column("id"))
+    table = table.take(order)
     return ZendeskSlice(
-        Table.from_rows(users[i] for i in _export_order(users)),
+        Table.from_rows(users).take(_export_order([u["updated_at"] for u in users], [u["id"] for u in users])),
         table,
         fields,
         macros,
@@ -438,8 +438,9 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     )
 
 
-def _export_order(items: list[dict]) -> list[int]:
-    return sorted(range(len(items)), key=lambda i: (items[i]["updated_at"].replace(microsecond=0), items[i]["id"]))
+def _export_order(updated: list[datetime], ids: list[int]) -> list[int]:
+    """Row numbers in the order of Zendesk's incremental exports: last update to the second, then id."""
+    return sorted(range(len(ids)), key=lambda i: (updated[i].replace(microsecond=0), ids[i]))
 
 
 def iso(t: datetime) -> str:
