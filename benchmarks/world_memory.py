@@ -2,8 +2,10 @@
 
 Each measure runs in a fresh Python process (its peak resident set is its own):
 - world:   `build_world(seed, scale)`: seconds, peak MiB, and MiB still held once built;
-- sandbox: the sandbox server's start (`make_server`: the world, every vendor's slice, the Firebase
-           export written to an empty folder): seconds and resident MiB once started (and peak);
+- sandbox: the sandbox server's first start (`make_server`: the world, every vendor's slice, the
+           Firebase export written to an empty folder, the world kept): seconds and resident MiB once
+           started (and peak);
+- restart: a start on the world a first start (in another process) kept: seconds, MiB once started;
 - appdb:   `python -m sandbox appdb load`'s work (world, snapshot into the embedded PostgreSQL of a
            home of its own, streamed when the code has `World.snapshot_rows`): seconds and peak MiB of
            the loader (PostgreSQL's own memory not counted).
@@ -91,6 +93,17 @@ def _stage(stage: str, seed: int, scale: float, home: str, build_world, started:
             seconds = time.perf_counter() - started
             server.server_close()
         return {"seconds": seconds, "held": _rss_mib(), "peak": _peak_mib()}
+    if stage == "restart":
+        from sandbox.server import make_server
+
+        with tempfile.TemporaryDirectory() as files:
+            first = f"import pathlib, sandbox.server as s; s.make_server({seed}, {scale}, pathlib.Path({files!r}))"
+            subprocess.run([sys.executable, "-c", first], check=True)  # the first start, in a process of its own
+            started = time.perf_counter()
+            server = make_server(seed, scale, Path(files))
+            seconds = time.perf_counter() - started
+            server.server_close()
+        return {"seconds": seconds, "held": _rss_mib(), "peak": _peak_mib()}
     if stage == "appdb":
         import sqlalchemy as sa
 
@@ -170,7 +183,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout whose sandbox is measured")
     parser.add_argument("--home", type=Path, default=Path("/tmp/world-memory"), help="the app database's home")
-    parser.add_argument("--stages", nargs="+", default=["world", "sandbox", "appdb"])
+    parser.add_argument("--stages", nargs="+", default=["world", "sandbox", "restart", "appdb"])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -188,7 +201,7 @@ def main() -> None:
                 continue
             if stage == "world":
                 extra = f"held {r['held']:8.0f} MiB  floor (numpy) {r['floor']:7.0f} MiB  rows {r['rows']:,}"
-            elif stage == "sandbox":
+            elif stage in ("sandbox", "restart"):
                 extra = f"held {r['held']:8.0f} MiB"
             else:
                 extra = (
