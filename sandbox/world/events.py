@@ -25,7 +25,7 @@ _CHUNK = 65_536  # events turned back into Python values at a time when iteratin
 
 def _narrow(ids: np.ndarray) -> np.ndarray:
     """Ids as 32-bit numbers where they fit (user and offer ids do at any scale): 8 bytes less an event."""
-    if ids.dtype == np.int64 and (not len(ids) or (ids.min() >= -(2**31) and ids.max() < 2**31)):
+    if not len(ids) or (ids.min() >= -(2**31) and ids.max() < 2**31):
         return ids.astype(np.int32)
     return ids
 
@@ -51,15 +51,12 @@ class EventLog(RowsAsDicts):
         """Time order, ties in the order added (a stable sort, as `list.sort` was)."""
         at = np.frombuffer(self._at, dtype=np.int64)
         order = np.argsort(at, kind="stable")
-        self._columns = tuple(
-            _narrow(np.frombuffer(column, dtype=dtype)[order])
-            for column, dtype in (
-                (self._user, np.int64),
-                (self._offer, np.int64),
-                (self._name, np.int8),
-                (self._at, np.int64),
-                (self._origin, np.int8),
-            )
+        self._columns = (
+            _narrow(np.frombuffer(self._user, dtype=np.int64)[order]),
+            _narrow(np.frombuffer(self._offer, dtype=np.int64)[order]),
+            np.frombuffer(self._name, dtype=np.int8)[order],
+            np.frombuffer(self._at, dtype=np.int64)[order],
+            np.frombuffer(self._origin, dtype=np.int8)[order],
         )
         self._user = self._offer = self._at = array("q")
         self._name = self._origin = array("b")
