@@ -132,7 +132,7 @@ def make_server(
 def _build_and_keep(seed: int, scale: float, files_dir: Path, kept: Path) -> None:
     """Build the world and every vendor's slice of it (each vendor made once on it, which also writes the
     file-drop vendors' exports) and keep it at `kept`, before any request. The server then reads it back
-    as a restart does, so it does not hold what the build left behind (scale 200: 2.9 GB against 4.3)."""
+    as a restart does, so it does not hold what the build left behind (scale 200: 2.7 GiB against 4.1)."""
     world = build_world(seed, scale)
     for name, cls in vendor_classes().items():
         cls(world, sandbox_api_key(name), seed, files_dir)
