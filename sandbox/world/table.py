@@ -114,7 +114,7 @@ class _Column:
             return self
         # what every string starts and ends with (a message id's "<" and "@smtp-relay.mailin.fr>") is kept once
         shortest = min(map(len, strings), default=0)
-        head = _shared_start(strings)[:shortest]
+        head = _shared_start(strings)
         tail = _shared_start([v[::-1] for v in strings])[: shortest - len(head)][::-1]
         text = [b"" if v is None else v[len(head) : len(v) - len(tail)].encode() for v in self.values]
         self._pack("text", [text[c] for c in self.data.tolist()])

@@ -23,7 +23,6 @@ export endpoints 10 requests/min on top; 429 with `Retry-After` (seconds).
 from __future__ import annotations
 
 import base64
-import calendar
 from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
@@ -33,7 +32,7 @@ import numpy as np
 
 from sandbox.framework import RateLimit, Request, Response, VendorSandbox
 
-from .world import build, iso
+from .world import build, iso, unix
 
 SANDBOX_EMAIL = "data-bot@passculture.app"
 INCREMENTAL_LIMIT = (10, 60.0)
@@ -43,10 +42,6 @@ HIGH_VOLUME_INCREMENTAL_LIMIT = (30, 60.0)
 
 def _keys(stamps: list[int], ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(stamps, dtype=np.int64), np.array(ids, dtype=np.int64)
-
-
-def _unix(t: datetime) -> int:
-    return calendar.timegm(t.timetuple())
 
 
 def _encode(*parts) -> str:
@@ -74,8 +69,8 @@ class ZendeskSandbox(VendorSandbox):
         self.tickets, self.users = self.data.tickets, self.data.users  # Tables, in the exports' order
         # each export's (stamp, id) keys as columns: a page is found by bisection, not by a rescan of every item
         self._keys = {
-            "tickets": _keys([_unix(t) for t in self.tickets.column("updated_at")], self.tickets.column("id")),
-            "users": _keys([_unix(t) for t in self.users.column("updated_at")], self.users.column("id")),
+            "tickets": _keys([unix(t) for t in self.tickets.column("updated_at")], self.tickets.column("id")),
+            "users": _keys([unix(t) for t in self.users.column("updated_at")], self.users.column("id")),
         }
         self._user_row = {user_id: row for row, user_id in enumerate(self.users.column("id"))}
         # the last (start_time, end_time) window of ratings asked for, in id order: the pages of one listing
@@ -159,7 +154,7 @@ class ZendeskSandbox(VendorSandbox):
                 "from_messaging_channel": t["via"]["channel"] == "native_messaging",
                 "created_at": iso(t["created_at"]),
                 "updated_at": iso(t["updated_at"]),
-                "generated_timestamp": _unix(t["updated_at"]),
+                "generated_timestamp": unix(t["updated_at"]),
             }
         )
         if self.faults.schema_drift:
@@ -239,13 +234,13 @@ class ZendeskSandbox(VendorSandbox):
             req,
             "tickets",
             self.tickets,
-            lambda t: _unix(t["updated_at"]),
+            lambda t: unix(t["updated_at"]),
             self._ticket,
             metric_sets if "metric_sets" in sideloads else None,
         )
 
     def incremental_users(self, req: Request) -> Response:
-        return self._incremental(req, "users", self.users, lambda u: _unix(u["updated_at"]), self._user)
+        return self._incremental(req, "users", self.users, lambda u: unix(u["updated_at"]), self._user)
 
     # --- cursor-paginated lists ---------------------------------------------------------------
     def _cursor_list(self, req: Request, key: str, items: list[dict], render, path: str) -> Response:
@@ -303,7 +298,7 @@ class ZendeskSandbox(VendorSandbox):
         window, items = self._ratings_window
         if window != (start, end):
             items = sorted(
-                (r for r in self.data.satisfaction_ratings if start <= _unix(r["updated_at"]) < end),
+                (r for r in self.data.satisfaction_ratings if start <= unix(r["updated_at"]) < end),
                 key=lambda r: r["id"],
             )
             self._ratings_window = (start, end), items

@@ -14,6 +14,7 @@ Use through `world.slice("zendesk", build)`.
 
 from __future__ import annotations
 
+import calendar
 import random
 import re
 import unicodedata
@@ -440,7 +441,12 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
 
 def _export_order(updated: list[datetime], ids: list[int]) -> list[int]:
     """Row numbers in the order of Zendesk's incremental exports: last update to the second, then id."""
-    return sorted(range(len(ids)), key=lambda i: (updated[i].replace(microsecond=0), ids[i]))
+    return sorted(range(len(ids)), key=lambda i: (unix(updated[i]), ids[i]))
+
+
+def unix(t: datetime) -> int:
+    """A naive UTC time as Zendesk's whole Unix seconds (export stamps and cursors)."""
+    return calendar.timegm(t.timetuple())
 
 
 def iso(t: datetime) -> str:
