@@ -49,11 +49,11 @@ class IngestionFailed(RuntimeError):
 def duckdb_destination(path: Path):
     """dlt's DuckDB destination on the warehouse file, with row order not kept on insert.
 
-    Every load inserts whole parquet files (into a merge's staging table, then staging into raw), and
-    keeping the files' row order constrains how DuckDB parallelises them. Without it, at scale 200, the Firebase
-    load step (10.7 million events) took 57.8 s instead of 70.8 s, at a process peak of 4.0 GiB
-    instead of 3.7 (the app tables' loads, dominated by the merge's deduplicating window, did not
-    change). Nothing reads raw in its row order: every query that needs an order says it."""
+    Every load inserts whole parquet files (into a merge's staging table, then staging into raw),
+    and keeping the files' row order constrains how DuckDB parallelises them. Without it, at scale
+    200, the Firebase load step (10.7 million events) took 57.8 s instead of 70.8 s, at a process
+    peak of 4.0 GiB instead of 3.7 (the app tables' loads, dominated by the merge's deduplicating
+    window, did not change). Nothing reads raw in its row order: every query that needs one says it."""
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     return dlt.destinations.duckdb(DuckDbCredentials(str(path), global_config={"preserve_insertion_order": False}))
