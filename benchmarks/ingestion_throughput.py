@@ -11,8 +11,9 @@ with no dlt at all:
 It runs against a running sandbox and app database (`python -m sandbox demo --keep-running`, or
 `python -m sandbox start` + `appdb load`), found from `--home` (the PCDATA__HOME they run under); the
 pipelines and the throwaway warehouse go to a temporary folder, never to that home. Vendor pacing is
-lifted on both sides (sandbox limits and client pacing): this measures our code, not the vendors' quotas.
-The sandbox's limits are reset when it ends (`--shared`: left alone, for a sandbox others use).
+lifted on both sides (sandbox limits and client pacing), and every run of either side starts on a fresh
+vendor day (daily quotas cleared): this measures our code, not the vendors' quotas. The sandbox's limits
+are reset when it ends (`--shared`: left alone, for a sandbox others use).
 
     .venv/bin/python benchmarks/ingestion_throughput.py --home /tmp/home-arrow [--only app.booking ...]
         [--repeat 1] [--json figures.json]
@@ -312,10 +313,10 @@ def benches(config: dict[str, str], engine) -> list[Bench]:
     return found
 
 
-def lift_limits(base_url: str, vendors: list[str]) -> None:
-    """Each vendor's rate limit lifted, and its daily quotas, faults and counters cleared: every run of
-    either side starts from a fresh day (AppsFlyer's raw-data quota would otherwise cut the later runs
-    of `--repeat`, or of the whole benchmark, short)."""
+def fresh_day(base_url: str, vendors: list[str]) -> None:
+    """The sandbox's daily quotas, faults and counters cleared, and each vendor's rate limit lifted:
+    every run of either side starts on a fresh vendor day (AppsFlyer's raw-data quota would otherwise
+    cut the later runs of `--repeat`, or of the whole benchmark, short)."""
     requests.post(f"{base_url}/_sandbox/reset", timeout=10)
     for vendor in vendors:
         requests.post(
@@ -368,7 +369,7 @@ def main() -> None:
 
     def fresh_vendors() -> None:
         if not args.shared:
-            lift_limits(handle.base_url, vendors)
+            fresh_day(handle.base_url, vendors)
 
     figures: list[Figure] = []
     try:
