@@ -31,7 +31,8 @@ _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
 
 
 def _shared_start(strings: list[str]) -> str:
-    """What every string starts with: what the first and the last in sorted order share."""
+    """What every string starts with: what the first and the last in sorted order share (what
+    `os.path.commonprefix` computes; the linter keeps that one for paths, RUF071)."""
     if not strings:
         return ""
     low, high = min(strings), max(strings)
