@@ -1,10 +1,12 @@
 """The seeded world's memory and time at several scales: build, sandbox start, app database load.
 
-Each measure runs in a fresh Python process (its peak resident set is its own):
+Each measure runs in a fresh Python process (its peak resident set is its own; "own" beside a peak is
+the process's own memory, RssAnon sampled every 10 ms, without the kept world's file pages):
 - world:   `build_world(seed, scale)`: seconds, peak MiB, and MiB still held once built;
 - sandbox: the sandbox server's first start (`make_server`: the world, every vendor's slice, the
            Firebase export written to an empty folder, the world kept): seconds and resident MiB once
-           started (and peak);
+           started (and peak), split into the process's own memory and file pages (the kept world's
+           map: the kernel reads them on demand and may drop them);
 - restart: a start on the world a first start (in another process) kept: seconds, MiB once started;
 - appdb:   `python -m sandbox appdb load`'s work (world, snapshot into the embedded PostgreSQL of a
            home of its own, streamed when the code has `World.snapshot_rows`): seconds and peak MiB of
@@ -28,17 +30,38 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _rss_mib() -> float:
+def _rss_mib(kind: str = "VmRSS") -> float:
+    """The resident set (VmRSS), or its part in the process's own memory (RssAnon) or in file pages
+    (RssFile: a mapped file's pages, which the kernel may drop and read again)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{kind}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _held() -> dict:
+    return {"held": _rss_mib(), "anon": _rss_mib("RssAnon"), "file": _rss_mib("RssFile")}
+
+
+class _OwnPeak:
+    """The highest RssAnon seen, sampled every 10 ms: the peak of the process's own memory. The kernel's
+    peak (ru_maxrss) also counts the kept world's file pages a start reads, which it may drop."""
+
+    def __init__(self) -> None:
+        self.mib = 0.0
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            self.mib = max(self.mib, _rss_mib("RssAnon"))
+            time.sleep(0.01)
 
 
 def _peak_mib() -> float:
@@ -69,9 +92,10 @@ def _child(stage: str, seed: int, scale: float, home: str) -> dict:
     from sandbox.world import build_world
 
     base = _rss_mib()
+    own = _OwnPeak()
     started = time.perf_counter()
     out = _stage(stage, seed, scale, home, build_world, started)
-    return {**out, "base": base}
+    return {**out, "base": base, "own_peak": own.mib}
 
 
 def _stage(stage: str, seed: int, scale: float, home: str, build_world, started: float) -> dict:
@@ -92,7 +116,7 @@ def _stage(stage: str, seed: int, scale: float, home: str, build_world, started:
             server = make_server(seed, scale, Path(files))
             seconds = time.perf_counter() - started
             server.server_close()
-        return {"seconds": seconds, "held": _rss_mib(), "peak": _peak_mib()}
+        return {"seconds": seconds, **_held(), "peak": _peak_mib()}
     if stage == "restart":
         from sandbox.server import make_server
 
@@ -103,7 +127,7 @@ def _stage(stage: str, seed: int, scale: float, home: str, build_world, started:
             server = make_server(seed, scale, Path(files))
             seconds = time.perf_counter() - started
             server.server_close()
-        return {"seconds": seconds, "held": _rss_mib(), "peak": _peak_mib()}
+        return {"seconds": seconds, **_held(), "peak": _peak_mib()}
     if stage == "appdb":
         import sqlalchemy as sa
 
@@ -202,14 +226,17 @@ def main() -> None:
             if stage == "world":
                 extra = f"held {r['held']:8.0f} MiB  floor (numpy) {r['floor']:7.0f} MiB  rows {r['rows']:,}"
             elif stage in ("sandbox", "restart"):
-                extra = f"held {r['held']:8.0f} MiB"
+                extra = f"held {r['held']:8.0f} MiB" + (
+                    f" (own {r['anon']:.0f}, file pages {r['file']:.0f})" if "anon" in r else ""
+                )
             else:
                 extra = (
                     f"build {r['build']:6.1f} s  write {r['write']:6.1f} s  COPY floor {r['copy_floor']:6.1f} s"
                     f"  rows {r['rows']:,}"
                 )
             print(
-                f"scale {scale:>6g}  {stage:<8} {r['seconds']:8.1f} s  peak {r['peak']:7.0f} MiB "
+                f"scale {scale:>6g}  {stage:<8} {r['seconds']:8.1f} s  "
+                f"peak {r['peak']:7.0f} MiB (own {r['own_peak']:.0f}) "
                 f"({r['peak'] - r['base']:7.0f} above start, {(r['peak'] - r['base']) / scale:5.1f} MiB/unit)  {extra}",
                 flush=True,
             )
@@ -233,9 +260,14 @@ def main() -> None:
             a, b = results[s1].get(stage, {}), results[s2].get(stage, {})
             if "peak" in a and "peak" in b:
                 per_unit = (b["peak"] - a["peak"]) / (s2 - s1)
+                own_per_unit = (b["own_peak"] - a["own_peak"]) / (s2 - s1)
                 seconds = b["seconds"] + (b["seconds"] - a["seconds"]) / (s2 - s1) * (200 - s2)
                 peak = b["peak"] + per_unit * (200 - s2)
-                print(f"  {stage:<8} {per_unit:5.1f} MiB per scale unit: peak {peak / 1024:6.1f} GiB, {seconds:7.0f} s")
+                own = b["own_peak"] + own_per_unit * (200 - s2)
+                print(
+                    f"  {stage:<8} {per_unit:5.1f} MiB per scale unit: peak {peak / 1024:6.1f} GiB "
+                    f"(own {own_per_unit:.1f} MiB per unit: {own / 1024:.1f} GiB), {seconds:7.0f} s"
+                )
     if any("error" in r for per in results.values() for r in per.values()):
         sys.exit(1)
 

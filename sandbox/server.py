@@ -31,6 +31,7 @@ from sandbox.processes import alive, terminate, wait_ready
 from sandbox.vendors import client_config, sandbox_api_key
 from sandbox.vendors import vendors as vendor_classes
 from sandbox.world import build_world, cache
+from sandbox.world.table import spilled_to
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -131,11 +132,14 @@ def make_server(
 
 def _build_and_keep(seed: int, scale: float, files_dir: Path, kept: Path) -> None:
     """Build the world and every vendor's slice of it (each vendor made once on it, which also writes the
-    file-drop vendors' exports) and keep it at `kept`, before any request. The server then reads it back
-    as a restart does, so it does not hold what the build left behind (scale 200: 2.7 GiB against 4.1)."""
-    world = build_world(seed, scale)
-    for name, cls in vendor_classes().items():
-        cls(world, sandbox_api_key(name), seed, files_dir)
+    file-drop vendors' exports) and keep it at `kept`, before any request. Built `spilled_to` the files
+    folder: each table's arrays go to a file as soon as the table is made, so the build holds one table
+    at a time rather than the world. The server then reads it back as a restart does, so it does not
+    hold what the build left behind."""
+    with spilled_to(files_dir):
+        world = build_world(seed, scale)
+        for name, cls in vendor_classes().items():
+            cls(world, sandbox_api_key(name), seed, files_dir)
     cache.save(world, kept)
 
 

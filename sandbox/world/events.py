@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .table import RowsAsDicts
+from .table import RowsAsDicts, spill
 
 NAMES = ("ConsultOffer", "BookingConfirmation", "HasAddedOfferToFavorites")
 ORIGINS = ("home", "search", "venue", "offer")
@@ -51,12 +51,15 @@ class EventLog(RowsAsDicts):
         """Time order, ties in the order added (a stable sort, as `list.sort` was)."""
         at = np.frombuffer(self._at, dtype=np.int64)
         order = np.argsort(at, kind="stable")
-        self._columns = (
-            _narrow(np.frombuffer(self._user, dtype=np.int64)[order]),
-            _narrow(np.frombuffer(self._offer, dtype=np.int64)[order]),
-            np.frombuffer(self._name, dtype=np.int8)[order],
-            np.frombuffer(self._at, dtype=np.int64)[order],
-            np.frombuffer(self._origin, dtype=np.int8)[order],
+        self._columns = tuple(  # each in a file where the world is built `spilled_to` one
+            spill(column)
+            for column in (
+                _narrow(np.frombuffer(self._user, dtype=np.int64)[order]),
+                _narrow(np.frombuffer(self._offer, dtype=np.int64)[order]),
+                np.frombuffer(self._name, dtype=np.int8)[order],
+                np.frombuffer(self._at, dtype=np.int64)[order],
+                np.frombuffer(self._origin, dtype=np.int8)[order],
+            )
         )
         self._user = self._offer = self._at = array("q")
         self._name = self._origin = array("b")

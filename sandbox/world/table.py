@@ -10,17 +10,23 @@ data they hold. A `Table` keeps one column per key:
   start and end with kept once;
 - objects that many rows share (a campaign's dict) as codes into them, as the rows held them;
 - any other object (a ticket's custom fields) pickled into one buffer with offsets.
-Every read gives a fresh dict with the original keys in the original order and equal values: at scale
-200 the sandbox's world fits in a few GB this way. Like `EventLog`, it is read-only: a read dict is a
-copy, writing into it changes nothing (a shared object excepted: it is the one the rows were given).
+Every buffer is a numpy array (bytes as `uint8`), so a kept world's columns are views of its mapped
+file (`cache`). Every read gives a fresh dict with the original keys in the original order and equal
+values. Like `EventLog`, it is read-only: a read dict is a copy, writing into it changes nothing (a
+shared object excepted: it is the one the rows were given).
 """
 
 from __future__ import annotations
 
+import mmap
 import pickle
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import overload
 
 import numpy as np
@@ -28,6 +34,42 @@ import numpy as np
 _EPOCH = datetime(1970, 1, 1)
 _MICRO = timedelta(microseconds=1)
 _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
+_SPILL_FOLDER: ContextVar[Path | None] = ContextVar("spill_folder", default=None)
+_SPILL_MIN = 1 << 20  # bytes: a smaller array stays in memory (a file and a map each cost more than it)
+
+
+def _mapped(array: np.ndarray) -> bool:
+    """Whether `array` is a view of a mapped file (spilled, or read from a kept world)."""
+    base: object = array
+    while isinstance(base, np.ndarray | memoryview):
+        base = base.base if isinstance(base, np.ndarray) else base.obj
+    return isinstance(base, mmap.mmap)
+
+
+@contextmanager
+def spilled_to(folder: Path) -> Iterator[None]:
+    """Tables made inside hold their large arrays in files of `folder`, mapped, not in the process's own
+    memory: the kernel reads their pages on demand and may drop them. The sandbox's first start builds
+    the world and every slice inside this, so its memory holds one table being built rather than the
+    whole world. A context, not a parameter: tables are made deep in every generator and slice builder."""
+    token = _SPILL_FOLDER.set(folder)
+    try:
+        yield
+    finally:
+        _SPILL_FOLDER.reset(token)
+
+
+def spill(array: np.ndarray) -> np.ndarray:
+    """`array`, or inside `spilled_to` an equal array that is a private map of a file of that folder.
+    The file is removed at once: its pages live as long as the map, which lives as long as the array."""
+    folder = _SPILL_FOLDER.get()
+    if folder is None or array.nbytes < _SPILL_MIN or _mapped(array):
+        return array
+    with tempfile.TemporaryFile(dir=folder) as f:
+        f.write(np.ascontiguousarray(array).view(np.uint8).reshape(-1))
+        f.flush()
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    return np.frombuffer(mapped, dtype=array.dtype).reshape(array.shape)
 
 
 def _shared_start(strings: list[str]) -> str:
@@ -101,7 +143,7 @@ class _Column:
 
     def _pack(self, kind: str, encoded: list[bytes]) -> None:
         """Each row's bytes one after the other in one buffer; row i is data[offsets[i]:offsets[i + 1]]."""
-        self.kind, self.data = kind, b"".join(encoded)
+        self.kind, self.data = kind, np.frombuffer(b"".join(encoded), dtype=np.uint8)
         self.offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=self.offsets[1:])
 
@@ -141,7 +183,7 @@ class _Column:
             ).astype(dtype, copy=False)
             return out
         if all(p.kind == "pickled" for p in parts):
-            out.kind, out.data = "pickled", b"".join(p.data for p in parts)
+            out.kind, out.data = "pickled", np.concatenate([p.data for p in parts])
             starts = np.cumsum([0] + [len(p.data) for p in parts[:-1]])
             out.offsets = np.concatenate([[0]] + [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)])
             return out
@@ -162,12 +204,12 @@ class _Column:
             values = self.values
             return [values[c] for c in self.data[start:stop].tolist()]
         if self.kind in ("text", "pickled"):
-            data, bounds = self.data, self.offsets[start : stop + 1].tolist()
+            data, bounds = memoryview(self.data), self.offsets[start : stop + 1].tolist()
             spans = pairwise(bounds)
             if self.kind == "pickled":
                 return [pickle.loads(data[a:b]) for a, b in spans]
             head, tail = self.affixes
-            out = [head + data[a:b].decode() + tail for a, b in spans]
+            out = [head + str(data[a:b], "utf-8") + tail for a, b in spans]
         else:
             out = self.data[start:stop].tolist()
         if self.kind == "time":
@@ -181,7 +223,7 @@ class _Column:
         out = object.__new__(_Column)
         out.kind, out.nulls, out.has_nulls = self.kind, self.nulls[order], self.has_nulls
         if self.kind in ("text", "pickled"):
-            data, bounds = self.data, self.offsets
+            data, bounds = self.data.tobytes(), self.offsets  # bytes: sliced several times faster than an array
             starts, stops = bounds[order].tolist(), bounds[order + 1].tolist()
             out._pack(self.kind, [data[a:b] for a, b in zip(starts, stops, strict=True)])
             if self.kind == "text":
@@ -192,8 +234,14 @@ class _Column:
             out.values = self.values
         return out
 
+    def spill(self) -> _Column:
+        self.data, self.nulls = spill(self.data), spill(self.nulls)
+        if self.kind in ("text", "pickled"):
+            self.offsets = spill(self.offsets)
+        return self
+
     def nbytes(self) -> int:
-        held = len(self.data) + self.offsets.nbytes if self.kind in ("text", "pickled") else self.data.nbytes
+        held = self.data.nbytes + (self.offsets.nbytes if self.kind in ("text", "pickled") else 0)
         return held + (self.nulls.nbytes if self.has_nulls else 0)
 
 
@@ -230,8 +278,11 @@ class TableBuilder:
     def build(self) -> Table:
         self._flush()
         keys = self.keys or ()
-        columns = [_Column.concat([part[i] for part in self._parts]).compact() for i in range(len(keys))]
-        self._parts = []
+        chunks = [list(key_chunks) for key_chunks in zip(*self._parts, strict=True)]
+        self._parts, columns = [], []
+        for i in range(len(keys)):  # a column at a time, each spilled as soon as made (`spilled_to`)
+            columns.append(_Column.concat(chunks[i]).compact().spill())
+            chunks[i] = []  # its chunks, now in the column
         return Table(keys, columns, self._len)
 
 
@@ -272,7 +323,7 @@ class Table(RowsAsDicts):
     """Read-only rows (dicts with the same keys, in the same order) held as columns."""
 
     def __init__(self, keys: tuple[str, ...], columns: list[_Column], length: int) -> None:
-        self.keys, self._columns, self._len = keys, columns, length
+        self.keys, self._columns, self._len = keys, [c.spill() for c in columns], length
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict]) -> Table:

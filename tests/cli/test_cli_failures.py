@@ -85,7 +85,7 @@ def test_a_demo_of_another_world_is_refused_then_fresh_starts_clean(home):
     demo_home.check_world(settings, 42, 1.0)  # what a scale-1.0 demo records
     settings.warehouse.write_bytes(b"a scale-1.0 warehouse")
     (settings.pipelines_dir / "pcdata_app").mkdir(parents=True)
-    kept_world = settings.home / "sandbox_files" / "world-seed42-scale1-x.pickle"  # the old world a sandbox kept
+    kept_world = settings.home / "sandbox_files" / "world-seed42-scale1-x.world"  # the old world a sandbox kept
     kept_world.parent.mkdir()
     kept_world.write_bytes(b"")
 

@@ -21,7 +21,7 @@ def _answer(srv: server.SandboxServer, vendor: str, path: str, **query) -> tuple
 def test_a_restart_reads_the_world_back_and_serves_the_same_answers(tmp_path, monkeypatch):
     first = server.make_server(5, 0.05, tmp_path)
     first.server_close()
-    kept = list(tmp_path.glob("world-*.pickle"))
+    kept = list(tmp_path.glob("world-*.world"))
     assert [p.name for p in kept] == [cache.world_file(tmp_path, 5, 0.05).name]
     core = cache.load(kept[0], slices=False)  # what the app database's loader reads: no vendor slice
     assert core is not None and not core._slices and core.bookings[:] == first.vendors["zendesk"].world.bookings[:]
@@ -43,11 +43,27 @@ def test_a_restart_reads_the_world_back_and_serves_the_same_answers(tmp_path, mo
 
     monkeypatch.undo()  # another seed: built, and the folder keeps that world only
     server.make_server(6, 0.05, tmp_path).server_close()
-    assert [p.name for p in tmp_path.glob("world-*.pickle")] == [cache.world_file(tmp_path, 6, 0.05).name]
+    assert [p.name for p in tmp_path.glob("world-*.world")] == [cache.world_file(tmp_path, 6, 0.05).name]
 
 
 @pytest.mark.parametrize("content", [b"", b"not a pickle"])
 def test_an_unreadable_file_is_dropped_and_the_world_built_again(tmp_path, content):
     kept = cache.world_file(tmp_path, 5, 0.05)
     kept.write_bytes(content)
+    assert cache.load(kept) is None and not kept.exists()
+
+
+def test_a_kept_world_is_read_as_views_of_its_file_and_a_cut_file_is_built_again(tmp_path):
+    built = server.build_world(5, 0.05)
+    kept = cache.world_file(tmp_path, 5, 0.05)
+    cache.save(built, kept)
+    world = cache.load(kept, slices=False)
+    assert world is not None and world.bookings[:] == built.bookings[:] and world.events[:] == built.events[:]
+    column = world.bookings._columns[world.bookings.keys.index("id")].data
+    assert not column.flags.owndata  # a view of the mapped file, not a copy read into memory
+    before = kept.read_bytes()
+    column[:] = -1  # a private map: the process's copy changes, the file does not
+    assert kept.read_bytes() == before and cache.load(kept, slices=False).bookings[:] == built.bookings[:]
+
+    kept.write_bytes(before[: len(before) // 2])  # a file cut short (a full disk, a copy stopped half-way)
     assert cache.load(kept) is None and not kept.exists()
