@@ -48,21 +48,18 @@ class EventLog(RowsAsDicts):
         self._origin.append(ORIGINS.index(origin))
 
     def sort_by_time(self) -> EventLog:
-        """Time order, ties in the order added (a stable sort, as `list.sort` was)."""
-        at = np.frombuffer(self._at, dtype=np.int64)
-        order = np.argsort(at, kind="stable")
-        self._columns = tuple(  # each in a file where the world is built `spilled_to` one
-            spill(column)
-            for column in (
-                _narrow(np.frombuffer(self._user, dtype=np.int64)[order]),
-                _narrow(np.frombuffer(self._offer, dtype=np.int64)[order]),
-                np.frombuffer(self._name, dtype=np.int8)[order],
-                np.frombuffer(self._at, dtype=np.int64)[order],
-                np.frombuffer(self._origin, dtype=np.int8)[order],
-            )
-        )
-        self._user = self._offer = self._at = array("q")
+        """Time order, ties in the order added (a stable sort, as `list.sort` was). Each column is made,
+        spilled (where the world is built `spilled_to` a folder) and its unsorted array let go in turn."""
+        order = np.argsort(np.frombuffer(self._at, dtype=np.int64), kind="stable")
+        user = spill(_narrow(np.frombuffer(self._user, dtype=np.int64)[order]))
+        offer = spill(_narrow(np.frombuffer(self._offer, dtype=np.int64)[order]))
+        self._user = self._offer = array("q")
+        name = spill(np.frombuffer(self._name, dtype=np.int8)[order])
+        origin = spill(np.frombuffer(self._origin, dtype=np.int8)[order])
         self._name = self._origin = array("b")
+        at = spill(np.frombuffer(self._at, dtype=np.int64)[order])
+        self._at = array("q")
+        self._columns = (user, offer, name, at, origin)
         return self
 
     def _sorted(self) -> tuple[np.ndarray, ...]:

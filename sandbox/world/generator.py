@@ -14,16 +14,19 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import accumulate
 
+import numpy as np
+
 from . import catalog
 from .events import EventLog
 from .geography import Commune, communes
 from .identifiers import new_siren, new_siret
-from .table import Table, TableBuilder
+from .table import _EPOCH, _MICRO, Table, TableBuilder
 
 WORLD_START = datetime(2023, 1, 1)
 WORLD_END = datetime(2026, 11, 1)  # exclusive: the world's "now"
@@ -457,39 +460,58 @@ def _offers_and_stocks(rng: random.Random, venues: list[dict]) -> tuple[Table, T
     return offers.build(), stocks.build()
 
 
+def _column(values: np.ndarray, typecode: str) -> array:
+    """A numpy column as an `array.array`: 8 bytes a value as in numpy, but read one value at a time as
+    fast as a list (a plain int or float; a numpy scalar costs several times more, per booking drawn)."""
+    return array(typecode, values.astype({"q": np.int64, "d": np.float64, "b": np.int8}[typecode]).tobytes())
+
+
 def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
     venue_by_id = {v["id"]: v for v in venues}
-    # what a booking reads of its stock and offer, as small tuples (the tables are columns):
-    # stock (id, price, beginningDatetime), offer (id, isDuo, venueId, popularity)
-    stocks_by_offer: dict[int, list[tuple]] = {}
-    for s in stocks:
-        stocks_by_offer.setdefault(s["offerId"], []).append((s["id"], s["price"], s["beginningDatetime"]))
-    # bookable offers, indexed by category and by (category, department), sorted by validation time
-    pools: dict[tuple, list[tuple[datetime, tuple]]] = {}
-    for o in offers:
+    # what a booking reads of its stock and offer, by row from their columns (a tuple per row took most
+    # of the build's memory at scale 200). An offer's stocks are consecutive rows (appended offer by
+    # offer): first_stock[i] to last_stock[i] - 1 are the stock rows of offer row i.
+    offer_ids, offer_venues = _column(offers.numbers("id"), "q"), _column(offers.numbers("venueId"), "q")
+    duos, popularity = _column(offers.numbers("isDuo"), "b"), _column(offers.numbers("_popularity"), "d")
+    stock_ids, prices = _column(stocks.numbers("id"), "q"), _column(stocks.numbers("price"), "d")
+    begins_at = stocks.times("beginningDatetime")  # in microseconds, NaT (the smallest int64) for None
+    never = np.iinfo(np.int64).min
+    begins = _column(begins_at.astype(np.int64), "q")
+    stock_offers = stocks.numbers("offerId")
+    first_stock = _column(np.searchsorted(stock_offers, offers.numbers("id"), side="left"), "q")
+    last_stock = _column(np.searchsorted(stock_offers, offers.numbers("id"), side="right"), "q")
+    # bookable offers (their rows), by category and by (category, department), in validation time order,
+    # beside those times in microseconds: bisect searches them as it searched the datetimes
+    keyed: dict[tuple, list[int]] = {}
+    for row, o in enumerate(offers):
         if o["_final_validation"] != "VALIDATED":
             continue
         cat = catalog.SUBCATEGORY_BY_ID[o["subcategoryId"]].category_id
         dep = venue_by_id[o["venueId"]]["departementCode"]
-        slim = (o["id"], o["isDuo"], o["venueId"], o["_popularity"])
         for key in ((cat,), (cat, dep), ("*",)):
-            pools.setdefault(key, []).append((o["_validated_at"], slim))
-    for pool in pools.values():
-        pool.sort(key=lambda p: p[0])
-    pool_times = {k: [t for t, _ in p] for k, p in pools.items()}
+            keyed.setdefault(key, []).append(row)
+    validated_at = offers.times("_validated_at").astype(np.int64)
+    pools: dict[tuple, tuple[array, array]] = {}
+    for key in list(keyed):
+        rows = np.array(keyed.pop(key), dtype=np.int64)
+        rows = rows[np.argsort(validated_at[rows], kind="stable")]  # stable: ties in offer order, as before
+        pools[key] = (_column(validated_at[rows], "q"), _column(rows, "q"))
+    no_pool = (array("q"), array("q"))
     categories = sorted({s.category_id for s in catalog.SUBCATEGORIES})
     # deposits come in user order (see _deposits): walk the users beside them, one User made at a time
     walk = iter(users)
     user = next(walk, None)
 
-    def choose_offer(user: User, at: datetime) -> tuple | None:
+    def choose_offer(user: User, at: datetime, at_us: int) -> int | None:
+        """An offer's row."""
         cat = rng.choice(user.favourite_categories) if rng.random() < 0.6 else rng.choice(categories)
         dep = user.move_at(at).commune.department_code
         for key in ((cat, dep), (cat,), ("*",)) if rng.random() < 0.6 else ((cat,), ("*",)):
-            k = bisect.bisect_right(pool_times.get(key, []), at)
+            times, rows = pools.get(key, no_pool)
+            k = bisect.bisect_right(times, at_us)
             if k:
-                candidates = [pools[key][rng.randrange(k)][1] for _ in range(3)]
-                return max(candidates, key=lambda o: o[3])  # popular offers win more often
+                candidates = [rows[rng.randrange(k)] for _ in range(3)]
+                return max(candidates, key=popularity.__getitem__)  # popular offers win more often
         return None
 
     bookings = TableBuilder()
@@ -501,12 +523,15 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
         end = min(d["expirationDate"], WORLD_END - timedelta(hours=1))
         n = _poisson(rng, 5.0 if d["type"] == "GRANT_18" else 1.5)
         for at in sorted(_between(rng, d["dateCreated"], end) for _ in range(n)):
-            offer = choose_offer(user, at)
-            if offer is None:
+            at_us = (at - _EPOCH) // _MICRO
+            row = choose_offer(user, at, at_us)
+            if row is None:
                 continue
-            offer_id, is_duo, venue_id, _ = offer
-            stock_id, amount, begins = rng.choice(stocks_by_offer[offer_id])
-            if begins is not None and begins <= at:
+            offer_id, is_duo, venue_id = offer_ids[row], bool(duos[row]), offer_venues[row]
+            stock = rng.choice(range(first_stock[row], last_stock[row]))  # the same draw as from a list of them
+            stock_id, amount, begins_us = stock_ids[stock], prices[stock], begins[stock]
+            starts = None if begins_us == never else _EPOCH + begins_us * _MICRO  # the datetime the row held
+            if starts is not None and begins_us <= at_us:
                 continue  # the show is over
             quantity = 2 if is_duo and rng.random() < 0.3 else 1
             if amount * quantity > remaining:
@@ -514,8 +539,8 @@ def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
             cancelled_at = used_at = None
             if rng.random() < 0.12:
                 cancelled_at = at + timedelta(hours=rng.randint(1, 120))
-            elif begins is not None:
-                used_at = begins
+            elif starts is not None:
+                used_at = starts
             elif rng.random() < 0.85:
                 used_at = at + timedelta(hours=rng.randint(1, 240))
             if cancelled_at is None:

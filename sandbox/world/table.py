@@ -35,7 +35,7 @@ _EPOCH = datetime(1970, 1, 1)
 _MICRO = timedelta(microseconds=1)
 _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
 _SPILL_FOLDER: ContextVar[Path | None] = ContextVar("spill_folder", default=None)
-_SPILL_MIN = 1 << 20  # bytes: a smaller array stays in memory (a file and a map each cost more than it)
+_SPILL_MIN = 1 << 18  # bytes: a smaller array stays in memory (a file and a map each cost more than it)
 
 
 def _mapped(array: np.ndarray) -> bool:
@@ -272,7 +272,8 @@ class TableBuilder:
 
     def _flush(self) -> None:
         if self._pending and self._pending[0]:
-            self._parts.append([_Column(values) for values in self._pending])
+            self._parts.append([_Column(values).spill() for values in self._pending])  # chunks too: a table
+            # being built is then no more than one column in memory (`spilled_to`)
             self._pending = [[] for _ in self._pending]
 
     def build(self) -> Table:
@@ -343,6 +344,13 @@ class Table(RowsAsDicts):
     def column(self, key: str) -> list:
         """Every row's value of `key`, in row order."""
         return self._columns[self.keys.index(key)].decode(0, self._len)
+
+    def numbers(self, key: str) -> np.ndarray:
+        """A column of ints, floats or booleans without None as its numpy array (not to be written to)."""
+        column = self._columns[self.keys.index(key)]
+        if column.kind not in ("int", "float", "bool") or column.has_nulls:
+            raise TypeError(f"{key!r} is not a column of numbers without None")
+        return column.data
 
     def times(self, key: str) -> np.ndarray:
         """A column of naive datetimes as numpy `datetime64[us]` (NaT for None), without a datetime per row."""

@@ -76,7 +76,7 @@ def test_sorted_by_time_orders_as_sorted_does_ties_included():
 
 
 def test_tables_built_spilled_to_a_folder_hold_their_large_arrays_as_maps_of_removed_files(tmp_path):
-    rows = _rows(140_000)  # 140,000 ids of 8 bytes: over the 1 MiB an array needs to be spilled
+    rows = _rows(140_000)  # 140,000 ids of 8 bytes, in chunks of 65,536: each over the 256 KiB spilled
     in_memory = Table.from_rows(rows)
     with table.spilled_to(tmp_path):
         spilled = Table.from_rows(rows)
@@ -84,7 +84,7 @@ def test_tables_built_spilled_to_a_folder_hold_their_large_arrays_as_maps_of_rem
     assert list(tmp_path.iterdir()) == []  # each file removed once mapped: the map keeps its pages
     assert not any(table._mapped(c.data) for c in in_memory._columns)
     ids, uids, extras = (spilled._columns[spilled.keys.index(k)] for k in ("id", "uid", "extra"))
-    assert table._mapped(ids.data) and table._mapped(uids.offsets) and table._mapped(extras.data)
-    assert not table._mapped(uids.data)  # 0.7 MiB of text: under the size worth a file
+    assert table._mapped(ids.data) and table._mapped(uids.data) and table._mapped(extras.data)
+    assert not table._mapped(uids.nulls)  # 137 KiB of flags: under the size worth a file
     assert table._mapped(backwards._columns[0].data)
     assert spilled[:] == in_memory[:] == rows and backwards[:] == rows[::-1]
