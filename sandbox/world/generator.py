@@ -468,18 +468,17 @@ def _column(values: np.ndarray, typecode: str) -> array:
 
 def _bookings(rng, users, deposits, venues, offers, stocks) -> Table:
     venue_by_id = {v["id"]: v for v in venues}
-    # what a booking reads of its stock and offer, by row from their columns (a tuple per row took most
-    # of the build's memory at scale 200). An offer's stocks are consecutive rows (appended offer by
-    # offer): first_stock[i] to last_stock[i] - 1 are the stock rows of offer row i.
+    # what a booking reads of its stock and offer, by row from their columns rather than as a tuple per
+    # row (hundreds of bytes each, held through the whole step). An offer's stocks are consecutive rows
+    # (appended offer by offer): first_stock[i] to last_stock[i] - 1 are the stock rows of offer row i.
     offer_ids, offer_venues = _column(offers.numbers("id"), "q"), _column(offers.numbers("venueId"), "q")
     duos, popularity = _column(offers.numbers("isDuo"), "b"), _column(offers.numbers("_popularity"), "d")
     stock_ids, prices = _column(stocks.numbers("id"), "q"), _column(stocks.numbers("price"), "d")
-    begins_at = stocks.times("beginningDatetime")  # in microseconds, NaT (the smallest int64) for None
-    never = np.iinfo(np.int64).min
-    begins = _column(begins_at.astype(np.int64), "q")
-    stock_offers = stocks.numbers("offerId")
-    first_stock = _column(np.searchsorted(stock_offers, offers.numbers("id"), side="left"), "q")
-    last_stock = _column(np.searchsorted(stock_offers, offers.numbers("id"), side="right"), "q")
+    # when each stock's show begins, in microseconds; NaT (the smallest int64) where it is None
+    begins, never = _column(stocks.times("beginningDatetime").astype(np.int64), "q"), np.iinfo(np.int64).min
+    stock_offers, ids = stocks.numbers("offerId"), offers.numbers("id")
+    first_stock = _column(np.searchsorted(stock_offers, ids, side="left"), "q")
+    last_stock = _column(np.searchsorted(stock_offers, ids, side="right"), "q")
     # bookable offers (their rows), by category and by (category, department), in validation time order,
     # beside those times in microseconds: bisect searches them as it searched the datetimes
     keyed: dict[tuple, list[int]] = {}

@@ -50,8 +50,10 @@ def _mapped(array: np.ndarray) -> bool:
 def spilled_to(folder: Path) -> Iterator[None]:
     """Tables made inside hold their large arrays in files of `folder`, mapped, not in the process's own
     memory: the kernel reads their pages on demand and may drop them. The sandbox's first start builds
-    the world and every slice inside this, so its memory holds one table being built rather than the
-    whole world. A context, not a parameter: tables are made deep in every generator and slice builder."""
+    the world and every slice inside this, so of the tables its memory holds the chunk of rows being
+    appended and the column being joined, not the whole world (what stays is Python objects: the
+    distinct values of coded columns, the small slices' dicts, a builder's own indexes). A context, not
+    a parameter: tables are made deep in every generator and slice builder."""
     token = _SPILL_FOLDER.set(folder)
     try:
         yield
