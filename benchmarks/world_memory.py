@@ -226,9 +226,7 @@ def main() -> None:
             if stage == "world":
                 extra = f"held {r['held']:8.0f} MiB  floor (numpy) {r['floor']:7.0f} MiB  rows {r['rows']:,}"
             elif stage in ("sandbox", "restart"):
-                extra = f"held {r['held']:8.0f} MiB" + (
-                    f" (own {r['anon']:.0f}, file pages {r['file']:.0f})" if "anon" in r else ""
-                )
+                extra = f"held {r['held']:8.0f} MiB (own {r['anon']:.0f}, file pages {r['file']:.0f})"
             else:
                 extra = (
                     f"build {r['build']:6.1f} s  write {r['write']:6.1f} s  COPY floor {r['copy_floor']:6.1f} s"
