@@ -77,10 +77,10 @@ def campaigns(world: World) -> dict[str, CampaignTruth]:
         c["utm"]: CampaignTruth(CHANNELS[c["media_source"]] if c["channel"] == "paid" else c["channel"])
         for c in mkt.campaigns
     }
-    for (_day, _platform, utm), spend in mkt.ad_spend.items():
-        out[utm].sends += spend["impressions"]
-        out[utm].clicks += spend["clicks"]
-        out[utm].cost += spend["cost"]
+    for spend in mkt.ad_spend:
+        out[spend["utm"]].sends += spend["impressions"]
+        out[spend["utm"]].clicks += spend["clicks"]
+        out[spend["utm"]].cost += spend["cost"]
     for push in mkt.batch_campaigns:
         for day in push["stats"]:
             out[push["utm"]].sends += day["sent"]

@@ -69,7 +69,7 @@ class Marketing:
     installs: Table  # AppsFlyer non-organic installs (raw): user id, platform, time, campaign
     organic_installs: Table
     in_app_events: Table  # AppsFlyer in-app events of attributed installs
-    ad_spend: dict  # (day, platform, utm) -> {"impressions", "clicks", "cost"} for paid campaigns
+    ad_spend: Table  # a paid campaign's day on a platform: day, platform, utm, impressions, clicks, cost
     batch_campaigns: list[dict]  # one per (push campaign, platform)
     batch_transactional: Table  # (group, platform, day) -> counts
     newsletters: list[dict]  # Brevo email campaigns
@@ -216,8 +216,8 @@ def _in_app_events(world: World, rng: random.Random, installs: list[dict]) -> Ta
     return events.build().sorted_by_time("event_time")
 
 
-def _ad_spend(rng: random.Random, campaigns: list[dict]) -> dict:
-    spend = {}
+def _ad_spend(rng: random.Random, campaigns: list[dict]) -> Table:
+    spend = TableBuilder()
     for c in campaigns:
         if c["channel"] != "paid":
             continue
@@ -226,13 +226,18 @@ def _ad_spend(rng: random.Random, campaigns: list[dict]) -> dict:
             for platform in APPS:
                 impressions = rng.randint(2_000, 40_000)
                 clicks = int(impressions * rng.uniform(0.005, 0.03))
-                spend[(day, platform, c["utm"])] = {
-                    "impressions": impressions,
-                    "clicks": clicks,
-                    "cost": round(clicks * rng.uniform(0.2, 0.9), 2),
-                }
+                spend.append(
+                    {
+                        "day": day,
+                        "platform": platform,
+                        "utm": c["utm"],
+                        "impressions": impressions,
+                        "clicks": clicks,
+                        "cost": round(clicks * rng.uniform(0.2, 0.9), 2),
+                    }
+                )
             day += timedelta(days=1)
-    return spend
+    return spend.build()
 
 
 def _batch_campaigns(world, rng, campaigns, platform_of) -> list[dict]:

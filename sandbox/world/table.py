@@ -36,6 +36,7 @@ _MICRO = timedelta(microseconds=1)
 _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
 _SPILL_FOLDER: ContextVar[Path | None] = ContextVar("spill_folder", default=None)
 _SPILL_MIN = 1 << 18  # bytes: a smaller array stays in memory (a file and a map each cost more than it)
+_MANY_STRINGS = 4096  # distinct strings of a coded column held as text rather than a Python string each
 
 
 def _mapped(array: np.ndarray) -> bool:
@@ -151,11 +152,19 @@ class _Column:
 
     def compact(self) -> _Column:
         """Strings mostly distinct (ids, message ids) as UTF-8 text in one buffer: a list of distinct
-        strings costs more than a code per row only when most rows have their own string."""
-        if self.kind != "codes" or 2 * len(self.values) <= len(self.data):
+        strings costs more than a code per row only when most rows have their own string. Many distinct
+        strings that rows repeat (a contact's email on each of its events) stay codes, into their distinct
+        values held as such a text column: a Python string each would be the process's own memory (about
+        80 bytes each), where the text is a buffer that a kept world maps."""
+        if self.kind != "codes":
             return self
         strings = [v for v in self.values if v is not None]
         if not all(type(v) is str for v in strings):
+            return self
+        if 2 * len(self.values) <= len(self.data):
+            if len(strings) >= _MANY_STRINGS:
+                self.kind, self.distinct = "text codes", _Column(self.values).compact()
+                del self.values
             return self
         # what every string starts and ends with (a message id's "<" and "@smtp-relay.mailin.fr>") is kept once
         shortest = min(map(len, strings), default=0)
@@ -166,6 +175,11 @@ class _Column:
         self.affixes = (head, tail)
         del self.values
         return self
+
+    def _strings(self, starts: list[int], stops: list[int]) -> list[str]:
+        """The strings of a text column's bytes data[starts[i]:stops[i]]."""
+        data, (head, tail) = memoryview(self.data), self.affixes
+        return [head + str(data[a:b], "utf-8") + tail for a, b in zip(starts, stops, strict=True)]
 
     @classmethod
     def concat(cls, parts: list[_Column]) -> _Column:
@@ -205,13 +219,15 @@ class _Column:
         if self.kind in ("codes", "objects"):
             values = self.values
             return [values[c] for c in self.data[start:stop].tolist()]
-        if self.kind in ("text", "pickled"):
-            data, bounds = memoryview(self.data), self.offsets[start : stop + 1].tolist()
-            spans = pairwise(bounds)
-            if self.kind == "pickled":
-                return [pickle.loads(data[a:b]) for a, b in spans]
-            head, tail = self.affixes
-            out = [head + str(data[a:b], "utf-8") + tail for a, b in spans]
+        if self.kind == "pickled":
+            data = memoryview(self.data)
+            return [pickle.loads(data[a:b]) for a, b in pairwise(self.offsets[start : stop + 1].tolist())]
+        if self.kind == "text":
+            bounds = self.offsets[start : stop + 1]
+            out = self._strings(bounds[:-1].tolist(), bounds[1:].tolist())
+        elif self.kind == "text codes":  # a null's code is that of None's place, read as "" then set below
+            codes, distinct = self.data[start:stop], self.distinct
+            out = distinct._strings(distinct.offsets[codes].tolist(), distinct.offsets[codes + 1].tolist())
         else:
             out = self.data[start:stop].tolist()
         if self.kind == "time":
@@ -234,16 +250,21 @@ class _Column:
         out.data = self.data[order]
         if self.kind in ("codes", "objects"):
             out.values = self.values
+        if self.kind == "text codes":
+            out.distinct = self.distinct
         return out
 
     def spill(self) -> _Column:
         self.data, self.nulls = spill(self.data), spill(self.nulls)
         if self.kind in ("text", "pickled"):
             self.offsets = spill(self.offsets)
+        if self.kind == "text codes":
+            self.distinct.spill()
         return self
 
     def nbytes(self) -> int:
         held = self.data.nbytes + (self.offsets.nbytes if self.kind in ("text", "pickled") else 0)
+        held += self.distinct.nbytes() if self.kind == "text codes" else 0
         return held + (self.nulls.nbytes if self.has_nulls else 0)
 
 
@@ -343,21 +364,28 @@ class Table(RowsAsDicts):
         for values in zip(*(c.decode(start, stop) for c in self._columns), strict=True):
             yield dict(zip(keys, values, strict=True))
 
+    def _column(self, key: str) -> _Column:
+        if not self._len and not self.keys:  # built from no row: it never saw the keys, every column is empty
+            return _Column([])
+        return self._columns[self.keys.index(key)]
+
     def column(self, key: str) -> list:
         """Every row's value of `key`, in row order."""
-        return self._columns[self.keys.index(key)].decode(0, self._len)
+        return self._column(key).decode(0, self._len)
 
     def numbers(self, key: str) -> np.ndarray:
         """A column of ints, floats or booleans without None as its numpy array (not to be written to)."""
-        column = self._columns[self.keys.index(key)]
+        column = self._column(key)
+        if not self._len:
+            return column.data.astype(np.int64)
         if column.kind not in ("int", "float", "bool") or column.has_nulls:
             raise TypeError(f"{key!r} is not a column of numbers without None")
         return column.data
 
     def times(self, key: str) -> np.ndarray:
         """A column of naive datetimes as numpy `datetime64[us]` (NaT for None), without a datetime per row."""
-        column = self._columns[self.keys.index(key)]
-        if column.kind != "time":
+        column = self._column(key)
+        if column.kind != "time" and self._len:
             raise TypeError(f"{key!r} is not a column of naive datetimes")
         out = column.data.astype("datetime64[us]")
         out[column.nulls] = np.datetime64("NaT")

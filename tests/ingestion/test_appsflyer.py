@@ -50,7 +50,7 @@ def test_full_load_equals_the_world_and_joins_users_and_campaigns(world, setting
         == 0
     )
     cost = duck("select round(sum(total_cost), 2) from raw_appsflyer.daily_report")[0][0]
-    assert cost == round(sum(s["cost"] for s in mkt.ad_spend.values()), 2)
+    assert cost == round(sum(s["cost"] for s in mkt.ad_spend), 2)
 
 
 def test_rerun_repulls_fourteen_days_without_duplicates(world, settings, duck, vendor, monkeypatch):

@@ -24,6 +24,7 @@ def _rows(n: int) -> list[dict]:
             "extra": {"i": i, "at": datetime(2024, 1, 1, i % 24)} if i % 2 else {},  # unhashable: pickled
             "campaign": SHARED[i % 3],  # a few objects that many rows share: codes into them
             "uid": f"é-{i:06d}" if i % 9 else None,  # mostly distinct strings: UTF-8 text
+            "contact": f"<c{i % 40}@é.fr>" if i % 6 else None,  # many distinct strings, repeated: text codes
             "mixed": i if i < 150 else float(i),  # ints, then floats in a later chunk
             "empty": None,
         }
@@ -34,6 +35,7 @@ def _rows(n: int) -> list[dict]:
 @pytest.mark.parametrize("chunk", [7, 65_536])
 def test_rows_read_back_equal_and_in_key_order(monkeypatch, chunk):
     monkeypatch.setattr(table, "_BUILD_CHUNK", chunk)
+    monkeypatch.setattr(table, "_MANY_STRINGS", 20)  # 40 contacts are many, 13 names are not
     rows = _rows(300)
     t = Table.from_rows(rows)
     assert len(t) == 300
@@ -47,6 +49,7 @@ def test_rows_read_back_equal_and_in_key_order(monkeypatch, chunk):
     assert t.column("name") == [r["name"] for r in rows]
     kinds = dict(zip(t.keys, (c.kind for c in t._columns), strict=True))
     assert (kinds["name"], kinds["uid"], kinds["extra"]) == ("codes", "text", "pickled")
+    assert kinds["contact"] == "text codes" and t.column("contact") == [r["contact"] for r in rows]
     assert kinds["campaign"] == "objects" and t[4]["campaign"] is SHARED[1]
     first = t[1]["extra"]
     first["i"] = -1  # a read value is a copy: the table does not change
@@ -62,7 +65,8 @@ def test_a_row_of_another_shape_is_refused():
     builder.append({"a": 1, "b": 2})
     with pytest.raises(ValueError):
         builder.append({"b": 2, "a": 1})
-    assert len(Table.from_rows([])) == 0
+    empty = Table.from_rows([])  # no row, so no keys: any column reads empty
+    assert len(empty) == 0 and empty.column("id") == [] and len(empty.numbers("id")) == len(empty.times("at")) == 0
 
 
 def test_sorted_by_time_orders_as_sorted_does_ties_included():

@@ -33,7 +33,9 @@ class AdageSandbox(VendorSandbox):
     def __init__(self, world, api_key, seed=0, files_dir=None):
         super().__init__(world, api_key, seed, files_dir)
         data = world.slice("adage", build)
-        self.partners = sorted(data["partners"], key=lambda p: (p["dateModification"], p["id"]))
+        partners = data["partners"]  # a Table: sorted by its columns, not as dicts the server would hold
+        modified, ids = partners.column("dateModification"), partners.column("id")
+        self.partners = partners.take(sorted(range(len(partners)), key=lambda i: (modified[i], ids[i])))
         self.stats_by_year = data["stats"]
 
     def routes(self):

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sandbox.world.generator import WORLD_END, WORLD_START, World
 from sandbox.world.geography import communes, geo
+from sandbox.world.table import TableBuilder
 
 STREETS = ("de la Culture", "des Arts", "du Théâtre", "Victor Hugo", "Jean Jaurès")
 # Adage's school-year ids: 7 = 2021-22 ... 12 = 2026-27 (id = first calendar year - 2014)
@@ -107,7 +108,7 @@ def _fmt(t: datetime) -> str:
 
 def build(world: World, rng: random.Random) -> dict:
     g = geo()
-    partners = []
+    partners = TableBuilder()
     for v in world.venues:
         if not v["siret"] or rng.random() > 0.6:
             continue
@@ -153,7 +154,7 @@ def build(world: World, rng: random.Random) -> dict:
                 "domaineIds": ",".join(str(d) for d in domains),
             }
         )
-    return {"partners": partners, "stats": _stats(world, rng)}
+    return {"partners": partners.build(), "stats": _stats(world, rng)}
 
 
 def _stats(world: World, rng: random.Random) -> dict[int, dict]:

@@ -322,10 +322,11 @@ def _aggregates(mkt: Marketing) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
     """The daily and partners-by-date reports' figures by key (app, day, agency, media source[, campaign])."""
     by_utm = mkt.campaign_by_utm()
     daily: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
-    for (day, platform, utm), s in mkt.ad_spend.items():
-        d = daily[(APPS[platform], day, AGENCIES[by_utm[utm]["id"] % 3], by_utm[utm]["media_source"], utm)]
-        for k, v in s.items():
-            d[k] += v
+    for s in mkt.ad_spend:
+        utm = s["utm"]
+        d = daily[(APPS[s["platform"]], s["day"], AGENCIES[by_utm[utm]["id"] % 3], by_utm[utm]["media_source"], utm)]
+        for k in ("impressions", "clicks", "cost"):
+            d[k] += s[k]
     for i in mkt.installs:
         c = i["campaign"]
         d = daily[(i["app_id"], i["install_time"].date(), AGENCIES[c["id"] % 3], c["media_source"], c["utm"])]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sandbox.world.generator import WORLD_END, WORLD_START, World
+from sandbox.world.table import Table
 
 HISTORY_DAYS = 365
 BUSINESS_ID = "-000Qz8pVXmPc3bZrJ9Lk2sT4wYuN6hA1dE"  # the account's open_id
@@ -34,7 +35,7 @@ class TikTokSlice:
     display_name: str
     followers_count: int
     days: dict[date, dict]  # day -> metrics (audience_activity: [{hour, count}])
-    videos: list[dict]  # newest first
+    videos: Table  # newest first
     first_day: date
     last_day: date
 
@@ -104,7 +105,7 @@ def build(world: World, rng: random.Random) -> TikTokSlice:
             }
         )
     videos.sort(key=lambda v: (v["create_time"], v["item_id"]), reverse=True)
-    return TikTokSlice(BUSINESS_ID, USERNAME, "pass Culture", followers, days, videos, first, last)
+    return TikTokSlice(BUSINESS_ID, USERNAME, "pass Culture", followers, days, Table.from_rows(videos), first, last)
 
 
 def tiktok(world: World) -> TikTokSlice:

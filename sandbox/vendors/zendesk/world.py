@@ -79,7 +79,7 @@ class ZendeskSlice:
     tickets: Sequence[dict]
     ticket_fields: list[dict]
     macros: list[dict]
-    satisfaction_ratings: list[dict]
+    satisfaction_ratings: Table  # by id
     groups: list[int]
     brands: list[int]
     metric_sets: Mapping[int, dict] = field(default_factory=dict)  # by ticket id
@@ -149,18 +149,26 @@ class MetricSets(Mapping[int, dict]):
 
     def __init__(self, seed: int, tickets: Table, updated: list[datetime]) -> None:
         self._seed, self._tickets = seed, tickets
-        self._row = {ticket_id: i for i, ticket_id in enumerate(tickets.column("id"))}
+        ids = tickets.numbers("id")
+        self._by_id = np.argsort(ids, kind="stable")  # rows in id order: found by a binary search, no dict
+        self._ids = ids[self._by_id]
         self._updated = np.array([(u - _EPOCH) // _MICRO for u in updated], dtype=np.int64)
 
+    def _row(self, ticket_id: int) -> int:
+        at = int(np.searchsorted(self._ids, ticket_id))
+        if at == len(self._ids) or self._ids[at] != ticket_id:
+            raise KeyError(ticket_id)
+        return int(self._by_id[at])
+
     def __getitem__(self, ticket_id: int) -> dict:
-        i = self._row[ticket_id]
+        i = self._row(ticket_id)
         return metric_set(self._seed, self._tickets[i], _EPOCH + int(self._updated[i]) * _MICRO)
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._row)
+    def __iter__(self) -> Iterator[int]:  # in the tickets' order, as the dict it replaces
+        return iter(self._tickets.column("id"))
 
     def __len__(self) -> int:
-        return len(self._row)
+        return len(self._ids)
 
 
 _EPOCH = datetime(1970, 1, 1)
@@ -245,7 +253,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     offerer_siren = {o["id"]: o["siren"] for o in world.offerers}
     requester_by_app_user: dict[int, dict] = {}
     requester_by_venue: dict[int, dict] = {}
-    tickets, ratings = TableBuilder(), []  # a ticket is appended once complete: its rating changes it
+    tickets, ratings = TableBuilder(), TableBuilder()  # a ticket is appended once complete: its rating changes it
     pre_rating_updates: list[datetime] = []  # each ticket's metric set is made from it, when read
     n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
     for k in range(n_tickets):
@@ -357,9 +365,10 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         if status in ("solved", "closed") and rng.random() < 0.35:
             rated = _between(rng, updated, min(end - timedelta(minutes=1), updated + timedelta(days=3)))
             score = "good" if rng.random() < 0.75 else "bad"
+            rating_id = 900_000 + len(ratings) + 1
             ratings.append(
                 {
-                    "id": 900_000 + len(ratings) + 1,
+                    "id": rating_id,
                     "ticket_id": ticket["id"],
                     "assignee_id": assignee,
                     "group_id": group,
@@ -372,7 +381,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                     "updated_at": rated,
                 }
             )
-            ticket["satisfaction_rating"] = {"id": ratings[-1]["id"], "score": score}
+            ticket["satisfaction_rating"] = {"id": rating_id, "score": score}
             # rating a ticket changes it
             ticket["updated_at"] = max(ticket["updated_at"], rated)
         ticket.setdefault(
@@ -432,7 +441,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         table,
         fields,
         macros,
-        ratings,
+        ratings.build(),
         groups,
         brands,
         MetricSets(world.seed, table, [pre_rating_updates[i] for i in order]),
