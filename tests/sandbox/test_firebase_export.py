@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from copy import copy
+from dataclasses import replace
 
 import pytest
 
@@ -28,6 +30,15 @@ def test_a_restart_on_the_same_world_keeps_the_files_and_another_world_rewrites_
 
     (root / ".world").unlink()  # a start killed before its stamp: everything again
     assert ensure_export(small_world, root) is True
+
+    # the same seed and code, other events (as a change to the generator would make): rewritten
+    changed = replace(small_world, events=copy(small_world.events), _slices={})
+    user, offer, *rest = changed.events._columns
+    changed.events._columns = (user, offer[::-1].copy(), *rest)
+    assert ensure_export(changed, root) is True
+    first_day, rows = next(days(changed))
+    with gzip.open(root / file_name(first_day), "rt") as f:
+        assert [json.loads(line) for line in f] == rows
 
     other = build_world(4, 0.05)
     assert ensure_export(other, root) is True

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import pickle
+import random
 import zlib
+from array import array
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
 
+import numpy as np
 import orjson
 
+from sandbox.world.events import NAMES, ORIGINS
 from sandbox.world.generator import World
+from sandbox.world.table import _EPOCH, _MICRO
 
 STREAM_IDS = {"ANDROID": "2173046281", "IOS": "2173038810", "WEB": "2941551407"}
 APP_IDS = {"ANDROID": "app.passculture.webapp", "IOS": "app.passculture", "WEB": "passculture.app"}
@@ -32,6 +38,7 @@ INSTALL_SOURCES = {"ANDROID": "com.android.vending", "IOS": "iTunes", "WEB": Non
 # where the event was triggered from (the world's `origin`) -> the screen Firebase records
 SCREENS = {"home": "Home", "search": "SearchResults", "venue": "Venue", "offer": "Offer"}
 SESSION_SECONDS = 30 * 60  # GA4's default session timeout: events of a user within it share a ga_session_id
+_CHUNK = 65_536  # events read from the columns at a time
 
 
 def file_name(day: date) -> str:
@@ -48,10 +55,6 @@ def pseudo_id(user_id: int) -> str:
     return hashlib.md5(f"instance-{user_id}".encode()).hexdigest()
 
 
-def _micros(at: datetime) -> int:
-    return int(at.replace(tzinfo=UTC).timestamp()) * 1_000_000 + at.microsecond
-
-
 def _param(key: str, value) -> dict:
     typed = {"string_value": None, "int_value": None, "float_value": None, "double_value": None}
     slot = "string_value" if isinstance(value, str) else "int_value" if isinstance(value, int) else "double_value"
@@ -64,50 +67,87 @@ def _app_version(at: datetime) -> str:
     return f"1.{200 + (at - datetime(2023, 1, 1)).days // 14}.{at.day % 3}"
 
 
+def _booking_amounts(world: World) -> dict[int, float]:
+    """The amount of each booking confirmation, by its position among the world's events: the booking made
+    by that user, of that offer, at that instant (the last such booking if several). Matched on sorted
+    columns, not through a dict of every booking (1.8 million tuples at scale 200)."""
+    bookings = world.bookings
+    b_user, b_offer, b_amount = (bookings.numbers(k) for k in ("userId", "offerId", "amount"))
+    b_at = bookings.times("dateCreated").astype(np.int64)
+    order = np.lexsort((b_offer, b_user, b_at))  # by time, then user, then offer; equal keys in row order
+    b_user, b_offer, b_at, b_amount = b_user[order], b_offer[order], b_at[order], b_amount[order]
+    user, offer, name, at, _ = world.events.arrays()
+    confirmed = np.flatnonzero(name == NAMES.index("BookingConfirmation"))
+    lo = np.searchsorted(b_at, at[confirmed], side="left")
+    hi = np.searchsorted(b_at, at[confirmed], side="right")
+    amounts: dict[int, float] = {}
+    for event, first, last in zip(confirmed.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        u, o = int(user[event]), int(offer[event])
+        for i in range(last - 1, first - 1, -1):  # the bookings at that instant, the last one first
+            if b_user[i] == u and b_offer[i] == o:
+                amounts[event] = float(b_amount[i])
+                break
+    return amounts
+
+
 def ga4_events(world: World) -> Iterator[dict]:
-    """Every world event as a GA4 export row, in timestamp order."""
-    amounts = {(b["userId"], b["offerId"], b["dateCreated"]): float(b["amount"]) for b in world.bookings}
-    sequence: dict[int, int] = {}
-    sessions: dict[int, tuple[datetime, int]] = {}  # user -> (last event, session id)
-    devices: dict[int, tuple[str, str]] = {}  # user -> (platform, pseudo id): hashed once per user, for this export
-    for e in world.events:
-        at, user = e["eventTimestamp"], e["userId"]
-        last = sessions.get(user)
-        if last is None or (at - last[0]).total_seconds() > SESSION_SECONDS:
-            last = (at, int(at.replace(tzinfo=UTC).timestamp()))
-        sessions[user] = (at, last[1])
-        sequence[user] = sequence.get(user, 0) + 1
-        if user not in devices:
-            devices[user] = (platform_of(user), pseudo_id(user))
-        platform, pseudo = devices[user]
-        params = [
-            _param("offerId", e["offerId"]),
-            _param("origin", e["origin"]),
-            _param("firebase_screen", SCREENS.get(e["origin"], e["origin"])),
-            _param("ga_session_id", last[1]),
-        ]
-        amount = amounts.get((user, e["offerId"], at)) if e["eventName"] == "BookingConfirmation" else None
-        if amount is not None:
-            params.append(_param("price", amount))
-        yield {
-            "event_date": f"{at:%Y%m%d}",
-            "event_timestamp": _micros(at),
-            "event_name": e["eventName"],
-            "event_params": params,
-            "event_bundle_sequence_id": sequence[user],
-            "user_id": str(user),
-            "user_pseudo_id": pseudo,
-            "platform": platform,
-            "stream_id": STREAM_IDS[platform],
-            "geo": {"continent": "Europe", "sub_continent": "Western Europe", "country": "France"},
-            "device": {"category": "mobile" if platform != "WEB" else "desktop", "operating_system": platform},
-            "app_info": {
-                "id": APP_IDS[platform],
-                "version": _app_version(at),
-                "install_source": INSTALL_SOURCES[platform],
-                "firebase_app_id": f"1:{STREAM_IDS[platform]}:{platform.lower()}:passculture",
-            },
-        }
+    """Every world event as a GA4 export row, in timestamp order. The per-user state (event sequence,
+    session, device) is held in arrays indexed by user id, not in dicts: at scale 200 the dicts of a
+    million users were most of a first start's memory."""
+    amounts = _booking_amounts(world)
+    users, offers, names, ats, origins = world.events.arrays()
+    size = int(users.max()) + 1 if len(users) else 0
+    sequence = array("q", bytes(8 * size))
+    last_at, session_id = array("q", [-(2**63)] * size), array("q", bytes(8 * size))
+    platform_code, pseudo = array("b", [-1] * size), bytearray(32 * size)  # -1: the user's device not yet made
+    platforms = tuple(STREAM_IDS)
+    for start in range(0, len(users), _CHUNK):
+        stop = start + _CHUNK
+        chunk = zip(
+            users[start:stop].tolist(),
+            offers[start:stop].tolist(),
+            names[start:stop].tolist(),
+            ats[start:stop].tolist(),
+            origins[start:stop].tolist(),
+            strict=True,
+        )
+        for i, (user, offer_id, name_code, micros, origin_code) in enumerate(chunk, start):
+            at = _EPOCH + micros * _MICRO
+            if micros - last_at[user] > SESSION_SECONDS * 1_000_000:
+                session_id[user] = micros // 1_000_000
+            last_at[user] = micros
+            sequence[user] += 1
+            if platform_code[user] < 0:
+                platform_code[user] = platforms.index(platform_of(user))
+                pseudo[32 * user : 32 * user + 32] = pseudo_id(user).encode()
+            platform, origin = platforms[platform_code[user]], ORIGINS[origin_code]
+            params = [
+                _param("offerId", offer_id),
+                _param("origin", origin),
+                _param("firebase_screen", SCREENS.get(origin, origin)),
+                _param("ga_session_id", session_id[user]),
+            ]
+            if (amount := amounts.get(i)) is not None:
+                params.append(_param("price", amount))
+            yield {
+                "event_date": f"{at:%Y%m%d}",
+                "event_timestamp": micros,
+                "event_name": NAMES[name_code],
+                "event_params": params,
+                "event_bundle_sequence_id": sequence[user],
+                "user_id": str(user),
+                "user_pseudo_id": pseudo[32 * user : 32 * user + 32].decode(),
+                "platform": platform,
+                "stream_id": STREAM_IDS[platform],
+                "geo": {"continent": "Europe", "sub_continent": "Western Europe", "country": "France"},
+                "device": {"category": "mobile" if platform != "WEB" else "desktop", "operating_system": platform},
+                "app_info": {
+                    "id": APP_IDS[platform],
+                    "version": _app_version(at),
+                    "install_source": INSTALL_SOURCES[platform],
+                    "firebase_app_id": f"1:{STREAM_IDS[platform]}:{platform.lower()}:passculture",
+                },
+            }
 
 
 def _day(row: dict) -> date:
@@ -145,17 +185,30 @@ def write_export(world: World, root: Path, until: date | None = None) -> list[Pa
     return [write_day(root, day, rows) for day, rows in days(world) if until is None or day < until]
 
 
+def _source(world: World, rng: random.Random) -> str:
+    """A digest of what the export is made from, the world's events and bookings: their columns' bytes and
+    the rest of their pickle. A slice of the world (`World.slice`), so it is kept with it: a restart reads
+    it back instead of hashing again (about a second at scale 200)."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def buffer(b: pickle.PickleBuffer) -> bool:
+        digest.update(b.raw())
+        return False
+
+    digest.update(pickle.dumps((world.events, world.bookings), protocol=5, buffer_callback=buffer))
+    return digest.hexdigest()
+
+
 def ensure_export(world: World, root: Path) -> bool:
     """The whole export, written only when the folder does not already hold this world's (True when written).
 
-    The files depend only on the world and this code, and writing them is most of a sandbox start at
-    large scales: a restart on the same world (a demo rerun) keeps them. The stamp is written last, so
-    a start killed half-way writes everything again next time.
+    The files depend only on the world's events and bookings and on this code, and writing them is most of
+    a sandbox start at large scales (13 minutes at scale 200): a restart on the same world keeps them, and
+    so does a new start whose generator changed without changing them. The stamp is written last, so a
+    start killed half-way writes everything again next time.
     """
-    from sandbox.world import generator
-
-    code = hashlib.sha256(Path(__file__).read_bytes() + Path(generator.__file__).read_bytes()).hexdigest()[:16]
-    key = f"seed={world.seed} scale={world.scale} events={len(world.events)} code={code}"
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    key = f"seed={world.seed} scale={world.scale} source={world.slice('firebase_export', _source)} code={code}"
     stamp = root / ".world"
     if stamp.exists() and stamp.read_text() == key:
         return False
