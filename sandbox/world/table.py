@@ -241,9 +241,7 @@ class _Column:
         out = object.__new__(_Column)
         out.kind, out.nulls, out.has_nulls = self.kind, self.nulls[order], self.has_nulls
         if self.kind in ("text", "pickled"):
-            data, bounds = self.data.tobytes(), self.offsets  # bytes: sliced several times faster than an array
-            starts, stops = bounds[order].tolist(), bounds[order + 1].tolist()
-            out._pack(self.kind, [data[a:b] for a, b in zip(starts, stops, strict=True)])
+            out.data, out.offsets = _gather(self.data, self.offsets, order)
             if self.kind == "text":
                 out.affixes = self.affixes
             return out
@@ -266,6 +264,24 @@ class _Column:
         held = self.data.nbytes + (self.offsets.nbytes if self.kind in ("text", "pickled") else 0)
         held += self.distinct.nbytes() if self.kind == "text codes" else 0
         return held + (self.nulls.nbytes if self.has_nulls else 0)
+
+
+def _gather(data: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows `order` of a buffer with offsets (row i is data[offsets[i]:offsets[i + 1]]), as a new buffer
+    and its offsets. Copied by numpy a chunk of rows at a time: a bytes object per row (and a Python int
+    per bound) cost five times the column in memory while sorting a large table."""
+    starts = offsets[order]
+    lengths = offsets[order + 1] - starts
+    out_offsets = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_offsets[1:])
+    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
+    for a in range(0, len(order), _CHUNK):
+        b = min(a + _CHUNK, len(order))
+        first, last = int(out_offsets[a]), int(out_offsets[b])
+        # each byte's place in `data`: its place in `out`, shifted by its row's start in both
+        shift = np.repeat(starts[a:b] - out_offsets[a:b], lengths[a:b])
+        out[first:last] = data[shift + np.arange(first, last)]
+    return out, out_offsets
 
 
 class TableBuilder:

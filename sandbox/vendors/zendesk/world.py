@@ -18,6 +18,7 @@ import calendar
 import random
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -196,8 +197,13 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         }
         for fid, title, ftype, options in TICKET_FIELDS
     ]
-    users: list[dict] = []
-    next_uid = iter(range(USER_ID_BASE + 1, USER_ID_BASE + 10**9))
+    # users as rows of a table, but for what later tickets change (a requester's creation and last update,
+    # a partner's venue), held by user number n (id USER_ID_BASE + 1 + n) in arrays and set at the end: a
+    # dict per user held through the build was most of this slice's memory (264,000 users at scale 200)
+    users = TableBuilder()
+    created_at, updated_at, venue_of = array("q"), array("q"), array("q")  # microseconds; venue 0: none
+    emails: list[str] = []
+    names: list[str] = []
 
     def add_user(
         email: str,
@@ -207,34 +213,41 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         app_user_id: int | None,
         recorded_user_id: int | None,
         kind: str,
-    ) -> dict:
+    ) -> int:
         updated = (
             created
             if recorded_user_id is None
             else _between(rng, created, min(end - timedelta(minutes=5), created + timedelta(days=30)))
         )
-        u = {
-            "id": next(next_uid),
-            "email": email,
-            "name": name,
-            "phone": f"+336{rng.randint(10_000_000, 99_999_999)}",
-            "role": role,
-            "active": True,
-            "verified": rng.random() < 0.8,
-            "suspended": False,
-            "locale": "fr",
-            "time_zone": "Europe/Paris",
-            "created_at": created,
-            "updated_at": updated,
-            "tags": [],
-            "organization_id": None,
-            "user_fields": {"user_id": str(recorded_user_id) if recorded_user_id else None},
-            "_app_user_id": app_user_id,
-            "_kind": kind,
-            "_venue_id": None,  # a partner's venue
-        }
-        users.append(u)
-        return u
+        n = len(users)
+        users.append(
+            {
+                "id": USER_ID_BASE + 1 + n,
+                "email": email,
+                "name": name,
+                "phone": f"+336{rng.randint(10_000_000, 99_999_999)}",
+                "role": role,
+                "active": True,
+                "verified": rng.random() < 0.8,
+                "suspended": False,
+                "locale": "fr",
+                "time_zone": "Europe/Paris",
+                "created_at": created,
+                "updated_at": updated,
+                "tags": [],
+                "organization_id": None,
+                "user_fields": {"user_id": str(recorded_user_id) if recorded_user_id else None},
+                "_app_user_id": app_user_id,
+                "_kind": kind,
+                "_venue_id": None,  # a partner's venue
+            }
+        )
+        created_at.append((created - _EPOCH) // _MICRO)
+        updated_at.append((updated - _EPOCH) // _MICRO)
+        venue_of.append(0)
+        emails.append(email)
+        names.append(name)
+        return n
 
     agents = [
         add_user(
@@ -251,8 +264,8 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     # lookups built once: a scan of venues and offerers per partner ticket made this slice O(scale^2)
     venue_offerer = {v["id"]: v["managingOffererId"] for v in world.venues}
     offerer_siren = {o["id"]: o["siren"] for o in world.offerers}
-    requester_by_app_user: dict[int, dict] = {}
-    requester_by_venue: dict[int, dict] = {}
+    requester_by_app_user: dict[int, int] = {}  # -> user number
+    requester_by_venue: dict[int, int] = {}
     tickets, ratings = TableBuilder(), TableBuilder()  # a ticket is appended once complete: its rating changes it
     pre_rating_updates: list[datetime] = []  # each ticket's metric set is made from it, when read
     n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
@@ -287,15 +300,15 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                     None,
                     "partner",
                 )
-                req["_venue_id"] = venue["id"]
+                venue_of[req] = venue["id"]
                 requester_by_venue[venue["id"]] = req
             group, kind = groups[1], "partner"
         else:  # a stranger
             created = _between(rng, WORLD_START, end - timedelta(hours=2))
             req = add_user(f"visitor{k}@mail.example.com", f"Visiteur {k}", "end-user", created, None, None, "stranger")
             group, kind = groups[0], "stranger"
-        if req["created_at"] > created:
-            req["created_at"] = req["updated_at"] = created
+        if created_at[req] > (micros := (created - _EPOCH) // _MICRO):
+            created_at[req] = updated_at[req] = micros
         age = end - created
         if age > timedelta(days=20):
             status = rng.choice(("closed", "closed", "closed", "solved"))
@@ -308,7 +321,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
             if status == "new"
             else _between(rng, created, min(end - timedelta(minutes=2), created + timedelta(days=rng.randint(1, 20))))
         )
-        assignee = None if status == "new" else rng.choice(agents)["id"]
+        assignee = None if status == "new" else USER_ID_BASE + 1 + rng.choice(agents)
         custom = {}
         for fid, _title, ftype, options in TICKET_FIELDS:
             if (fid == 4490267156124 and kind != "partner") or (
@@ -319,7 +332,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                 value = rng.sample(options, rng.randint(0, 2)) if (fid != 13689298822684 or group == groups[2]) else []
             elif ftype == "text":
                 value = (
-                    offerer_siren[venue_offerer[req["_venue_id"]]] if kind == "partner" and rng.random() < 0.5 else None
+                    offerer_siren[venue_offerer[venue_of[req]]] if kind == "partner" and rng.random() < 0.5 else None
                 )
             else:
                 value = rng.choice(options) if rng.random() < 0.85 else None
@@ -345,9 +358,9 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                     "Validation de mon identité",
                 )
             ),
-            "description": f"Bonjour, je suis {req['name']} ({req['email']}), j'ai un souci.",
-            "requester_id": req["id"],
-            "submitter_id": req["id"],
+            "description": f"Bonjour, je suis {names[req]} ({emails[req]}), j'ai un souci.",
+            "requester_id": USER_ID_BASE + 1 + req,
+            "submitter_id": USER_ID_BASE + 1 + req,
             "assignee_id": assignee,
             "group_id": group,
             "brand_id": brands[0],
@@ -355,7 +368,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
             "ticket_form_id": 360000222333 if kind != "partner" else 360000222444,
             "via": {
                 "channel": rng.choice(CHANNELS),
-                "source": {"from": {"address": req["email"], "name": req["name"]}, "to": {}, "rel": None},
+                "source": {"from": {"address": emails[req], "name": names[req]}, "to": {}, "rel": None},
             },
             "tags": tags,
             "custom_fields": [{"id": fid, "value": v} for fid, v in custom.items()],
@@ -372,7 +385,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
                     "ticket_id": ticket["id"],
                     "assignee_id": assignee,
                     "group_id": group,
-                    "requester_id": req["id"],
+                    "requester_id": USER_ID_BASE + 1 + req,
                     "score": score,
                     "comment": rng.choice((None, "Merci !", "Réponse trop lente")),
                     "reason": None if score == "good" else "Problem not solved",
@@ -437,7 +450,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     order = _export_order(table.column("updated_at"), table.column("id"))
     table = table.take(order)
     return ZendeskSlice(
-        Table.from_rows(users).take(_export_order([u["updated_at"] for u in users], [u["id"] for u in users])),
+        _final_users(users.build(), created_at, updated_at, venue_of),
         table,
         fields,
         macros,
@@ -446,6 +459,17 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         brands,
         MetricSets(world.seed, table, [pre_rating_updates[i] for i in order]),
     )
+
+
+def _final_users(users: Table, created_at: array, updated_at: array, venue_of: array) -> Table:
+    """The users with what tickets changed set (creation, last update, venue), in the exports' order."""
+    final = TableBuilder()
+    for n, user in enumerate(users):
+        user["created_at"], user["updated_at"] = _EPOCH + created_at[n] * _MICRO, _EPOCH + updated_at[n] * _MICRO
+        user["_venue_id"] = venue_of[n] or None
+        final.append(user)
+    updated = [_EPOCH + u * _MICRO for u in updated_at]
+    return final.build().take(_export_order(updated, [USER_ID_BASE + 1 + n for n in range(len(users))]))
 
 
 def _export_order(updated: list[datetime], ids: list[int]) -> list[int]:
