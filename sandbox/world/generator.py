@@ -120,6 +120,10 @@ class Users(Sequence[User]):
     def __len__(self) -> int:
         return len(self._rows)
 
+    def column(self, key: str) -> list:
+        """Every user's value of a key of `row` (user id i at position i - 1), without a User each."""
+        return self._rows.column(key)
+
     def __iter__(self) -> Iterator[User]:
         for i, r in enumerate(self._rows):
             yield self._user(i + 1, r)

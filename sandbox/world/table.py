@@ -5,7 +5,8 @@ and in-app events, Brevo email events, Zendesk tickets, DMS dossiers...) were li
 dict costs about 650 bytes before its values, a string 50 bytes before its text, several times the
 data they hold. A `Table` keeps one column per key:
 - ints, floats, booleans and naive datetimes as a numpy array of numbers, with a null mask;
-- hashable values that repeat (dates, a campaign's name) as codes into a list of the distinct values;
+- hashable values that repeat (dates, a campaign's name) as codes into a list of the distinct values,
+  or, when those are many strings (a contact's email on each of its events), into a text column of them;
 - strings that are mostly distinct (ids, emails) as one UTF-8 buffer with offsets, what they all
   start and end with kept once;
 - objects that many rows share (a campaign's dict) as codes into them, as the rows held them;
