@@ -287,13 +287,15 @@ def _gather(data: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> tuple[n
 
 class TableBuilder:
     """Rows appended one at a time (dicts of one shape), encoded a chunk at a time: a generator appends
-    here rather than to a list, so no row's dict outlives its append and the build's peak stays small."""
+    here rather than to a list, so no row's dict outlives its append and the build's peak stays small.
+    `chunk`: rows held as Python values before they are encoded (fewer for wide rows of nested objects)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk: int | None = None) -> None:
         self.keys: tuple[str, ...] | None = None
         self._pending: list[list] = []
         self._parts: list[list[_Column]] = []
         self._len = 0
+        self._chunk = chunk or _BUILD_CHUNK
 
     def append(self, row: dict) -> None:
         if self.keys is None:
@@ -304,7 +306,7 @@ class TableBuilder:
         for column, key in zip(self._pending, self.keys, strict=True):
             column.append(row[key])
         self._len += 1
-        if self._len % _BUILD_CHUNK == 0:
+        if self._len % self._chunk == 0:
             self._flush()
 
     def __len__(self) -> int:
