@@ -76,16 +76,8 @@ def spill(array: np.ndarray) -> np.ndarray:
     return np.frombuffer(mapped, dtype=array.dtype).reshape(array.shape)
 
 
-def _shared_start(strings: list[str]) -> str:
-    """What every string starts with: what the first and the last in sorted order share (what
-    `os.path.commonprefix` computes; the linter keeps that one for paths, RUF071)."""
-    if not strings:
-        return ""
-    low, high = min(strings), max(strings)
-    n = 0
-    while n < len(low) and low[n] == high[n]:
-        n += 1
-    return low[:n]
+def _strings_or_none(values: list) -> bool:
+    return all(v is None or type(v) is str for v in values)
 
 
 class _Column:
@@ -157,25 +149,42 @@ class _Column:
         strings that rows repeat (a contact's email on each of its events) stay codes, into their distinct
         values held as such a text column: a Python string each would be the process's own memory (about
         80 bytes each), where the text is a buffer that a kept world maps."""
-        if self.kind != "codes":
+        if self.kind != "codes" or not _strings_or_none(self.values):
             return self
-        strings = [v for v in self.values if v is not None]
-        if not all(type(v) is str for v in strings):
-            return self
-        if 2 * len(self.values) <= len(self.data):
-            if len(strings) >= _MANY_STRINGS:
-                self.kind, self.distinct = "text codes", _Column(self.values).compact()
-                del self.values
-            return self
-        # what every string starts and ends with (a message id's "<" and "@smtp-relay.mailin.fr>") is kept once
-        shortest = min(map(len, strings), default=0)
-        head = _shared_start(strings)
-        tail = _shared_start([v[::-1] for v in strings])[: shortest - len(head)][::-1]
-        text = [b"" if v is None else v[len(head) : len(v) - len(tail)].encode() for v in self.values]
-        self._pack("text", [text[c] for c in self.data.tolist()])
-        self.affixes = (head, tail)
-        del self.values
+        if 2 * len(self.values) > len(self.data):
+            return _Column._text([self], self.nulls)
+        if len(self.values) - (None in self.values) >= _MANY_STRINGS:
+            self.kind, self.distinct = "text codes", _Column(self.values).compact()
+            del self.values
         return self
+
+    @classmethod
+    def _text(cls, parts: list[_Column], nulls: np.ndarray) -> _Column:
+        """Coded chunks of strings (and None) as one text column: each row's UTF-8 bytes one after the other,
+        what every string starts and ends with (a message id's "<" and "@smtp-relay.mailin.fr>") kept once.
+        Made a chunk at a time from each chunk's own distinct strings: no index of every distinct string of
+        the column (5 million message ids at scale 200), no reversed copy of each."""
+        strings = [v for p in parts for v in p.values if v is not None]
+        head = tail = strings[0] if strings else ""
+        for v in strings:
+            while not v.startswith(head):
+                head = head[:-1]
+            while not v.endswith(tail):
+                tail = tail[1:]
+        room = min(map(len, strings), default=0) - len(head)  # the shortest string: its head and tail apart
+        tail = tail[len(tail) - min(len(tail), room) :]
+        out = object.__new__(cls)
+        out.kind, out.nulls, out.has_nulls, out.affixes = "text", nulls, bool(nulls.any()), (head, tail)
+        buffers, lengths = [], []
+        for p in parts:
+            text = [b"" if v is None else v[len(head) : len(v) - len(tail)].encode() for v in p.values]
+            rows = [text[c] for c in p.data.tolist()]
+            buffers.append(np.frombuffer(b"".join(rows), dtype=np.uint8))
+            lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
+        out.data = np.concatenate(buffers)
+        out.offsets = np.zeros(len(nulls) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate(lengths), out=out.offsets[1:])
+        return out
 
     def _strings(self, starts: list[int], stops: list[int]) -> list[str]:
         """The strings of a text column's bytes data[starts[i]:stops[i]]."""
@@ -205,6 +214,13 @@ class _Column:
             out.offsets = np.concatenate([[0]] + [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)])
             return out
         if (kind := parts[0].kind) in ("codes", "objects") and all(p.kind == kind for p in parts):
+            if kind == "codes" and all(_strings_or_none(p.values) for p in parts):
+                # mostly distinct strings (as `compact` decides) go to text, without an index of them: the
+                # distinct strings are counted by their hashes, 8 bytes each
+                chunks_distinct = (hash(v) for p in parts for v in p.values)
+                hashes = np.fromiter(chunks_distinct, dtype=np.int64, count=sum(len(p.values) for p in parts))
+                if 2 * len(np.unique(hashes)) > len(out.nulls):
+                    return cls._text(parts, out.nulls)
             index: dict = {}  # (type, value) for codes, id for objects -> (code, value)
             codes = []
             for p in parts:
