@@ -198,8 +198,8 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
         for fid, title, ftype, options in TICKET_FIELDS
     ]
     # users as rows of a table, but for what later tickets change (a requester's creation and last update,
-    # a partner's venue), held by user number n (id USER_ID_BASE + 1 + n) in arrays and set at the end: a
-    # dict per user held through the build was most of this slice's memory (264,000 users at scale 200)
+    # a partner's venue), held by user number n (id USER_ID_BASE + 1 + n) in arrays and set at the end,
+    # rather than a dict per user held through the build (264,000 users at scale 200)
     users = TableBuilder()
     created_at, updated_at, venue_of = array("q"), array("q"), array("q")  # microseconds; venue 0: none
     emails: list[str] = []
@@ -267,7 +267,7 @@ def build(world: World, rng: random.Random) -> ZendeskSlice:
     requester_by_app_user: dict[int, int] = {}  # -> user number
     requester_by_venue: dict[int, int] = {}
     # a ticket is appended once complete (its rating changes it); 8,192 at a time as Python values: with their
-    # custom fields, 65,536 tickets held 200 MB
+    # custom fields, 65,536 tickets held about 180 MB (tracemalloc, scale 50)
     tickets, ratings = TableBuilder(chunk=8_192), TableBuilder()
     pre_rating_updates: list[datetime] = []  # each ticket's metric set is made from it, when read
     n_tickets = max(30, round(len(world.users) * TICKETS_PER_USER))
