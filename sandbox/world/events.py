@@ -73,8 +73,7 @@ class EventLog(RowsAsDicts):
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The columns in time order, not to be written to: user ids, offer ids, `NAMES` codes, times in
         microseconds since 1970, `ORIGINS` codes. For a reader of every event that needs no dict per event."""
-        user, offer, name, at, origin = self._sorted()
-        return user, offer, name, at, origin
+        return self._sorted()
 
     def _rows(self, start: int, stop: int) -> Iterator[dict]:
         users, offers, names, ats, origins = (c[start:stop].tolist() for c in self._sorted())
