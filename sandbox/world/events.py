@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
-from .table import RowsAsDicts, spill
+from .table import _EPOCH, _MICRO, RowsAsDicts, spill
 
 NAMES = ("ConsultOffer", "BookingConfirmation", "HasAddedOfferToFavorites")
 ORIGINS = ("home", "search", "venue", "offer")
-_EPOCH = datetime(1970, 1, 1)
-_MICRO = timedelta(microseconds=1)
 _CHUNK = 65_536  # events turned back into Python values at a time when iterating
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from sandbox.world.generator import WORLD_START, World, _between
-from sandbox.world.table import Table, TableBuilder
+from sandbox.world.table import _EPOCH, _MICRO, Table, TableBuilder
 
 TICKETS_PER_USER = 0.3
 USER_ID_BASE = 360_000_000_000
@@ -170,10 +170,6 @@ class MetricSets(Mapping[int, dict]):
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-_EPOCH = datetime(1970, 1, 1)
-_MICRO = timedelta(microseconds=1)
 
 
 def _iso(t: datetime) -> str:
