@@ -20,6 +20,7 @@ from pathlib import Path
 import dlt
 import sqlalchemy as sa
 from dlt.common.pipeline import LoadInfo
+from dlt.common.storages.load_package import PackageStorage
 
 from warehouse import Settings
 
@@ -161,15 +162,22 @@ class Runner:
         """
         if not pipeline.has_pending_data:
             return {}
-        # killed between normalize's commit (new/<id> renamed to normalized/<id>, atomic) and its clean-up
-        # of the extracted copy: the normalised package is whole, the extracted one is stale, and
-        # normalising it again would fail on the rename
-        for load_id in set(pipeline.list_extracted_load_packages()) & set(pipeline.list_normalized_load_packages()):
-            for stale in (
-                Path(pipeline.working_dir) / "normalize" / "extracted" / load_id,
-                Path(pipeline.working_dir) / "load" / "new" / load_id,
-            ):
-                shutil.rmtree(stale, ignore_errors=True)
+        extracted = Path(pipeline.working_dir) / "normalize" / "extracted"
+        normalized = set(pipeline.list_normalized_load_packages())
+        for load_id in pipeline.list_extracted_load_packages():
+            # killed between normalize's commit (new/<id> renamed to normalized/<id>, atomic) and its clean-up
+            # of the extracted copy: the normalised package is whole, the extracted one is stale, and
+            # normalising it again would fail on the rename
+            if load_id in normalized:
+                shutil.rmtree(Path(pipeline.working_dir) / "load" / "new" / load_id, ignore_errors=True)
+                shutil.rmtree(extracted / load_id, ignore_errors=True)
+            # killed while normalize deleted a package with nothing to load (a run that found no new rows):
+            # extract commits a package whole (one rename), so a part missing means the delete was cut short,
+            # and normalising the rest fails on the missing file; finish the delete, there is nothing to lose
+            elif not all((extracted / load_id / part).exists() for part in _PACKAGE_PARTS):
+                shutil.rmtree(extracted / load_id, ignore_errors=True)
+        if not pipeline.has_pending_data:
+            return {}
         if pipeline.list_extracted_load_packages():
             pipeline.normalize()
         load_ids = list(pipeline.list_normalized_load_packages())
@@ -184,6 +192,13 @@ class Runner:
         )
         return rows
 
+
+# what normalize reads from every extracted package (dlt's PackageStorage writes all three at creation)
+_PACKAGE_PARTS = (
+    PackageStorage.SCHEMA_FILE_NAME,
+    PackageStorage.LOAD_PACKAGE_STATE_FILE_NAME,
+    PackageStorage.NEW_JOBS_FOLDER,
+)
 
 # imported lazily by dlt and the sources, and circular inside: two threads importing pandas at once
 # (the first Arrow page of two sources) get "partially initialized module 'pandas' has no attribute

@@ -12,7 +12,8 @@ Faults:
 - `bad_key`: every credential the sandbox checks is wrong;
 - `outage`: every vendor's base URL points at a port nobody listens on;
 - `kill`: `pcdata ingest` is killed with SIGKILL as soon as a normalised package appears (inside
-  normalize's commit, the window dlt asks not to kill, or during the load).
+  normalize's commit, the window dlt asks not to kill, during the load, or while a source that found
+  nothing new deletes its empty package).
 
 `python -m sandbox.fault_matrix --scale 0.1` prints the whole matrix; the test suite runs a subset.
 """
