@@ -62,10 +62,13 @@ def fingerprint(seed: int, scale: float, through_cache: bool = False) -> dict[st
     from sandbox.vendors import sandbox_api_key
     from sandbox.vendors import vendors as vendor_classes
     from sandbox.world import build_world, cache
+    from sandbox.world.table import spilled_to
 
-    world = build_world(seed, scale)
-    if through_cache:  # as a restarted sandbox has it: built with every slice, kept on disk, read back
-        with tempfile.TemporaryDirectory() as files:
+    if not through_cache:
+        world = build_world(seed, scale)
+    else:  # as a restarted sandbox has it: built spilled with every slice (as a first start), kept, read back
+        with tempfile.TemporaryDirectory() as files, spilled_to(Path(files)):
+            world = build_world(seed, scale)
             for name, cls in vendor_classes().items():
                 cls(world, sandbox_api_key(name), seed, Path(files))
             kept = cache.world_file(Path(files), seed, scale)
@@ -126,7 +129,9 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write the fingerprint there")
     parser.add_argument("--compare", type=Path, help="compare with a saved fingerprint; exit 1 on any difference")
     parser.add_argument(
-        "--through-cache", action="store_true", help="the world as a restart reads it back (sandbox/world/cache.py)"
+        "--through-cache",
+        action="store_true",
+        help="the world as a restart reads it back: built spilled, kept, read (sandbox/world/cache.py)",
     )
     args = parser.parse_args()
     fp = fingerprint(args.seed, args.scale, args.through_cache)

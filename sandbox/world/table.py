@@ -35,6 +35,7 @@ import numpy as np
 _EPOCH = datetime(1970, 1, 1)
 _MICRO = timedelta(microseconds=1)
 _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
+_GATHER_BYTES = 1 << 20  # bytes of text copied at a time by `take` (each costs 16 more in indexes)
 _SPILL_FOLDER: ContextVar[Path | None] = ContextVar("spill_folder", default=None)
 _SPILL_MIN = 1 << 18  # bytes: a smaller array stays in memory (a file and a map each cost more than it)
 _MANY_STRINGS = 4096  # distinct strings of a coded column held as text rather than a Python string each
@@ -66,14 +67,30 @@ def spilled_to(folder: Path) -> Iterator[None]:
 def spill(array: np.ndarray) -> np.ndarray:
     """`array`, or inside `spilled_to` an equal array that is a private map of a file of that folder.
     The file is removed at once: its pages live as long as the map, which lives as long as the array."""
-    folder = _SPILL_FOLDER.get()
-    if folder is None or array.nbytes < _SPILL_MIN or _mapped(array):
+    if _SPILL_FOLDER.get() is None or array.nbytes < _SPILL_MIN or _mapped(array):
         return array
+    whole = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
+    return _joined([whole], whole.nbytes).view(array.dtype).reshape(array.shape)
+
+
+def _joined(pieces: Iterable[np.ndarray], nbytes: int) -> np.ndarray:
+    """The bytes of `pieces` (uint8 arrays, `nbytes` in all) one after the other. Inside `spilled_to` and
+    from `_SPILL_MIN` up, written a piece at a time to a file of that folder and mapped as `spill` does:
+    never whole in the process's own memory, which is what a column made by `take` would otherwise cost."""
+    folder = _SPILL_FOLDER.get()
+    if folder is None or nbytes < _SPILL_MIN:
+        out = np.empty(nbytes, dtype=np.uint8)
+        at = 0
+        for piece in pieces:
+            out[at : at + len(piece)] = piece
+            at += len(piece)
+        return out
     with tempfile.TemporaryFile(dir=folder) as f:
-        f.write(np.ascontiguousarray(array).view(np.uint8).reshape(-1))
+        for piece in pieces:
+            f.write(piece)
         f.flush()
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
-    return np.frombuffer(mapped, dtype=array.dtype).reshape(array.shape)
+    return np.frombuffer(mapped, dtype=np.uint8)
 
 
 def _strings_or_none(values: list) -> bool:
@@ -285,20 +302,28 @@ class _Column:
 
 def _gather(data: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows `order` of a buffer with offsets (row i is data[offsets[i]:offsets[i + 1]]), as a new buffer
-    and its offsets. Copied by numpy a chunk of rows at a time: a bytes object per row and a Python int
-    per bound cost about ten times the column's bytes while sorting a large table (tracemalloc)."""
+    and its offsets. Copied by numpy about `_GATHER_BYTES` at a time: a bytes object per row and a Python
+    int per bound cost about ten times the column's bytes while sorting a large table (tracemalloc), and
+    the index of each byte copied costs 8 bytes, so a chunk is bounded in bytes, not in rows (16,384
+    Zendesk ticket bodies made 53 MiB of indexes)."""
     starts = offsets[order]
     lengths = offsets[order + 1] - starts
     out_offsets = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(lengths, out=out_offsets[1:])
-    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
-    for a in range(0, len(order), _CHUNK):
-        b = min(a + _CHUNK, len(order))
-        first, last = int(out_offsets[a]), int(out_offsets[b])
-        # each byte's place in `data`: its place in `out`, shifted by its row's start in both
-        shift = np.repeat(starts[a:b] - out_offsets[a:b], lengths[a:b])
-        out[first:last] = data[shift + np.arange(first, last)]
-    return out, out_offsets
+
+    def pieces() -> Iterator[np.ndarray]:
+        a = 0
+        while a < len(order):
+            # the last row boundary within _GATHER_BYTES of this chunk's start (at least one row)
+            b = int(np.searchsorted(out_offsets, out_offsets[a] + _GATHER_BYTES, side="right")) - 1
+            b = min(max(b, a + 1), len(order))
+            first, last = int(out_offsets[a]), int(out_offsets[b])
+            # each byte's place in `data`: its place in the output, shifted by its row's start in both
+            shift = np.repeat(starts[a:b] - out_offsets[a:b], lengths[a:b])
+            yield data[shift + np.arange(first, last)]
+            a = b
+
+    return _joined(pieces(), int(out_offsets[-1])), out_offsets
 
 
 class TableBuilder:
@@ -445,7 +470,8 @@ class Table(RowsAsDicts):
     def take(self, order) -> Table:
         """The rows at the positions `order` (a sequence of row numbers), in that order."""
         order = np.asarray(order, dtype=np.int64)
-        return Table(self.keys, [c.take(order) for c in self._columns], len(order))
+        # each column spilled as soon as it is made: the whole table never is in memory at once
+        return Table(self.keys, [c.take(order).spill() for c in self._columns], len(order))
 
     def nbytes(self) -> int:
         """Bytes held by the columns' arrays (not counting the distinct values they point to)."""

@@ -1,5 +1,6 @@
 """The world's columnar tables give back exactly the dicts they were given."""
 
+from contextlib import nullcontext
 from datetime import date, datetime
 
 import numpy as np
@@ -92,3 +93,33 @@ def test_tables_built_spilled_to_a_folder_hold_their_large_arrays_as_maps_of_rem
     assert not table._mapped(uids.nulls)  # 137 KiB of flags: under the size worth a file
     assert table._mapped(backwards._columns[0].data)
     assert spilled[:] == in_memory[:] == rows and backwards[:] == rows[::-1]
+
+
+@pytest.mark.parametrize("spilled", [False, True])
+def test_take_copies_text_a_few_bytes_at_a_time_rows_longer_than_that_included(tmp_path, monkeypatch, spilled):
+    monkeypatch.setattr(table, "_GATHER_BYTES", 50)  # chunks of a few rows, some rows longer than a chunk
+    monkeypatch.setattr(table, "_SPILL_MIN", 1024)  # the taken text is over it: written to a file piece by piece
+    rows = [{"body": "é" * (i * 37 % 120) + str(i) if i % 5 else "", "other": f"x{i}"} for i in range(400)]
+    order = np.random.default_rng(3).permutation(len(rows))
+    with table.spilled_to(tmp_path) if spilled else nullcontext():
+        taken = Table.from_rows(rows).take(order)
+    body = taken._columns[taken.keys.index("body")]
+    assert body.kind == "text" and table._mapped(body.data) == spilled
+    assert taken[:] == [rows[i] for i in order]
+
+
+def test_take_inside_spilled_to_never_holds_the_taken_text_whole_in_memory(tmp_path, monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(table, "_GATHER_BYTES", 1 << 16)
+    rows = [{"body": f"{i:08d}" * 25} for i in range(40_000)]  # 8 MB of text
+    with table.spilled_to(tmp_path):
+        source = Table.from_rows(rows)
+        tracemalloc.start()
+        try:
+            taken = source.take(np.arange(len(rows))[::-1])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 4_000_000, f"take held {peak / 1e6:.1f} MB for 8 MB of text"  # a whole copy is 8 MB
+    assert taken[:3] == rows[::-1][:3] and taken[-1] == rows[0]
