@@ -4,9 +4,10 @@ Each measure runs in a fresh Python process (its peak resident set is its own; "
 the process's own memory, RssAnon sampled every 10 ms, without the kept world's file pages):
 - world:   `build_world(seed, scale)`: seconds, peak MiB, and MiB still held once built;
 - sandbox: the sandbox server's first start (`make_server`: the world, every vendor's slice, the
-           Firebase export written to an empty folder, the world kept): seconds and resident MiB once
-           started (and peak), split into the process's own memory and file pages (the kept world's
-           map: the kernel reads them on demand and may drop them);
+           Firebase export written to an empty folder, the world kept, in a child process): seconds
+           and resident MiB once started (and peak, the child's if higher; own: both together),
+           split into the process's own memory and file pages (the kept world's map: the kernel
+           reads them on demand and may drop them);
 - restart: a start on the world a first start (in another process) kept: seconds, MiB once started;
 - appdb:   `python -m sandbox appdb load`'s work (world, snapshot into the embedded PostgreSQL of a
            home of its own, streamed when the code has `World.snapshot_rows`): seconds and peak MiB of
@@ -37,13 +38,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _rss_mib(kind: str = "VmRSS") -> float:
+def _rss_mib(kind: str = "VmRSS", pid: int | str = "self") -> float:
     """The resident set (VmRSS), or its part in the process's own memory (RssAnon) or in file pages
     (RssFile: a mapped file's pages, which the kernel may drop and read again)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # a child that has just exited
+        return 0.0
+    for line in status.splitlines():
         if line.startswith(f"{kind}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _children() -> list[str]:
+    return [pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()]
 
 
 def _held() -> dict:
@@ -51,21 +60,27 @@ def _held() -> dict:
 
 
 class _OwnPeak:
-    """The highest RssAnon seen, sampled every 10 ms: the peak of the process's own memory. The kernel's
-    peak (ru_maxrss) also counts the kept world's file pages a start reads, which it may drop."""
+    """The highest RssAnon seen, sampled every 10 ms: the peak of the process's own memory, with its
+    children's beside it when `children` (a first start builds the world in a child process). The
+    kernel's peak (ru_maxrss) also counts the kept world's file pages a start reads, which it may drop."""
 
-    def __init__(self) -> None:
-        self.mib = 0.0
+    def __init__(self, children: bool) -> None:
+        self.mib, self.children = 0.0, children
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
         while True:
-            self.mib = max(self.mib, _rss_mib("RssAnon"))
+            pids = ["self", *(_children() if self.children else [])]
+            self.mib = max(self.mib, sum(_rss_mib("RssAnon", pid) for pid in pids))
             time.sleep(0.01)
 
 
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_mib(children: bool = False) -> float:
+    """The kernel's peak resident set of this process, or of its largest child if that is higher."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if children:
+        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return peak / 1024
 
 
 def _floor_mib(world) -> float:
@@ -92,7 +107,7 @@ def _child(stage: str, seed: int, scale: float, home: str) -> dict:
     from sandbox.world import build_world
 
     base = _rss_mib()
-    own = _OwnPeak()
+    own = _OwnPeak(children=stage == "sandbox")  # a restart's first start is another process: not counted
     started = time.perf_counter()
     out = _stage(stage, seed, scale, home, build_world, started)
     return {**out, "base": base, "own_peak": own.mib}
@@ -116,7 +131,7 @@ def _stage(stage: str, seed: int, scale: float, home: str, build_world, started:
             server = make_server(seed, scale, Path(files))
             seconds = time.perf_counter() - started
             server.server_close()
-        return {"seconds": seconds, **_held(), "peak": _peak_mib()}
+        return {"seconds": seconds, **_held(), "peak": _peak_mib(children=True)}
     if stage == "restart":
         from sandbox.server import make_server
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +35,7 @@ def test_a_restart_reads_the_world_back_and_serves_the_same_answers(tmp_path, mo
     def no_build(*_):
         raise AssertionError("the world was built again")
 
-    monkeypatch.setattr(server, "build_world", no_build)
+    monkeypatch.setattr(server, "_build_in_child", no_build)
     second = server.make_server(5, 0.05, tmp_path)
     second.server_close()
     assert second.vendors["zendesk"].world is not first.vendors["zendesk"].world
@@ -67,3 +73,32 @@ def test_a_kept_world_is_read_as_views_of_its_file_and_a_cut_file_is_built_again
 
     kept.write_bytes(before[: len(before) // 2])  # a file cut short (a full disk, a copy stopped half-way)
     assert cache.load(kept) is None and not kept.exists()
+
+
+def test_a_first_start_builds_in_a_process_of_its_own_and_says_so_when_it_is_killed(tmp_path):
+    """Killed there (out of memory, say), the start fails saying what happened, not with a bare broken pool."""
+
+    def builders() -> set[int]:  # this process's children that run a spawned multiprocessing worker
+        found = set()
+        for task in Path("/proc/self/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        found.add(int(pid))
+        return found
+
+    before, killed = builders(), []
+
+    def kill_the_builder() -> None:
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline:
+            for pid in builders() - before:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+
+    threading.Thread(target=kill_the_builder, daemon=True).start()
+    with pytest.raises(RuntimeError, match="died without an error: out of memory"):
+        server.make_server(5, 2, tmp_path)
+    assert killed, "no child process built the world"
+    assert not list(tmp_path.glob("world-*.world"))  # nothing kept from a build that did not end
