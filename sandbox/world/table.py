@@ -442,6 +442,20 @@ class Table(RowsAsDicts):
             raise TypeError(f"{key!r} is not a column of numbers without None")
         return column.data
 
+    def kind(self, key: str) -> str:
+        """How a column is held: "time", "int", "codes", "text"... (see `_Column`)."""
+        return self._column(key).kind
+
+    def codes(self, key: str) -> tuple[np.ndarray, list]:
+        """A column of few distinct values as a code per row (into the list returned beside), without a
+        value per row: `values[codes[i]]` is row i's value."""
+        column = self._column(key)
+        if not self._len:
+            return np.zeros(0, dtype=np.int32), []
+        if column.kind != "codes":
+            raise TypeError(f"{key!r} is not a column of few distinct values")
+        return column.data, column.values
+
     def times(self, key: str) -> np.ndarray:
         """A column of naive datetimes as numpy `datetime64[us]` (NaT for None), without a datetime per row."""
         column = self._column(key)

@@ -123,3 +123,15 @@ def test_take_inside_spilled_to_never_holds_the_taken_text_whole_in_memory(tmp_p
             tracemalloc.stop()
     assert peak < 4_000_000, f"take held {peak / 1e6:.1f} MB for 8 MB of text"  # a whole copy is 8 MB
     assert taken[:3] == rows[::-1][:3] and taken[-1] == rows[0]
+
+
+def test_a_column_of_few_values_reads_as_codes_into_them():
+    rows = _rows(300)
+    t = Table.from_rows(rows)
+    codes, values = t.codes("name")
+    assert t.kind("name") == "codes" and len(values) == 13 and codes.dtype == np.int32
+    assert [values[c] for c in codes] == [r["name"] for r in rows]
+    assert t.kind("at") == "time" and t.kind("id") == "int"
+    with pytest.raises(TypeError, match="not a column of few distinct values"):
+        t.codes("id")
+    assert Table.from_rows([]).codes("name")[1] == []

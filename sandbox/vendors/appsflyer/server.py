@@ -133,11 +133,17 @@ def _by_app_and_day(table: Table, time_key: str) -> tuple[Table, np.ndarray, np.
     window is then found on these columns, and only its rows are made into dicts."""
     if not len(table):
         return table, np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int32), {}
-    app_ids = table.column("app_id")
-    app_codes = {app: code for code, app in enumerate(sorted(set(app_ids)))}
-    apps = np.array([app_codes[a] for a in app_ids], dtype=np.int16)
-    days = np.array([t.toordinal() for t in table.column(time_key)], dtype=np.int32)  # a datetime's day
+    codes, app_ids = table.codes("app_id")
+    app_codes = {app: code for code, app in enumerate(sorted(app_ids))}
+    apps = np.array([app_codes[a] for a in app_ids], dtype=np.int16)[codes]
+    if table.kind(time_key) == "time":  # a raw report's datetimes, read as numbers: no datetime per row
+        days = table.times(time_key).astype("datetime64[D]").astype(np.int32) + _ORDINAL_1970
+    else:  # an aggregate report's dates: a row per app, day and campaign
+        days = np.array([d.toordinal() for d in table.column(time_key)], dtype=np.int32)
     return table, apps, days, app_codes
+
+
+_ORDINAL_1970 = date(1970, 1, 1).toordinal()
 
 
 class AppsflyerSandbox(VendorSandbox):
