@@ -8,6 +8,7 @@ insert-values.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import shutil
 import threading
@@ -141,17 +142,36 @@ class Runner:
         """Load a source: first whatever an interrupted run left pending, then this run's data."""
         spec = SOURCES[source]
         started = time.monotonic()
-        try:
-            pipeline = self.pipeline(source)
-            pending = self._finish_pending(pipeline)
-            info = pipeline.run(spec.build(self), loader_file_format="parquet")
-        except Exception as exc:
-            raise IngestionFailed(f"ingest {source} failed: {_root_cause(exc)}") from exc
+        with self._only_run_of(source):
+            try:
+                pipeline = self.pipeline(source)
+                _drop_dead_extracts(pipeline)
+                pending = self._finish_pending(pipeline)
+                info = pipeline.run(spec.build(self), loader_file_format="parquet")
+            except Exception as exc:
+                raise IngestionFailed(f"ingest {source} failed: {_root_cause(exc)}") from exc
         trace = pipeline.last_trace
         normalized = trace.last_normalize_info if trace is not None else None
         counts = normalized.row_counts if normalized is not None else {}
         rows = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
         return LoadResult(source, spec.dataset, rows, time.monotonic() - started, info, pending)
+
+    @contextmanager
+    def _only_run_of(self, source: str) -> Iterator[None]:
+        """Hold a source's lock while it runs. dlt keeps a pipeline's state and packages in its working
+        folder and does not guard it: two runs of one source at once (two `pcdata ingest` started
+        together) would extract, normalise and load each other's packages. The second is refused."""
+        self.settings.pipelines_dir.mkdir(parents=True, exist_ok=True)
+        # beside the working folder, not in it: dlt may wipe that folder whole
+        with (self.settings.pipelines_dir / f".pcdata_{source}.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IngestionFailed(
+                    f"ingest {source} refused: another run is loading it into {self.settings.pipelines_dir} "
+                    "(a `pcdata ingest` still running?); wait for it to end, then run this one again"
+                ) from None
+            yield  # the lock goes with the file's closing, or with the process if it is killed
 
     def _finish_pending(self, pipeline: dlt.Pipeline) -> dict[str, int]:
         """Load the packages a killed or failed run left (extracted or normalised, not loaded), and say so.
@@ -191,6 +211,26 @@ class Runner:
             ", ".join(f"{t} {n}" for t, n in sorted(rows.items())) or "no rows",
         )
         return rows
+
+
+def _drop_dead_extracts(pipeline: dlt.Pipeline) -> None:
+    """Remove what a run killed during its extract left: dlt extracts into a folder of its own under
+    `normalize/` (a random name) and moves each package to `normalize/extracted` once whole, so such a
+    folder outlives its run only if the run died. Nothing in it was committed; the next extract reads
+    the same data again. Left alone, a killed first load of a large source would keep its gigabytes."""
+    normalize = Path(pipeline.working_dir) / "normalize"
+    if not normalize.is_dir():
+        return
+    for folder in normalize.iterdir():
+        if folder.is_dir() and folder.name != "extracted":
+            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            shutil.rmtree(folder)
+            log.warning(
+                "%s: removed %s, the extract of a run that did not end (%.1f MB)",
+                pipeline.pipeline_name,
+                folder,
+                size / 1e6,
+            )
 
 
 # what normalize reads from every extracted package (dlt's PackageStorage writes all three at creation)

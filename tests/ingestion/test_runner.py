@@ -4,11 +4,12 @@ then the run loads its own data (dlt's `run` alone would load the package and st
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from ingestion.pipeline import Runner
+from ingestion.pipeline import IngestionFailed, Runner
 from sandbox.vendors.tiktok.world import tiktok as tk_slice
 
 # the child process dies like `kill -9` once its load jobs ran, before the package is marked loaded
@@ -116,3 +117,75 @@ def test_a_run_after_a_kill_while_an_empty_package_was_deleted_finishes_the_dele
     assert result.finished_pending == {}
     assert not runner.pipeline("appsflyer").has_pending_data
     assert {table: duck(f"select count(*) from raw_appsflyer.{table}")[0][0] for table in first} == loaded
+
+
+# the child dies like `kill -9` at the end of its extract, its package whole in its own folder under
+# normalize/ but not yet moved to normalize/extracted
+KILLED_BEFORE_THE_EXTRACT_COMMIT = """
+import os, signal
+from dlt.extract.storage import ExtractStorage
+from ingestion.pipeline import Runner
+from warehouse import Settings
+
+ExtractStorage.commit_new_load_package = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+Runner(Settings.load()).run("tiktok")
+"""
+
+
+def test_a_run_after_a_kill_during_extract_removes_the_dead_extract_and_loads_once(
+    world, settings, duck, vendor, monkeypatch, caplog
+):
+    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
+    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_THE_EXTRACT_COMMIT], cwd=Path(__file__).parents[2], timeout=300
+    )
+    assert child.returncode == -signal.SIGKILL
+    runner = Runner(settings)
+    normalize = Path(runner.pipeline("tiktok").working_dir) / "normalize"
+    dead = [p for p in normalize.iterdir() if p.is_dir() and p.name != "extracted"]
+    assert dead and list(dead[0].glob("*/new_jobs/*")), "the child did not die at the end of its extract"
+
+    with caplog.at_level("WARNING", logger="pcdata.ingestion"):
+        result = runner.run("tiktok")
+    assert "the extract of a run that did not end" in caplog.text
+    assert not any(p.exists() for p in dead)
+    assert result.finished_pending == {} and result.rows_loaded["account_daily_activity"] == 10
+    assert duck("select count(*), count(distinct date) from raw_tiktok.account_daily_activity")[0] == (10, 10)
+
+
+# the child holds its run open in the middle of its extract until it is killed
+HELD_IN_EXTRACT = """
+import sys, time
+import dlt
+from ingestion.pipeline import Runner
+from warehouse import Settings
+
+def extract_and_wait(self, *args, **kwargs):
+    open(sys.argv[1], "w").close()
+    time.sleep(300)
+dlt.Pipeline.extract = extract_and_wait
+Runner(Settings.load()).run("tiktok")
+"""
+
+
+def test_a_second_run_of_a_source_while_one_runs_is_refused_until_that_one_ends(
+    settings, duck, vendor, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
+    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
+    started = tmp_path / "extracting"
+    child = subprocess.Popen([sys.executable, "-c", HELD_IN_EXTRACT, str(started)], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert started.exists(), "the first run never reached its extract"
+        runner = Runner(settings)
+        with pytest.raises(IngestionFailed, match="ingest tiktok refused: another run is loading it"):
+            runner.run("tiktok")
+        assert runner.run("appsflyer").rows_loaded  # another source is not held up
+    finally:
+        child.kill()  # as `kill -9`: the lock goes with the process
+        child.wait()
+    assert runner.run("tiktok").rows_loaded["account_daily_activity"] == 10
