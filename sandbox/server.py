@@ -150,9 +150,9 @@ def _build_in_child(seed: int, scale: float, files_dir: Path, kept: Path) -> Non
 def _build_and_keep(seed: int, scale: float, files_dir: Path, kept: Path) -> None:
     """Build the world and every vendor's slice of it (each vendor made once on it, which also writes the
     file-drop vendors' exports) and keep it at `kept`, before any request. Built `spilled_to` the files
-    folder: the tables' arrays go to files as they are made (scale 200: an own-memory peak of 1.1
+    folder: the tables' arrays go to files as they are made (scale 200: an own-memory peak of about 1
     GiB, against about 3.5 GiB with the world in memory). The server then reads it back as a restart
-    does, so it does not hold what the build left behind."""
+    does."""
     with spilled_to(files_dir):
         world = build_world(seed, scale)
         for name, cls in vendor_classes().items():
