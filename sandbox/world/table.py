@@ -35,7 +35,7 @@ import numpy as np
 _EPOCH = datetime(1970, 1, 1)
 _MICRO = timedelta(microseconds=1)
 _CHUNK = 16_384  # rows turned back into Python values at a time when iterating
-_GATHER_BYTES = 1 << 20  # bytes of text copied at a time by `take` (each costs 16 more in indexes)
+_GATHER_BYTES = 1 << 20  # bytes of text copied at a time by `take` (each needs 24 bytes of indexes meanwhile)
 _SPILL_FOLDER: ContextVar[Path | None] = ContextVar("spill_folder", default=None)
 _SPILL_MIN = 1 << 18  # bytes: a smaller array stays in memory (a file and a map each cost more than it)
 _MANY_STRINGS = 4096  # distinct strings of a coded column held as text rather than a Python string each
@@ -304,8 +304,8 @@ def _gather(data: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> tuple[n
     """The rows `order` of a buffer with offsets (row i is data[offsets[i]:offsets[i + 1]]), as a new buffer
     and its offsets. Copied by numpy about `_GATHER_BYTES` at a time: a bytes object per row and a Python
     int per bound cost about ten times the column's bytes while sorting a large table (tracemalloc), and
-    the index of each byte copied costs 8 bytes, so a chunk is bounded in bytes, not in rows (16,384
-    Zendesk ticket bodies made 53 MiB of indexes)."""
+    each byte copied needs three int64 indexes meanwhile, so a chunk is bounded in bytes, not in rows
+    (16,384 Zendesk ticket bodies made 53 MiB of indexes)."""
     starts = offsets[order]
     lengths = offsets[order + 1] - starts
     out_offsets = np.zeros(len(order) + 1, dtype=np.int64)
