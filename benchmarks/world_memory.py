@@ -52,7 +52,13 @@ def _rss_mib(kind: str = "VmRSS", pid: int | str = "self") -> float:
 
 
 def _children() -> list[str]:
-    return [pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()]
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:  # a thread that has just ended
+            continue
+    return pids
 
 
 def _held() -> dict:

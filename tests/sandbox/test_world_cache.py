@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -81,10 +80,9 @@ def test_a_first_start_builds_in_a_process_of_its_own_and_says_so_when_it_is_kil
     def builders() -> set[int]:  # this process's children that run a spawned multiprocessing worker
         found = set()
         for task in Path("/proc/self/task").iterdir():
-            for pid in (task / "children").read_text().split():
-                with contextlib.suppress(OSError):
-                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                        found.add(int(pid))
+            for pid in _read(task / "children").split():
+                if "spawn_main" in _read(Path(f"/proc/{pid}/cmdline")):
+                    found.add(int(pid))
         return found
 
     before, killed = builders(), []
@@ -102,3 +100,11 @@ def test_a_first_start_builds_in_a_process_of_its_own_and_says_so_when_it_is_kil
         server.make_server(5, 2, tmp_path)
     assert killed, "no child process built the world"
     assert not list(tmp_path.glob("world-*.world"))  # nothing kept from a build that did not end
+
+
+def _read(path: Path) -> str:
+    """A /proc file, or nothing when its thread or process has just ended."""
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
