@@ -12,15 +12,34 @@ import pytest
 from ingestion.pipeline import IngestionFailed, Runner
 from sandbox.vendors.tiktok.world import tiktok as tk_slice
 
+REPO = Path(__file__).parents[2]
+
+
+def _child(patch: str, source: str, *args: str) -> list[str]:
+    """The command of a child process that runs `source` after `patch` (Python lines) changed one of
+    dlt's steps: to die there like `kill -9`, or to wait. `args` are the child's `sys.argv[1:]`."""
+    script = "\n".join(
+        [
+            "import os, shutil, signal, sys, time",
+            "from ingestion.pipeline import Runner",
+            "from warehouse import Settings",
+            patch,
+            f"Runner(Settings.load()).run({source!r})",
+        ]
+    )
+    return [sys.executable, "-c", script, *args]
+
+
+def _killed(patch: str, source: str = "tiktok", *args: str) -> None:
+    child = subprocess.run(_child(patch, source, *args), cwd=REPO, timeout=300)
+    assert child.returncode == -signal.SIGKILL, "the child did not die where its patch kills it"
+
+
 # the child process dies like `kill -9` once its load jobs ran, before the package is marked loaded
 KILLED_DURING_LOAD = """
-import os, signal
 from dlt.load.load import Load
-from ingestion.pipeline import Runner
-from warehouse import Settings
 
 Load.complete_package = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
-Runner(Settings.load()).run("tiktok")
 """
 
 
@@ -29,8 +48,7 @@ def test_a_run_after_a_kill_during_load_finishes_the_waiting_package_and_reports
 ):
     monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
     monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
-    child = subprocess.run([sys.executable, "-c", KILLED_DURING_LOAD], cwd=Path(__file__).parents[2], timeout=300)
-    assert child.returncode == -signal.SIGKILL
+    _killed(KILLED_DURING_LOAD)
     runner = Runner(settings)
     assert runner.pipeline("tiktok").has_pending_data
 
@@ -48,27 +66,20 @@ def test_a_run_after_a_kill_during_load_finishes_the_waiting_package_and_reports
 # the child dies like `kill -9` inside normalize's commit, in the window dlt logs as "do not kill this
 # process": the package is renamed to normalized/ but its extracted copy is not deleted yet
 KILLED_DURING_NORMALIZE_COMMIT = """
-import os, signal
 from dlt.common.storages.load_storage import LoadStorage
-from ingestion.pipeline import Runner
-from warehouse import Settings
 
 commit = LoadStorage.commit_new_load_package
 def commit_then_die(self, *args, **kwargs):
     commit(self, *args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
 LoadStorage.commit_new_load_package = commit_then_die
-Runner(Settings.load()).run("tiktok")
 """
 
 
 def test_a_run_after_a_kill_inside_normalize_commit_loads_the_committed_package(world, settings, duck, monkeypatch):
     monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
     monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
-    child = subprocess.run(
-        [sys.executable, "-c", KILLED_DURING_NORMALIZE_COMMIT], cwd=Path(__file__).parents[2], timeout=300
-    )
-    assert child.returncode == -signal.SIGKILL
+    _killed(KILLED_DURING_NORMALIZE_COMMIT)
     runner = Runner(settings)
     pipeline = runner.pipeline("tiktok")
     both = set(pipeline.list_extracted_load_packages()) & set(pipeline.list_normalized_load_packages())
@@ -83,10 +94,7 @@ def test_a_run_after_a_kill_inside_normalize_commit_loads_the_committed_package(
 # the child dies like `kill -9` while normalize deletes the package of a run that found nothing new: the
 # delete (shutil.rmtree) is cut short with one part of the package gone and the rest still in extracted/
 KILLED_DELETING_AN_EMPTY_PACKAGE = """
-import os, shutil, signal, sys
 from dlt.common.storages.load_package import PackageStorage
-from ingestion.pipeline import Runner
-from warehouse import Settings
 
 delete = PackageStorage.delete_package
 def delete_part_then_die(self, load_id, *args, **kwargs):
@@ -96,7 +104,6 @@ def delete_part_then_die(self, load_id, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     delete(self, load_id, *args, **kwargs)
 PackageStorage.delete_package = delete_part_then_die
-Runner(Settings.load()).run("appsflyer")
 """
 
 
@@ -105,10 +112,7 @@ def test_a_run_after_a_kill_while_an_empty_package_was_deleted_finishes_the_dele
     runner = Runner(settings)
     first = runner.run("appsflyer").rows_loaded
     loaded = {table: duck(f"select count(*) from raw_appsflyer.{table}")[0][0] for table in first}
-    child = subprocess.run(
-        [sys.executable, "-c", KILLED_DELETING_AN_EMPTY_PACKAGE, part], cwd=Path(__file__).parents[2], timeout=300
-    )
-    assert child.returncode == -signal.SIGKILL
+    _killed(KILLED_DELETING_AN_EMPTY_PACKAGE, "appsflyer", part)
     pipeline = runner.pipeline("appsflyer")
     assert pipeline.list_extracted_load_packages(), "the child did not die inside the delete"
     assert not pipeline.list_normalized_load_packages()  # nothing new was found: the package had nothing to load
@@ -122,13 +126,9 @@ def test_a_run_after_a_kill_while_an_empty_package_was_deleted_finishes_the_dele
 # the child dies like `kill -9` at the end of its extract, its package whole in its own folder under
 # normalize/ but not yet moved to normalize/extracted
 KILLED_BEFORE_THE_EXTRACT_COMMIT = """
-import os, signal
 from dlt.extract.storage import ExtractStorage
-from ingestion.pipeline import Runner
-from warehouse import Settings
 
 ExtractStorage.commit_new_load_package = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
-Runner(Settings.load()).run("tiktok")
 """
 
 
@@ -137,10 +137,7 @@ def test_a_run_after_a_kill_during_extract_removes_the_dead_extract_and_loads_on
 ):
     monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
     monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
-    child = subprocess.run(
-        [sys.executable, "-c", KILLED_BEFORE_THE_EXTRACT_COMMIT], cwd=Path(__file__).parents[2], timeout=300
-    )
-    assert child.returncode == -signal.SIGKILL
+    _killed(KILLED_BEFORE_THE_EXTRACT_COMMIT)
     runner = Runner(settings)
     normalize = Path(runner.pipeline("tiktok").working_dir) / "normalize"
     dead = [p for p in normalize.iterdir() if p.is_dir() and p.name != "extracted"]
@@ -156,16 +153,12 @@ def test_a_run_after_a_kill_during_extract_removes_the_dead_extract_and_loads_on
 
 # the child holds its run open in the middle of its extract until it is killed
 HELD_IN_EXTRACT = """
-import sys, time
 import dlt
-from ingestion.pipeline import Runner
-from warehouse import Settings
 
 def extract_and_wait(self, *args, **kwargs):
     open(sys.argv[1], "w").close()
     time.sleep(300)
 dlt.Pipeline.extract = extract_and_wait
-Runner(Settings.load()).run("tiktok")
 """
 
 
@@ -175,7 +168,7 @@ def test_a_second_run_of_a_source_while_one_runs_is_refused_until_that_one_ends(
     monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
     monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
     started = tmp_path / "extracting"
-    child = subprocess.Popen([sys.executable, "-c", HELD_IN_EXTRACT, str(started)], cwd=Path(__file__).parents[2])
+    child = subprocess.Popen(_child(HELD_IN_EXTRACT, "tiktok", str(started)), cwd=REPO)
     try:
         deadline = time.monotonic() + 120
         while not started.exists() and child.poll() is None and time.monotonic() < deadline:
