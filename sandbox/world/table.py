@@ -198,7 +198,7 @@ class _Column:
             rows = [text[c] for c in p.data.tolist()]
             buffers.append(np.frombuffer(b"".join(rows), dtype=np.uint8))
             lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
-        out.data = np.concatenate(buffers)
+        out.data = _joined(buffers, sum(b.nbytes for b in buffers))  # inside `spilled_to`: to its file
         out.offsets = np.zeros(len(nulls) + 1, dtype=np.int64)
         np.cumsum(np.concatenate(lengths), out=out.offsets[1:])
         return out
