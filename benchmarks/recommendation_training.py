@@ -52,10 +52,16 @@ def _peak_gib() -> float:
 
 
 def _read(warehouse: Path, tables: dict[str, str]) -> dict:
+    """The marts as `train.read_marts` reads them (its columns), from a warehouse file opened read-only."""
     import duckdb
 
+    from models_ml.recommendation.train import COLUMNS
+
+    def select(name: str) -> str:
+        return ", ".join(COLUMNS[name] or ["*"])
+
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        return {name: conn.execute(f'select * from {SCHEMA}."{table}"').df() for name, table in tables.items()}
+        return {n: conn.execute(f'select {select(n)} from {SCHEMA}."{t}"').df() for n, t in tables.items()}
 
 
 def floor(warehouse: Path) -> dict:

@@ -21,16 +21,18 @@ def query(settings: Settings, sql: str) -> list[tuple]:
     return [tuple(row.values()) for row in settings.bigquery.client().query(sql).result()]
 
 
-def read_table(settings: Settings, schema: str, table: str) -> pd.DataFrame:
-    """A whole (small) table of a dbt schema as a DataFrame: marts for training and reports, never a raw fact table."""
+def read_table(settings: Settings, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A table of a dbt schema as a DataFrame (all its rows; `columns`, or all of them): marts for training
+    and reports, never a raw fact table."""
     schema = settings.schema_prefix + schema
+    select = ", ".join(columns) if columns else "*"
     if settings.destination == "duckdb":
         import duckdb
 
         with duckdb.connect(str(settings.warehouse)) as conn:
-            return conn.execute(f'select * from {schema}."{table}"').df()
+            return conn.execute(f'select {select} from {schema}."{table}"').df()
     client = settings.bigquery.client()
-    return client.query(f"select * from `{client.project}.{schema}.{table}`").to_dataframe()
+    return client.query(f"select {select} from `{client.project}.{schema}.{table}`").to_dataframe()
 
 
 def tables(settings: Settings, schema_prefix: str) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ items a request allows (bookable, price, distance...) so filters apply before th
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -110,8 +111,8 @@ def _top_shared(scores: np.ndarray, allowed: np.ndarray, n: int, order: np.ndarr
     """One score vector for every row: walk its global order, widening the prefix until every row has n
     allowed items in it (each row only drops its own few exclusions), instead of a catalogue per row."""
     rows = allowed.shape[0]
-    if positive:
-        order = order[scores[order] > 0]
+    if positive:  # best first, so the positive scores are a prefix: bisected, not a catalogue-long mask per call
+        order = order[: bisect.bisect_left(range(len(order)), True, key=lambda j: not scores[order[j]] > 0)]
     width = min(len(order), 2 * n)
     while True:
         ok = allowed[:, order[:width]]

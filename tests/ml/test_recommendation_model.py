@@ -196,3 +196,29 @@ def test_samples_are_bounded_seeded_and_recorded():
     assert first.metrics["params"]["eval_users"] == 40 and first.metrics["params"]["ranker_users"] == 50
     assert len(first.lists["ranker"]) == 40
     assert first.metrics["models"] == again.metrics["models"]  # the same seed, the same model and figures
+
+
+def test_the_served_ranker_reuses_the_evaluation_retrieval_and_batches_change_nothing(monkeypatch):
+    """The served ranker's history is the evaluation's (fit + label), so that retrieval is fitted once, not
+    twice; the batch size only bounds memory: one user a batch gives the same lists and figures."""
+    log = data.normalise(generated_log(users=120))
+    params = pipeline.Params(iterations=20, eval_users=40, ranker_users=50)
+    history = log[pipeline.split(log).isin(["fit", "label"])]
+    later = log[pipeline.split(log) == "test"]
+    fresh, _, fresh_on = pipeline.fit_ranker(history, later, None, params)
+    given = retrieval.fit(history, None, seed=params.seed)
+    reused, _, reused_on = pipeline.fit_ranker(history, later, None, params, given)
+    assert pipeline._trained_on(fresh_on) == pipeline._trained_on(reused_on) and reused_on["rows"] > 0
+    importance = {"type": "PredictionValuesChange"}
+    assert fresh.get_feature_importance(**importance).tolist() == reused.get_feature_importance(**importance).tolist()
+
+    fits: list[int] = []
+    fit = retrieval.fit
+    monkeypatch.setattr(retrieval, "fit", lambda rows, *a, **k: fits.append(len(rows)) or fit(rows, *a, **k))
+    whole = pipeline.evaluate(log, None, params)
+    assert fits == [len(log[pipeline.split(log) == "fit"]), len(history), len(log)]  # first ranker, evaluation, served
+    monkeypatch.setattr(pipeline, "BATCH_CELLS", 1)
+    one_by_one = pipeline.evaluate(log, None, params)
+    assert one_by_one.metrics["models"] == whole.metrics["models"]
+    for method, lists in whole.lists.items():
+        assert {u: v.tolist() for u, v in lists.items()} == {u: v.tolist() for u, v in one_by_one.lists[method].items()}
