@@ -35,6 +35,13 @@ def _killed(patch: str, source: str = "tiktok", *args: str) -> None:
     assert child.returncode == -signal.SIGKILL, "the child did not die where its patch kills it"
 
 
+@pytest.fixture
+def ten_tiktok_days(monkeypatch):
+    """TikTok's runs cover 1 to 10 October 2026: ten rows of account_daily_activity."""
+    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
+    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
+
+
 # the child process dies like `kill -9` once its load jobs ran, before the package is marked loaded
 KILLED_DURING_LOAD = """
 from dlt.load.load import Load
@@ -44,10 +51,8 @@ Load.complete_package = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGK
 
 
 def test_a_run_after_a_kill_during_load_finishes_the_waiting_package_and_reports_it(
-    world, settings, duck, vendor, monkeypatch, caplog
+    world, settings, duck, vendor, ten_tiktok_days, monkeypatch, caplog
 ):
-    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
-    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
     _killed(KILLED_DURING_LOAD)
     runner = Runner(settings)
     assert runner.pipeline("tiktok").has_pending_data
@@ -76,9 +81,7 @@ LoadStorage.commit_new_load_package = commit_then_die
 """
 
 
-def test_a_run_after_a_kill_inside_normalize_commit_loads_the_committed_package(world, settings, duck, monkeypatch):
-    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
-    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
+def test_a_run_after_a_kill_inside_normalize_commit_loads_the_committed_package(world, settings, duck, ten_tiktok_days):
     _killed(KILLED_DURING_NORMALIZE_COMMIT)
     runner = Runner(settings)
     pipeline = runner.pipeline("tiktok")
@@ -133,10 +136,8 @@ ExtractStorage.commit_new_load_package = lambda *args, **kwargs: os.kill(os.getp
 
 
 def test_a_run_after_a_kill_during_extract_removes_the_dead_extract_and_loads_once(
-    world, settings, duck, vendor, monkeypatch, caplog
+    world, settings, duck, vendor, ten_tiktok_days, caplog
 ):
-    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
-    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
     _killed(KILLED_BEFORE_THE_EXTRACT_COMMIT)
     runner = Runner(settings)
     normalize = Path(runner.pipeline("tiktok").working_dir) / "normalize"
@@ -163,10 +164,8 @@ dlt.Pipeline.extract = extract_and_wait
 
 
 def test_a_second_run_of_a_source_while_one_runs_is_refused_until_that_one_ends(
-    settings, duck, vendor, monkeypatch, tmp_path
+    settings, duck, vendor, ten_tiktok_days, tmp_path
 ):
-    monkeypatch.setenv("SOURCES__TIKTOK__START_DATE", "2026-10-01")
-    monkeypatch.setenv("SOURCES__TIKTOK__END_DATE", "2026-10-10")
     started = tmp_path / "extracting"
     child = subprocess.Popen(_child(HELD_IN_EXTRACT, "tiktok", str(started)), cwd=REPO)
     try:
