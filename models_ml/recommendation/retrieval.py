@@ -60,6 +60,7 @@ class Retrieval:
     trend_score: np.ndarray = field(init=False, repr=False)
     tie: np.ndarray = field(init=False, repr=False)  # a tiny all-time popularity term that breaks ties
     orders: dict = field(init=False, repr=False, default_factory=dict)  # see order()
+    eras: dict = field(init=False, repr=False, default_factory=dict)  # see era_score()
 
     def __post_init__(self) -> None:
         self.item_index = {v: i for i, v in enumerate(self.item_ids.tolist())}
@@ -87,6 +88,14 @@ class Retrieval:
             self.orders[key] = np.lexsort((np.arange(len(scores)), -scores)).astype(np.int32)
         return self.orders[key]
 
+    def era_score(self, period: int) -> np.ndarray:
+        """The era source's score: popularity in one TREND_DAYS period (0 = the latest), ties broken by
+        all-time popularity. Computed once per period: every batch of users asks for it again."""
+        if period not in self.eras:
+            counts = self.period_popularity[period].toarray().astype(np.float32, copy=False).ravel()
+            self.eras[period] = counts + self.tie + 1e-6
+        return self.eras[period]
+
     # --- scores over the whole catalogue, for one user -------------------------------------
     def cooc_scores(self, u: int) -> np.ndarray:
         return np.asarray((self.history[u] @ self.neighbours).todense(), dtype=np.float32).ravel()
@@ -95,11 +104,6 @@ class Retrieval:
         if not items:
             return np.zeros(len(self.item_ids), dtype=np.float32)
         return np.asarray(self.neighbours[items].sum(axis=0), dtype=np.float32).ravel()
-
-    def popularity_at(self, u: int | None) -> np.ndarray:
-        """Item popularity in the period of the user's latest interaction: what was in vogue when they were active."""
-        period = 0 if u is None else min(int(self.user_idle_days[u] // TREND_DAYS), self.period_popularity.shape[0] - 1)
-        return np.asarray(self.period_popularity[period].todense(), dtype=np.float32).ravel()
 
     def svd_scores(self, u: int) -> np.ndarray:
         return self.item_factors @ self.user_factors[u]

@@ -133,17 +133,20 @@ def _brute_top(scores: np.ndarray, allowed: np.ndarray, n: int, tiebreak: np.nda
 
 
 @pytest.mark.parametrize("positive", [False, True])
-def test_top_n_is_one_total_order_whatever_the_scores_shape(positive):
+@pytest.mark.parametrize("items,n", [(300, 20), (40_000, 5)])  # the second: dense rows cut by a sampled threshold
+def test_top_n_is_one_total_order_whatever_the_scores_shape(positive, items, n):
     """Dense, shared and sparse scores, batches and single rows: score descending, then the tie-break."""
     import scipy.sparse as sp
 
     rng = np.random.default_rng(3)
-    rows, items, n = 7, 300, 20
+    rows = 7
     scores = rng.integers(0, 6, (rows, items)).astype(np.float32)  # many ties, zeros among them
+    scores[4] = rng.random(items)  # distinct scores: the threshold is a strict cut
+    scores[5] = 0  # nothing positive
     allowed = rng.random((rows, items)) > 0.3
     allowed[2, :] = False
     allowed[3, :15] = True
-    allowed[3, 15:] = False  # fewer allowed items than n
+    allowed[3, 15:] = False  # few allowed items, next to each other: a strided sample holds fewer than n
     tiebreak = rng.permutation(items)
     for j in range(rows):
         expected = _brute_top(scores[j], allowed[j], n, tiebreak, positive)
