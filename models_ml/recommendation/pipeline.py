@@ -199,9 +199,12 @@ def baseline_lists(r: Retrieval, users: np.ndarray, n: int, seed: int) -> dict[s
             "cooccurrence": _then_popular(scores["cooc"], r, allowed, n, by_popularity),
             "latent_factors": ranking.top_n(scores["svd"], allowed, n, by_popularity),
         }
+        seen = allowed.shape[1] - allowed.sum(axis=1)
         for j, u in enumerate(batch.tolist()):
-            # a copy: a slice would keep each user's whole catalogue-long permutation alive
-            lists["random"][u] = rng.permutation(np.flatnonzero(allowed[j]))[:n].copy()
+            # n unseen items drawn uniformly: n + seen distinct items, the seen ones dropped (numpy draws a
+            # few from a large catalogue without shuffling it all; a permutation per user was 12 ms at 641k)
+            drawn = rng.choice(allowed.shape[1], size=min(allowed.shape[1], n + int(seen[j])), replace=False)
+            lists["random"][u] = drawn[allowed[j, drawn]][:n]
             for method, top in ordered.items():
                 lists[method][u] = top[j][top[j] >= 0]
     return lists
