@@ -243,16 +243,18 @@ def fit(
     touched yet can still come out of cold start or a filter.
     """
     items = items if items is not None else pd.DataFrame(columns=["item_id"])
-    item_ids = np.union1d(
-        interactions["item_id"].unique().astype(str), np.asarray(items["item_id"].unique(), dtype=str)
-    ).astype(str)
-    user_ids = np.unique(interactions["user_id"].unique().astype(str)).astype(str)
+    # one hash pass over the interactions' ids (factorize), then only the distinct ids are placed: a
+    # lookup per interaction (get_indexer) over ten million Arrow strings took 8 s a fit, this 5
+    user_code, user_seen = pd.factorize(interactions["user_id"])
+    item_code, item_seen = pd.factorize(interactions["item_id"])
+    user_seen, item_seen = np.asarray(user_seen, dtype=str), np.asarray(item_seen, dtype=str)
+    user_ids = np.unique(user_seen)
+    item_ids = np.union1d(item_seen, np.asarray(items["item_id"].unique(), dtype=str)).astype(str)
     n_users, n_items = len(user_ids), len(item_ids)
-    # positions by hash lookup: mapping a dict over a million Arrow strings cost seconds per fit
     ui = pd.DataFrame(
         {
-            "u": pd.Index(user_ids).get_indexer(interactions["user_id"]),
-            "i": pd.Index(item_ids).get_indexer(interactions["item_id"]),
+            "u": np.searchsorted(user_ids, user_seen)[user_code],
+            "i": np.searchsorted(item_ids, item_seen)[item_code],
             "weight": interactions["weight"].to_numpy(np.float32),
             "event_at": interactions["event_at"].to_numpy(),
             "event_type": interactions["event_type"].to_numpy(),
