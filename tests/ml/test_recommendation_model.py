@@ -208,9 +208,9 @@ def test_the_served_ranker_reuses_the_evaluation_retrieval_and_batches_change_no
     params = pipeline.Params(iterations=20, eval_users=40, ranker_users=50)
     history = log[pipeline.split(log).isin(["fit", "label"])]
     later = log[pipeline.split(log) == "test"]
-    fresh, _, fresh_on = pipeline.fit_ranker(history, later, None, params)
+    fresh, fresh_on = pipeline.fit_ranker(history, later, None, params)
     given = retrieval.fit(history, None, seed=params.seed)
-    reused, _, reused_on = pipeline.fit_ranker(history, later, None, params, given)
+    reused, reused_on = pipeline.fit_ranker(history, later, None, params, given)
     assert pipeline._trained_on(fresh_on) == pipeline._trained_on(reused_on) and reused_on["rows"] > 0
     importance = {"type": "PredictionValuesChange"}
     assert fresh.get_feature_importance(**importance).tolist() == reused.get_feature_importance(**importance).tolist()
