@@ -46,7 +46,7 @@ METHODS = (
 # users x catalogue cells scored at once: each personal source is a dense float32 array of that size,
 # so a batch holds a few hundred MB at most whatever the catalogue, and numpy works on whole batches.
 # Not fewer: each batch reads all the item factors (123 MB at 641k offers); with 4M cells (6 users a
-# batch at that size) a user's candidates and features took 14 ms, with 16M 10 ms (scale 200, one thread).
+# batch at that size) a user's candidates and features take 8 ms, with 16M 3.5 ms (scale 200, one thread).
 # The cost is a constant: a scale-1 training peaks at 0.58 GiB against 0.45 GiB with 4M cells
 BATCH_CELLS = 16_000_000
 
