@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from . import ranking, retrieval
 from .metrics import evaluate_lists
-from .retrieval import Retrieval
+from .retrieval import Retrieval, positions_in
 
 SPLIT = (0.6, 0.8)
 MIN_EVENTS = 5
@@ -97,8 +97,7 @@ def sample_users(users: np.ndarray, size: int, seed: int, stream: int) -> np.nda
 
 def _targets(r: Retrieval, later: pd.DataFrame) -> pd.DataFrame:
     """(u, i, weight) sorted: the strongest weight of each later item a user had not touched before."""
-    u = pd.Index(r.user_ids).get_indexer(later["user_id"])
-    i = pd.Index(r.item_ids).get_indexer(later["item_id"])
+    u, i = positions_in(later["user_id"], r.user_ids), positions_in(later["item_id"], r.item_ids)
     known = (u >= 0) & (i >= 0)
     pairs = pd.DataFrame({"u": u[known], "i": i[known], "weight": later["weight"].to_numpy(float)[known]})
     strongest = pairs.groupby(["u", "i"], sort=True)["weight"].max().reset_index()

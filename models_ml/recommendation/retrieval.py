@@ -242,6 +242,16 @@ def _positions(ids: pd.Series, more: np.ndarray | None = None) -> tuple[np.ndarr
     return np.searchsorted(distinct, seen)[code], distinct
 
 
+def positions_in(ids: pd.Series, known: np.ndarray) -> np.ndarray:
+    """Each id's position in `known` (a retrieval's sorted ids), -1 for one not in it: `_positions`'s
+    factorize and search, for ids that may be new (the later interactions the ranker learns from)."""
+    code, seen = pd.factorize(ids)
+    seen = np.asarray(seen, dtype=str)
+    at = np.minimum(np.searchsorted(known, seen), max(len(known) - 1, 0))
+    placed = np.where(known[at] == seen, at, -1) if len(known) else np.full(len(seen), -1)
+    return np.append(placed, -1)[code]  # a missing id (code -1) takes the -1 appended last
+
+
 def fit(
     interactions: pd.DataFrame,
     items: pd.DataFrame | None = None,

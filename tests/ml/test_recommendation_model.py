@@ -103,6 +103,16 @@ def test_retrieval_neighbours_and_popularity():
     assert len(nothing.items) == 0 and ranking.features(r, u, nothing).empty
 
 
+@pytest.mark.parametrize("known", [["o1", "o3", "o5"], ["o3"], []])
+def test_ids_are_placed_in_a_retrieval_as_a_lookup_would(known):
+    """`positions_in` (factorize, then a search of the distinct ids) gives get_indexer's answer: an id
+    before, between or after the known ones, a missing one, and an empty catalogue all come out -1."""
+    ids = pd.Series(["o3", "o0", "o9", "o1", None, "o4", "o5", "o3"], dtype="string[pyarrow]")
+    sorted_known = np.array(known, dtype=str)
+    expected = pd.Index(sorted_known).get_indexer(ids)
+    assert retrieval.positions_in(ids, sorted_known).tolist() == expected.tolist()
+
+
 def test_evaluate_command_on_a_generated_file(tmp_path):
     path = tmp_path / "interactions.csv"
     generated_log().to_csv(path, index=False)
