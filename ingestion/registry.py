@@ -190,7 +190,6 @@ SOURCES: dict[str, SourceSpec] = {
                 "per démarche, dossiers modified since the newest seen, less "
                 f"{_setting(dms, 'lookback_minutes')} minutes"
             ),
-            paced=True,
         ),
         SourceSpec(
             "contentful",

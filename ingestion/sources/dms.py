@@ -11,6 +11,12 @@ with `first` up to 100 (DS's maximum: the fewest calls for a démarche of thousa
   `dateDerniereModification`, asked back with a `lookback_minutes` overlap):
   adding a démarche later loads its whole history. Merge on the dossier
   `number` (global in DS), so overlapping pages replace, never duplicate.
+- Not paced: DS documents no limit on the GraphQL API (only a 10 s execution
+  limit per node, answered as a `timeout` error), and its public rate rules
+  (`config/initializers/rack_attack.rb`) throttle sign-in, stats, contact and
+  prefill, not `/api/v2/graphql`. The pages are asked one at a time, each after
+  the last, so the run never has more than one call in flight; set
+  `calls_per_second` if DS ever asks for a pace.
 - GraphQL answers errors with HTTP 200 and an `errors` array. A `timeout` is
   retried by the shared HTTP layer (`graphql_check`, within `max_attempts`); any other error
   (`unauthorized`, `not_found`, `invalid_null`...) fails the run with DS's
@@ -299,7 +305,7 @@ def dms(
     demarches: list[int] | None = None,
     page_size: int = 100,
     lookback_minutes: float = 60,
-    calls_per_second: float = 5,
+    calls_per_second: float | None = None,
     timeout: float = 120,
     max_attempts: int = MAX_ATTEMPTS,
     backoff: float = 2.0,  # a DS-side `timeout` needs seconds, not the default half-second, to clear
@@ -309,7 +315,7 @@ def dms(
         base_url=base_url,
         auth=BearerTokenAuth(api_token),
         headers={"Content-Type": "application/json", "Accept": "application/json"},
-        limiter=RateLimiter(calls_per_second, 1.0),
+        limiter=RateLimiter(calls_per_second, 1.0) if calls_per_second else None,
         check=graphql_check,
         timeout=timeout,
         max_attempts=max_attempts,

@@ -14,11 +14,6 @@ from sandbox.vendors.dms.world import build
 SALT = "test-salt"  # tests/conftest.py sets PII_SALT to this
 
 
-@pytest.fixture
-def dms_env(monkeypatch):
-    monkeypatch.setenv("SOURCES__DMS__CALLS_PER_SECOND", "200")
-
-
 def _dossiers(world):
     return world.slice("dms", build)
 
@@ -27,9 +22,7 @@ def _graphql_calls(vendor) -> int:
     return sum(1 for method, path in vendor("dms").stats()["calls"] if method == "POST")
 
 
-def test_full_load_equals_the_world_with_regional_fields_and_no_names(
-    world, settings, duck, vendor, dms_env, monkeypatch
-):
+def test_full_load_equals_the_world_with_regional_fields_and_no_names(world, settings, duck, vendor, monkeypatch):
     monkeypatch.setenv("SOURCES__DMS__PAGE_SIZE", "40")
     result = Runner(settings).run("dms")
     dossiers = _dossiers(world)
@@ -71,9 +64,7 @@ def test_full_load_equals_the_world_with_regional_fields_and_no_names(
     assert "usager_email_hash" in columns and not [c for c in columns if "email" in c and c != "usager_email_hash"]
 
 
-def test_incremental_rerun_asks_updated_since_the_last_modification(
-    world, settings, duck, vendor, dms_env, monkeypatch
-):
+def test_incremental_rerun_asks_updated_since_the_last_modification(world, settings, duck, vendor, monkeypatch):
     monkeypatch.setenv("SOURCES__DMS__LOOKBACK_MINUTES", str(60 * 24 * 45))  # 45 days of overlap
     runner = Runner(settings)
     runner.run("dms")
@@ -101,7 +92,7 @@ def test_incremental_rerun_asks_updated_since_the_last_modification(
     assert duck("select count(*), count(distinct number) from raw_dms.dossiers")[0] == (len(dossiers), len(dossiers))
 
 
-def test_wrong_token_fails_with_the_graphql_error_and_hides_the_token(settings, monkeypatch, dms_env):
+def test_wrong_token_fails_with_the_graphql_error_and_hides_the_token(settings, monkeypatch):
     monkeypatch.setenv("SOURCES__DMS__API_TOKEN", "not-the-token-s3cret")
     with pytest.raises(IngestionFailed) as err:
         Runner(settings).run("dms")
@@ -112,7 +103,7 @@ def test_wrong_token_fails_with_the_graphql_error_and_hides_the_token(settings, 
 
 @pytest.mark.parametrize("faults", [[429, 503, "drop"], ["malformed", "gql_timeout", "gql_timeout"]])
 def test_throttling_server_errors_and_graphql_timeouts_are_recovered_without_loss(
-    world, settings, duck, vendor, dms_env, faults
+    world, settings, duck, vendor, faults
 ):
     vendor("dms").faults(fail_next=faults)
     Runner(settings).run("dms")
@@ -121,7 +112,7 @@ def test_throttling_server_errors_and_graphql_timeouts_are_recovered_without_los
     assert vendor("dms").stats()["faults"] == len(faults)
 
 
-def test_graphql_errors_are_never_loaded_as_an_empty_page(world, settings, duck, vendor, dms_env, monkeypatch):
+def test_graphql_errors_are_never_loaded_as_an_empty_page(world, settings, duck, vendor, monkeypatch):
     runner = Runner(settings)
     runner.run("dms")
     n = len(_dossiers(world))
@@ -144,7 +135,7 @@ def test_graphql_errors_are_never_loaded_as_an_empty_page(world, settings, duck,
     assert duck("select count(*), count(distinct number) from raw_dms.dossiers")[0] == (n, n)
 
 
-def test_schema_drift_a_new_champ_type_is_ignored(world, settings, duck, vendor, dms_env):
+def test_schema_drift_a_new_champ_type_is_ignored(world, settings, duck, vendor):
     vendor("dms").faults(schema_drift=True)
     Runner(settings).run("dms")
     n = len(_dossiers(world))
