@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from . import ranking, retrieval
 from .metrics import evaluate_lists
-from .retrieval import Retrieval, positions_in
+from .retrieval import Retrieval, lookup_sorted, positions_in
 
 SPLIT = (0.6, 0.8)
 MIN_EVENTS = 5
@@ -111,9 +111,10 @@ def _labels(targets: pd.DataFrame, n_items: int, users: np.ndarray, items: np.nd
     """The target weight of each (user, item) candidate, 0 for an item the user did not touch later."""
     keys = targets["u"].to_numpy(np.int64) * n_items + targets["i"].to_numpy(np.int64)
     asked = users.astype(np.int64) * n_items + items
-    pos = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
-    found = (keys[pos] == asked) if len(keys) else np.zeros(len(asked), dtype=bool)
-    return np.where(found, targets["weight"].to_numpy(float)[pos] if len(keys) else 0.0, 0.0)
+    pos = lookup_sorted(keys, asked)
+    labels = np.zeros(len(asked))
+    labels[pos >= 0] = targets["weight"].to_numpy(float)[pos[pos >= 0]]
+    return labels
 
 
 def _batches(r: Retrieval, users: np.ndarray) -> Iterator[np.ndarray]:

@@ -246,10 +246,16 @@ def positions_in(ids: pd.Series, known: np.ndarray) -> np.ndarray:
     """Each id's position in `known` (a retrieval's sorted ids), -1 for one not in it: `_positions`'s
     factorize and search, for ids that may be new (the later interactions the ranker learns from)."""
     code, seen = pd.factorize(ids)
-    seen = np.asarray(seen, dtype=str)
-    at = np.minimum(np.searchsorted(known, seen), max(len(known) - 1, 0))
-    placed = np.where(known[at] == seen, at, -1) if len(known) else np.full(len(seen), -1)
+    placed = lookup_sorted(known, np.asarray(seen, dtype=str))
     return np.append(placed, -1)[code]  # a missing id (code -1) takes the -1 appended last
+
+
+def lookup_sorted(keys: np.ndarray, asked: np.ndarray) -> np.ndarray:
+    """Each asked value's position in `keys` (sorted, distinct), -1 for one not in it."""
+    if not len(keys):
+        return np.full(len(asked), -1)
+    at = np.minimum(np.searchsorted(keys, asked), len(keys) - 1)
+    return np.where(keys[at] == asked, at, -1)
 
 
 def fit(
